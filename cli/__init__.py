@@ -1,0 +1,1 @@
+"""The faceval command line (installed as the package ``faceval_cli``)."""

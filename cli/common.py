@@ -1,0 +1,105 @@
+"""Options and output helpers shared by the commands (CLI layer only).
+
+Data goes to stdout, messages and progress to stderr; progress bars only on an
+interactive terminal (never in CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import click
+
+data_root_option = click.option(
+    "--data-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="FACEVAL_DATA_ROOT",
+    default=None,
+    help="Folder holding the datasets (or FACEVAL_DATA_ROOT).",
+)
+
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["human", "json"]),
+    default="human",
+    show_default=True,
+    help="human: tables on stderr; json: one JSON object on stdout.",
+)
+
+progress_option = click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar (default: only on an interactive terminal, never in CI).",
+)
+
+device_option = click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="auto uses CUDA only when a session really gets it, else CPU.",
+)
+
+
+def progress_wanted(flag: bool | None) -> bool:
+    """Explicit flag wins; otherwise only on a terminal and not under CI."""
+    if flag is not None:
+        return flag
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def stderr_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=False)
+
+
+def emit_json(obj: Any) -> None:
+    """Write one JSON object on stdout (sorted keys: stable for CI parsers)."""
+    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False, default=_json_default) + "\n")
+    sys.stdout.flush()
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def info(message: str) -> None:
+    """A message on stderr."""
+    click.echo(message, err=True)
+
+
+@contextmanager
+def progress_bar(enabled: bool, description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """Yield an ``advance(n)`` callback; a rich bar on stderr when enabled, a no-op otherwise."""
+    if not enabled:
+        yield lambda n=1: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)
