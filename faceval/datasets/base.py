@@ -61,3 +61,30 @@ class Annotations:
     @property
     def has_pose(self) -> bool:
         return bool(np.isfinite(self.poses).all(axis=1).any())
+
+    def select(self, indices: np.ndarray) -> "Annotations":
+        """A new selection of the given sample rows (sorted), with splits remapped to it."""
+        rows = np.unique(np.asarray(indices, dtype=np.int64))
+        position = np.full(len(self.sample_ids), -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        splits = {}
+        for name, idx in self.splits.items():
+            mapped = position[np.asarray(idx, dtype=np.int64)]
+            splits[name] = mapped[mapped >= 0]
+        return Annotations(
+            dataset=self.dataset,
+            scheme=self.scheme,
+            sample_ids=[self.sample_ids[i] for i in rows],
+            image_paths=[self.image_paths[i] for i in rows],
+            landmarks=self.landmarks[rows],
+            visible=self.visible[rows],
+            boxes=self.boxes[rows],
+            box_sizes=self.box_sizes[rows],
+            poses=self.poses[rows],
+            attributes={k: np.asarray(v)[rows] for k, v in self.attributes.items()},
+            splits=splits,
+            warnings=list(self.warnings),
+            manifest_sha256=self.manifest_sha256,
+            pose_source=self.pose_source,
+            data_root=self.data_root,
+        )

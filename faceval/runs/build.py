@@ -1,0 +1,216 @@
+"""Turn ground truth plus predictions into a scored :class:`RunData`.
+
+This is the one place where per-image errors and per-split summaries are
+computed; ``faceval score`` and ``faceval run`` both end here, so a model run by
+faceval and predictions made elsewhere are scored identically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from faceval.datasets.base import Annotations
+from faceval.errors import InputError
+from faceval.runs.model import RunData
+from faceval.runs.provenance import sample_set_sha256
+from faceval.schemes import load_scheme, scheme_for_points
+
+AGGREGATIONS = ("mean", "pooled")
+
+
+def default_thresholds(dataset: str) -> tuple[float, ...]:
+    """Conventional failure thresholds: 0.08 and 0.10 for 300W, 0.10 elsewhere."""
+    return (0.08, 0.10) if dataset == "300w" else (0.10,)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How errors are measured; recorded with every result and compared by the gate.
+
+    ``box_source``/``box_scale``/``box_square`` describe the face crop of a model run;
+    they are ``None`` for predictions made elsewhere (``faceval score``).
+    """
+
+    normalizer: str = "inter-ocular"
+    thresholds: tuple[float, ...] = (0.10,)
+    auc_mode: str = "exact"
+    aggregation: str = "mean"
+    visible_only: bool = False
+    pose_wrap: bool = False
+    box_source: str | None = None
+    box_scale: float | None = None
+    box_square: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["thresholds"] = [float(t) for t in self.thresholds]
+        return data
+
+
+@dataclass
+class PredictionSet:
+    """Predictions aligned with the annotations' sample order.
+
+    ``landmarks`` is ``(N, K, 2)`` in ``scheme`` (NaN rows where missing or failed);
+    ``pose`` is ``(N, 3)`` yaw, pitch, roll degrees or None; ``failed`` marks samples whose
+    input could not be used, with ``reasons``.
+    """
+
+    landmarks: np.ndarray
+    scheme: str | None = None
+    pose: np.ndarray | None = None
+    failed: np.ndarray | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+def _convert_to_gt_scheme(landmarks: np.ndarray, scheme: str | None, ann: Annotations) -> tuple[np.ndarray, str | None]:
+    """Convert predictions into the GT scheme when the point counts differ."""
+    k_pred, k_gt = landmarks.shape[1], ann.num_points
+    source = scheme
+    if source is None and k_pred != k_gt:
+        guessed = scheme_for_points(k_pred)
+        source = guessed.name if guessed else None
+    if k_pred == k_gt and (source is None or source == ann.scheme):
+        return landmarks, None
+    if source is None:
+        raise InputError(f"predictions have {k_pred} points per face, the '{ann.dataset}' ground truth has {k_gt}, and no scheme has {k_pred} points")
+    src = load_scheme(source)
+    if src.num_points != k_pred:
+        raise InputError(f"predictions have {k_pred} points per face but the '{source}' scheme has {src.num_points}")
+    if source == ann.scheme:
+        return landmarks, None
+    if ann.scheme not in src.conversions:
+        raise InputError(
+            f"predictions are in the '{source}' scheme ({k_pred} points) and the ground truth in '{ann.scheme}' ({k_gt}); no conversion exists"
+        )
+    return landmarks[:, src.conversions[ann.scheme], :], f"{source}->{ann.scheme}"
+
+
+def build_run(
+    ann: Annotations,
+    predictions: PredictionSet,
+    protocol: Protocol,
+    *,
+    label: str,
+    provenance: dict[str, Any] | None = None,
+    model_info: dict[str, Any] | None = None,
+    extra_protocol: dict[str, Any] | None = None,
+) -> RunData:
+    """Score predictions against ground truth, per image and per split.
+
+    ``NME_i = mean_k ||p_ik - g_ik|| / d_i`` with ``d_i`` from the GT and ``protocol.normalizer``;
+    failed inputs and non-finite predictions get ``NME_i = inf`` (failures, never NaN means).
+    """
+    from faceval.metrics.nme import per_image_nme
+    from faceval.metrics.normalizers import compute_normalizers
+
+    if protocol.aggregation not in AGGREGATIONS:
+        raise InputError(f"unknown aggregation '{protocol.aggregation}'; expected one of {', '.join(AGGREGATIONS)}")
+    n = len(ann)
+    landmarks = np.asarray(predictions.landmarks, dtype=np.float64)
+    if landmarks.ndim != 3 or landmarks.shape[0] != n or landmarks.shape[2] != 2:
+        raise InputError(f"predictions must have shape ({n}, K, 2); got {tuple(landmarks.shape)}")
+    landmarks, conversion = _convert_to_gt_scheme(landmarks, predictions.scheme, ann)
+    failed = np.zeros(n, dtype=bool) if predictions.failed is None else np.asarray(predictions.failed, dtype=bool)
+    reasons = np.asarray(predictions.reasons if predictions.reasons else [""] * n, dtype=object)
+    landmarks = landmarks.copy()
+    landmarks[failed] = np.nan
+
+    scheme = load_scheme(ann.scheme)
+    normalizers = compute_normalizers(ann.landmarks, protocol.normalizer, scheme, box_sizes=ann.box_sizes)
+    visible = ann.visible if protocol.visible_only else None
+    nme = per_image_nme(landmarks, ann.landmarks, normalizers, visible=visible, sample_ids=ann.sample_ids)
+
+    pose_gt = ann.poses if ann.has_pose else None
+    pose_pred = None if predictions.pose is None else np.asarray(predictions.pose, dtype=np.float64)
+    if pose_pred is not None and failed.any():
+        pose_pred = pose_pred.copy()
+        pose_pred[failed] = np.nan
+
+    proto = protocol.to_dict()
+    proto.update(
+        {
+            "manifest_sha256": ann.manifest_sha256,
+            "sample_set_sha256": sample_set_sha256(ann.sample_ids),
+            "conversion": conversion,
+            "pose_source": ann.pose_source,
+            "gt_scheme": ann.scheme,
+        }
+    )
+    if extra_protocol:
+        proto.update(extra_protocol)
+    run = RunData(
+        label=label,
+        dataset=ann.dataset,
+        scheme=ann.scheme,
+        sample_ids=np.asarray(ann.sample_ids, dtype=object),
+        splits={k: np.asarray(v, dtype=np.int64) for k, v in ann.splits.items()},
+        predictions=landmarks,
+        ground_truth=np.asarray(ann.landmarks, dtype=np.float64),
+        visible=np.asarray(ann.visible, dtype=bool),
+        normalizers=normalizers,
+        nme=nme,
+        failed_inputs=failed,
+        failure_reasons=reasons,
+        pose_pred=pose_pred,
+        pose_gt=pose_gt,
+        protocol=proto,
+        provenance=dict(provenance or {}),
+        model_info=dict(model_info or {}),
+    )
+    run.summary = recompute_summary(run)
+    return run
+
+
+def recompute_summary(run: RunData) -> dict[str, dict[str, float]]:
+    """Per-split summary metrics from a run's per-image arrays and its protocol."""
+    from faceval.metrics.nme import pooled_nme
+    from faceval.metrics.summary import summarize
+
+    proto = run.protocol
+    with_pose = run.pose_pred is not None and run.pose_gt is not None
+    visible = run.visible if proto.get("visible_only") else None
+    summary: dict[str, dict[str, float]] = {}
+    for split, idx in run.splits.items():
+        stats = summarize(
+            run.nme[idx],
+            thresholds=proto["thresholds"],
+            auc_mode=proto.get("auc_mode", "exact"),
+            pose_pred=run.pose_pred[idx] if with_pose else None,
+            pose_gt=run.pose_gt[idx] if with_pose else None,
+            pose_wrap=bool(proto.get("pose_wrap", False)),
+            n_failed_inputs=int(run.failed_inputs[idx].sum()),
+        )
+        if proto.get("aggregation") == "pooled":
+            stats["nme"] = float(
+                pooled_nme(run.predictions[idx], run.ground_truth[idx], run.normalizers[idx],
+                           visible=None if visible is None else visible[idx])
+            )
+        summary[split] = stats
+    return summary
+
+
+def summary_json(run: RunData) -> dict[str, Any]:
+    """The stable JSON summary printed by ``faceval score/run --format json``."""
+    return {
+        "schema_version": 1,
+        "dataset": run.dataset,
+        "label": run.label,
+        "protocol": run.protocol,
+        "splits": run.summary,
+    }
+
+
+def thresholds_from(values: Sequence[float] | None, dataset: str) -> tuple[float, ...]:
+    """User thresholds (validated) or the dataset's defaults."""
+    if not values:
+        return default_thresholds(dataset)
+    out = []
+    for value in values:
+        if not (0.0 < float(value) < 10.0):
+            raise InputError(f"threshold {value} out of range; expected a fraction such as 0.08 or 0.10")
+        out.append(float(value))
+    return tuple(dict.fromkeys(out))
