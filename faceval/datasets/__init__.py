@@ -1,0 +1,151 @@
+"""Datasets: a registry of loaders that turn a dataset on disk into :class:`Annotations`.
+
+Public API::
+
+    load(spec, data_root, *, strict=False, pose_labels=None) -> Annotations
+    list_datasets() -> {name: {"splits", "description", "scheme", ...}}
+    sample_ids(spec, data_root) -> list[str]
+    image_loader(annotations) -> Callable[[int], np.ndarray] | None
+    manifest_sha256(name) -> str
+    verify(name, data_root) -> VerifyReport
+
+``spec`` is ``NAME`` (the dataset's default selection, e.g. ``300w`` = helen, lfpw, common,
+challenging, full) or ``NAME:SPLIT`` (one split, or a named selection such as ``300w:private`` =
+private, indoor, outdoor). The annotations hold the union of the selected splits' samples in
+canonical order, with ``splits`` mapping each selected split to its indices.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from faceval.datasets.base import Annotations
+from faceval.datasets.manifest import DATASET_NAMES, load_manifest, manifest_sha256
+from faceval.datasets.registry import dataset_info, loader_module, resolve_splits
+from faceval.errors import InputError
+
+__all__ = ["Annotations", "DATASET_NAMES", "image_loader", "list_datasets", "load", "manifest_sha256",
+           "sample_ids", "verify"]
+
+NO_ROOT = "no data root: pass --data-root DIR or set FACEVAL_DATA_ROOT"
+
+
+def resolve_data_root(data_root: Path | str | None) -> Path | None:
+    """The given root, else ``$FACEVAL_DATA_ROOT``, else None."""
+    if data_root is not None and str(data_root) != "":
+        return Path(data_root).expanduser()
+    env = os.environ.get("FACEVAL_DATA_ROOT", "")
+    return Path(env).expanduser() if env else None
+
+
+def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
+         pose_labels: Path | str | None = None) -> Annotations:
+    """Load the ground truth of ``spec`` (``NAME`` or ``NAME:SPLIT``) from ``data_root``.
+
+    Args:
+        spec: dataset selection.
+        data_root: folder holding ``<name>/`` dataset folders (``$FACEVAL_DATA_ROOT`` when None;
+            ignored for ``sample``).
+        strict: raise InputError instead of warning when files are missing (counts below the
+            manifest, annotations without images).
+        pose_labels: a sidecar CSV ``sample_id,yaw,pitch,roll`` (degrees) filling ``poses``.
+
+    Raises:
+        InputError: unknown dataset or split (with the closest name), no data root, a missing
+            dataset folder, malformed annotation files, pose ids not in the dataset.
+    """
+    info, _, splits = resolve_splits(spec)
+    root = resolve_data_root(data_root)
+    if info.needs_data_root:
+        if root is None:
+            raise InputError(NO_ROOT)
+        if not root.is_dir():
+            raise InputError("data root is not a folder", path=root)
+    manifest = load_manifest(info.name)
+    annotations = loader_module(info.name).load(root, tuple(splits), strict=strict, manifest=manifest)
+    annotations = _restrict_to_splits(annotations)
+    annotations.manifest_sha256 = manifest_sha256(info.name)
+    if pose_labels is not None:
+        apply_pose_labels(annotations, Path(pose_labels))
+    return annotations
+
+
+def _restrict_to_splits(ann: Annotations) -> Annotations:
+    """Keep only samples in some selected split (canonical order kept); re-index the splits."""
+    n = len(ann)
+    keep = np.unique(np.concatenate([np.asarray(v, dtype=np.int64) for v in ann.splits.values()] or
+                                    [np.empty(0, dtype=np.int64)]))
+    if len(keep) == n:
+        return ann
+    new_index = np.full(n, -1, dtype=np.int64)
+    new_index[keep] = np.arange(len(keep))
+    ann.sample_ids = [ann.sample_ids[i] for i in keep]
+    ann.image_paths = [ann.image_paths[i] for i in keep]
+    ann.landmarks = ann.landmarks[keep]
+    ann.visible = ann.visible[keep]
+    ann.boxes = ann.boxes[keep]
+    ann.box_sizes = ann.box_sizes[keep]
+    ann.poses = ann.poses[keep]
+    ann.attributes = {k: v[keep] for k, v in ann.attributes.items()}
+    ann.splits = {k: np.sort(new_index[v]) for k, v in ann.splits.items()}
+    return ann
+
+
+def apply_pose_labels(ann: Annotations, path: Path) -> None:
+    """Fill ``ann.poses`` from a sidecar CSV; ids unknown to the dataset raise InputError."""
+    from faceval.io.pose_csv import read_pose_csv
+
+    ids, poses = read_pose_csv(path)
+    position = {sid: i for i, sid in enumerate(ann.sample_ids)}
+    unknown = [sid for sid in ids if sid not in position]
+    if unknown:
+        from faceval.errors import closest
+
+        shown = ", ".join(f"'{s}'" for s in unknown[:3]) + (", ..." if len(unknown) > 3 else "")
+        raise InputError(f"{len(unknown)} sample id(s) not in {ann.dataset}: {shown}"
+                         f"{closest(unknown[0], ann.sample_ids)}", path=path)
+    rows = np.array([position[sid] for sid in ids], dtype=np.int64)
+    new = np.full((len(ann), 3), np.nan)
+    new[rows] = poses
+    ann.poses = new
+    ann.pose_source = str(path)
+    missing = len(ann) - len(rows)
+    if missing:
+        ann.warnings.append(f"{ann.dataset}: {missing} of {len(ann)} samples have no pose label in {path}")
+
+
+def list_datasets() -> dict[str, dict[str, Any]]:
+    """name -> {"splits": {split: {"count", "description"}}, "description", "scheme", "default_splits", ...}."""
+    return {name: dataset_info(name).to_dict() for name in DATASET_NAMES}
+
+
+def sample_ids(spec: str, data_root: Path | str | None) -> list[str]:
+    """Sample ids of a selection: the split's ids for ``NAME:SPLIT``, all selected ids otherwise."""
+    _, split, _ = resolve_splits(spec)
+    ann = load(spec, data_root)
+    if split is not None and split in ann.splits:
+        return [ann.sample_ids[i] for i in ann.splits[split]]
+    return list(ann.sample_ids)
+
+
+def image_loader(annotations: Annotations) -> Callable[[int], np.ndarray] | None:
+    """For datasets whose images live inside annotation files (COFW): ``load(i) -> (H, W, 3) uint8 RGB``.
+
+    None for datasets with image files (use ``annotations.image_paths``).
+    """
+    if annotations.dataset == "cofw":
+        from faceval.datasets.cofw import image_loader as cofw_loader
+
+        return cofw_loader(annotations)
+    return None
+
+
+def verify(name: str, data_root: Path | str | None):  # type: ignore[no-untyped-def]
+    """Check a local copy against its manifest; see :func:`faceval.datasets.verification.verify_dataset`."""
+    from faceval.datasets.verification import verify_dataset
+
+    return verify_dataset(name, data_root)

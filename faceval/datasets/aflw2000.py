@@ -1,0 +1,61 @@
+"""AFLW2000-3D: ``<root>/aflw2000/AFLW2000/imageXXXXX.{jpg,mat}``.
+
+Sample ids are the image file names (``image00002.jpg``). Landmarks are ``pt3d_68[:2].T`` (scheme
+``300w``, as stored); ``box_sizes`` is ``sqrt(w * h)`` of each face's 2D landmark box (the usual
+AFLW2000-3D NME normaliser; the files carry no other box); poses are degrees yaw, pitch, roll from
+``Pose_Para``. Splits: ``all`` (2000) and ``test`` (the 1969 faces whose three angles are within
++-99 degrees). A ``.mat`` without its image keeps its sample with ``image_paths[i] = None``
+(warning; InputError when strict).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceval.datasets.base import Annotations
+from faceval.datasets.common import empty_annotations_error, find_image, make_annotations, report_missing_images
+from faceval.datasets.manifest import check_count
+from faceval.errors import InputError
+from faceval.io.aflw import landmark_box_size, read_aflw2000_mat
+
+NAME = "aflw2000"
+
+
+def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: dict[str, Any]) -> Annotations:
+    """Load AFLW2000-3D (every ``.mat`` in the folder, sorted by id)."""
+    assert root is not None
+    base = root / NAME / manifest["folder"]
+    if not base.is_dir():
+        raise InputError(f"AFLW2000-3D folder not found (expected layout: {manifest['layout']})", path=base)
+    mats = sorted(base.glob("*.mat"))
+    if not mats:
+        raise empty_annotations_error(NAME, base, manifest["layout"])
+    ids: list[str] = []
+    images: list[Path | None] = []
+    missing: list[str] = []
+    records = []
+    for mat in mats:
+        image = find_image(mat)
+        sid = image.name if image is not None else mat.stem + ".jpg"
+        ids.append(sid)
+        images.append(image)
+        if image is None:
+            missing.append(sid)
+        records.append(read_aflw2000_mat(mat))
+    landmarks = np.stack([r.landmarks for r in records])
+    poses = np.stack([r.pose for r in records])
+    limit = float(manifest.get("pose_limit_degrees", 99.0))
+    in_range = np.flatnonzero((np.abs(poses) <= limit).all(axis=1))
+    available = {"all": np.arange(len(ids), dtype=np.int64), "test": in_range.astype(np.int64)}
+    warnings: list[str] = []
+    split_index = {s: available[s] for s in splits}
+    for split in splits:
+        check_count(NAME, split, len(split_index[split]), manifest["splits"][split].get("count"), strict=strict,
+                    warnings=warnings)
+    report_missing_images(NAME, missing, strict=strict, warnings=warnings, where=base)
+    return make_annotations(dataset=NAME, scheme="300w", sample_ids=ids, image_paths=images, landmarks=landmarks,
+                            box_sizes=landmark_box_size(landmarks), poses=poses, splits=split_index,
+                            warnings=warnings, data_root=root, pose_source="dataset")

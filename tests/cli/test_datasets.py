@@ -1,0 +1,110 @@
+"""``faceval datasets``: list, info, verify, samples; exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from faceval_cli.main import main
+from tests.fixtures import build_300w_tree, random_faces
+
+HEAVY = ("onnxruntime", "matplotlib", "pandas", "scipy")
+
+
+@pytest.fixture(autouse=True)
+def _no_env_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FACEVAL_DATA_ROOT", raising=False)
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("faceval: error: ")
+    return lines[0]
+
+
+def test_list_json_names_every_dataset(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["datasets", "list", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["datasets"]
+    assert set(listed) == {"300w", "wflw", "cofw", "aflw2000", "sample"}
+    assert "blur" in listed["wflw"]["splits"] and "private" in listed["300w"]["splits"]
+
+
+def test_list_human(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["datasets", "list"]) == 0
+    assert "aflw2000" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["datasets", "list"], ["datasets", "--help"], ["datasets", "list", "--format", "json"]])
+def test_list_and_help_stay_light(args: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from faceval_cli.main import main\n"
+        f"rc = main({args!r})\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n')\n"
+        "sys.exit(rc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY=\n" in result.stderr, result.stderr
+
+
+def test_info(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["datasets", "info", "wflw", "--format", "json"]) == 0
+    details = json.loads(capsys.readouterr().out)
+    assert details["splits"]["largepose"]["count"] == 326 and len(details["manifest_sha256"]) == 64
+
+
+def test_info_with_root_shows_found_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_300w_tree(tmp_path, {"ibug/a.jpg": random_faces(1)[0]})
+    assert main(["datasets", "info", "300w", "--data-root", str(tmp_path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["found"]["challenging"] == {"found": 1, "expected": 135}
+
+
+def test_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_300w_tree(tmp_path, {"ibug/b.jpg": random_faces(1)[0], "helen/testset/a.jpg": random_faces(1)[0]})
+    assert main(["datasets", "samples", "300w:full", "--data-root", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.split() == ["helen/testset/a.jpg", "ibug/b.jpg"]
+    assert main(["datasets", "samples", "sample", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sample_ids"] == ["breakingbad.jpg", "einstein.jpg", "takeo.ppm"]
+
+
+def test_verify_sample_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["datasets", "verify", "sample"]) == 0
+    assert "complete and matching" in capsys.readouterr().err
+
+
+def test_verify_incomplete_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_300w_tree(tmp_path, {"ibug/a.jpg": random_faces(1)[0]})
+    assert main(["datasets", "verify", "300w", "--data-root", str(tmp_path), "--format", "json"]) == 2
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["ok"] is False and "300w:challenging: 1 of 135 samples present (manifest)" in report["problems"]
+    assert "Traceback" not in captured.err and captured.err.startswith("faceval: error: 300w: ")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["datasets", "samples", "wflww"], "unknown dataset 'wflww' (did you mean 'wflw'?)"),
+    (["datasets", "samples", "300w:commn", "--data-root", "."], "did you mean 'common'?"),
+    (["datasets", "info", "cofx"], "did you mean 'cofw'?"),
+    (["datasets", "samples", "300w"], "no data root: pass --data-root DIR or set FACEVAL_DATA_ROOT"),
+    (["datasets", "verify", "wflw"], "no data root"),
+])
+def test_input_errors_exit_2_with_one_line(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    assert message in _error_line(capsys)
+
+
+def test_malformed_annotation_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_300w_tree(tmp_path, {"ibug/a.jpg": random_faces(1)[0]}, with_images=False)
+    (tmp_path / "300w" / "ibug" / "a.pts").write_text("version: 1\nn_points: 68\n{\n1 x\n}\n")
+    assert main(["datasets", "samples", "300w:challenging", "--data-root", str(tmp_path)]) == 2
+    line = _error_line(capsys)
+    assert "a.pts:4: expected numeric coordinates, found 'x'" in line
