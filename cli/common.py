@@ -61,9 +61,28 @@ def stderr_console():  # type: ignore[no-untyped-def]
 
 
 def emit_json(obj: Any) -> None:
-    """Write one JSON object on stdout (sorted keys: stable for CI parsers)."""
-    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False, default=_json_default) + "\n")
+    """Write one JSON object on stdout (sorted keys: stable for CI parsers).
+
+    Non-finite numbers (an NME percentile that falls among failures is infinite)
+    are written as ``null``: JSON has no infinity.
+    """
+    sys.stdout.write(json.dumps(finite_or_null(obj), indent=2, sort_keys=True, allow_nan=False, default=_json_default) + "\n")
     sys.stdout.flush()
+
+
+def finite_or_null(obj: Any) -> Any:
+    """Replace non-finite floats with None, recursively."""
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_null(v) for v in obj]
+    if type(obj).__module__ == "numpy" and hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0:
+        return finite_or_null(obj.item())
+    return obj
 
 
 def _json_default(value: Any) -> Any:
