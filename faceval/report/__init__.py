@@ -1,0 +1,81 @@
+"""Reports from run files: tables, CED plots, the regression gate and its CI outputs.
+
+Library only (no click, no rich); matplotlib and scipy are imported lazily.
+
+* :mod:`faceval.report.tables` — :func:`build_table` (paper layout), :func:`long_records`
+  (tidy layout), :func:`runs_json`, :class:`Units`, :func:`default_metrics`.
+* :mod:`faceval.report.formats` — :func:`render_latex`, :func:`render_markdown`,
+  :func:`render_html`, :func:`render_csv_long`, :func:`render_csv_paper`, :func:`render_json`.
+* :mod:`faceval.report.ced` — :func:`ced_figure`, :func:`render_ced`, :func:`save_ced`.
+* :mod:`faceval.report.gate` — :func:`parse_rule`, :func:`default_rules`, :func:`evaluate_gate`.
+* :mod:`faceval.report.ci_outputs` — :func:`junit_xml`, :func:`github_annotations`,
+  :func:`step_summary_markdown`.
+* :func:`render_report` — one call from runs to the text of a report in any format.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from faceval.errors import InputError
+from faceval.runs.model import RunData
+
+FORMATS = ("csv", "latex", "markdown", "html", "json")
+LAYOUTS = ("paper", "long")
+
+#: File extension -> report format (used when --format is not given).
+EXTENSIONS = {".csv": "csv", ".tex": "latex", ".md": "markdown", ".markdown": "markdown",
+              ".html": "html", ".htm": "html", ".json": "json"}
+
+
+def render_report(
+    runs: Sequence[RunData],
+    fmt: str,
+    *,
+    layout: str | None = None,
+    metrics: Sequence[str] | None = None,
+    splits: Sequence[str] | None = None,
+    units_mode: str | None = None,
+    precision: int | None = None,
+    ci: bool = False,
+) -> tuple[str, list[str]]:
+    """Render runs as a report; returns (text, warnings for stderr).
+
+    Args:
+        fmt: csv, latex, markdown, html or json.
+        layout: paper or long (default: long for CSV, paper otherwise; JSON has its own form).
+            The long layout is CSV only.
+        metrics: canonical metric names (default :func:`faceval.report.tables.default_metrics`).
+        splits: restrict/order the splits.
+        units_mode: paper (default for LaTeX/Markdown/HTML), percent or fraction (default for
+            CSV/JSON).
+        precision: digits after the point (default per unit).
+        ci: add bootstrap 95 % intervals.
+    """
+    from . import formats, tables
+
+    if fmt not in FORMATS:
+        raise InputError(f"unknown report format '{fmt}' (one of {', '.join(FORMATS)})")
+    if layout is not None and layout not in LAYOUTS:
+        raise InputError(f"unknown layout '{layout}' (paper or long)")
+    machine = fmt in ("csv", "json")
+    units = tables.Units(units_mode or ("fraction" if machine else "paper"), precision)
+    warnings = tables.protocol_warnings(runs)
+    if fmt == "json":
+        return formats.render_json(runs, metrics=metrics, splits=splits, ci=ci), warnings
+    layout = layout or ("long" if fmt == "csv" else "paper")
+    if layout == "long":
+        if fmt == "csv":
+            return formats.render_csv_long(runs, metrics=metrics, splits=splits, ci=ci, units=units), warnings
+        raise InputError(f"the long layout is for CSV (and pandas); use --layout paper with --format {fmt}")
+    table = tables.build_table(runs, metrics=metrics, splits=splits, units=units, ci=ci)
+    if fmt == "csv":
+        return formats.render_csv_paper(table), table.warnings
+    if fmt == "latex":
+        return formats.render_latex(table), table.warnings
+    if fmt == "markdown":
+        return formats.render_markdown(table), table.warnings
+    return formats.render_html(table, runs), table.warnings
+
+
+__all__ = ["render_report", "FORMATS", "LAYOUTS", "EXTENSIONS"]

@@ -1,0 +1,126 @@
+"""``faceval gate``: compare a run with a baseline; exit 1 on a regression (for CI)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from faceval_cli.common import emit_json, info
+
+_DEFAULTS = "nme:+1%, fr@T:+0.005, auc@T:-1% (T = the baseline's first threshold), on every common split"
+
+
+@click.command("gate")
+@click.argument("run", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--baseline", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Baseline run file.")
+@click.option("--rule", "rules", multiple=True, metavar="METRIC[@SPLIT]:BOUND",
+              help="Allowed worsening, repeatable: nme:+0.001 (absolute, fractions), nme@full:+1% "
+                   "(relative), fr@0.10@test:+0.01, auc@0.10:-1%. Default: " + _DEFAULTS + ".")
+@click.option("--significance", type=float, default=None, metavar="ALPHA",
+              help="A check fails only if its bound is exceeded AND a paired Wilcoxon test on per-image "
+                   "errors (samples matched by id) gives p < ALPHA.")
+@click.option("--junit-xml", "junit_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write a JUnit XML report (one testcase per rule and split).")
+@click.option("--github/--no-github", default=None,
+              help="Print ::error annotations and append a table to $GITHUB_STEP_SUMMARY "
+                   "(default: on when GITHUB_ACTIONS=true).")
+@click.option("--summary", "summary_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Append the Markdown summary table to this file (default with --github: $GITHUB_STEP_SUMMARY).")
+@click.option("--format", "output_format", type=click.Choice(["human", "json"]), default="human", show_default=True,
+              help="human: a table on stderr; json: one JSON object on stdout.")
+@click.option("--allow-protocol-change", is_flag=True,
+              help="Compare runs whose protocols differ (normaliser, thresholds, box, AUC mode, manifest, sample set).")
+def command(run: Path, baseline: Path, rules: tuple[str, ...], significance: float | None, junit_path: Path | None,
+            github: bool | None, summary_path: Path | None, output_format: str, allow_protocol_change: bool) -> int:
+    """Check RUN against a baseline run; exit 0 pass, 1 regression, 2 usage or input error.
+
+    \b
+    Rules are METRIC[@SPLIT]:BOUND in stored units (fractions, degrees):
+      nme:+0.001         NME may rise by at most 0.001 (0.1 points), every split
+      nme@full:+1%       NME on 'full' may rise by at most 1 % of the baseline
+      fr@0.10@test:+0.01 FR@0.10 on 'test' may rise by at most 1 point
+      auc@0.10:-1%       AUC@0.10 may fall by at most 1 % relative
+    Lower-is-better metrics take '+', higher-is-better ones (AUC) take '-'.
+    Default rules: nme:+1%, fr@T:+0.005, auc@T:-1% (T = the baseline's first
+    threshold) on every split common to both runs.
+
+    \b
+    Runs with different protocols are not compared (exit 2) unless
+    --allow-protocol-change; runs of different datasets never are.
+    """
+    from faceval.report import ci_outputs
+    from faceval.report.gate import evaluate_gate, parse_rule
+    from faceval.runs.io import read_run
+
+    parsed = [parse_rule(r) for r in rules]
+    if significance is not None and not 0.0 < significance < 1.0:
+        raise click.BadParameter(f"must be between 0 and 1, got {significance}", param_hint="--significance")
+    run_data = read_run(run)
+    base_data = read_run(baseline)
+    result = evaluate_gate(run_data, base_data, parsed or None, significance=significance,
+                           allow_protocol_change=allow_protocol_change)
+    for diff in result.protocol_differences:
+        info(f"faceval: warning: protocol differs ({diff.key}: run {diff.run!r}, baseline {diff.baseline!r}); "
+             "compared anyway (--allow-protocol-change)")
+
+    if junit_path is not None:
+        from faceval.atomic import write_text_atomic
+
+        write_text_atomic(junit_path, ci_outputs.junit_xml(result))
+    if github is None:
+        github = os.environ.get("GITHUB_ACTIONS", "").lower() == "true"
+    if github:
+        for line in ci_outputs.github_annotations(result):
+            click.echo(line)
+    if summary_path is None and github and os.environ.get("GITHUB_STEP_SUMMARY"):
+        summary_path = Path(os.environ["GITHUB_STEP_SUMMARY"])
+    if summary_path is not None:
+        with open(summary_path, "a", encoding="utf-8") as handle:
+            handle.write(ci_outputs.step_summary_markdown(result))
+
+    if output_format == "json":
+        emit_json(result.to_dict())
+    else:
+        _print_human(result)
+    return 0 if result.passed else 1
+
+
+def _print_human(result) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
+    from rich.table import Table
+
+    from faceval_cli.common import stderr_console
+
+    def num(v: float | None) -> str:
+        return "–" if v is None else f"{v:.6g}"
+
+    table = Table(title=escape(f"gate: {result.run_label} vs baseline {result.baseline_label} ({result.dataset})"),
+                  title_justify="left")
+    for name, justify in (("metric", "left"), ("split", "left"), ("baseline", "right"), ("run", "right"),
+                          ("change", "right"), ("bound", "right"), ("p-value", "right"), ("result", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for c in result.checks:
+        verdict = "[green]PASS[/green]" if c.passed else "[bold red]FAIL[/bold red]"
+        if c.passed and c.exceeded:
+            verdict = "[yellow]PASS (n.s.)[/yellow]"
+        table.add_row(
+            escape(c.metric), escape(c.split), num(c.baseline), num(c.run),
+            "–" if c.change is None else f"{c.change:+.6g}",
+            escape(f"{c.bound} ({num(c.allowed)})"),
+            "–" if c.p_value is None else f"{c.p_value:.3g}",
+            verdict,
+        )
+    console = stderr_console()
+    console.print(table)
+    not_significant = sum(1 for c in result.checks if c.passed and c.exceeded)
+    if result.passed:
+        note = ""
+        if not_significant:
+            note = f"; {not_significant} exceeded the bound but not significantly (p >= {result.significance:g})"
+        console.print(f"gate: PASS ({len(result.checks)} checks{note})", markup=False)
+    else:
+        console.print(f"gate: FAIL: {len(result.failures)} of {len(result.checks)} checks regressed", markup=False)
+        for c in result.failures:
+            console.print(f"  {c.message}", markup=False, soft_wrap=True)

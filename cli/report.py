@@ -1,0 +1,110 @@
+"""``faceval report``: tables (CSV, LaTeX, Markdown, HTML, JSON) and CED plots from run files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from faceval_cli.common import info
+
+
+def write_output(out: Path | None, data: str | bytes) -> None:
+    """Write ``data`` to ``out`` atomically (temporary file, then rename), or to stdout."""
+    if out is None:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(data)
+            sys.stdout.flush()
+        return
+    from faceval.atomic import write_bytes_atomic
+
+    write_bytes_atomic(out, data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def read_runs(paths: tuple[Path, ...]) -> list:  # type: ignore[type-arg]
+    """Read run files (InputError for a missing or malformed one)."""
+    from faceval.runs.io import read_run
+
+    return [read_run(p) for p in paths]
+
+
+def _split_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    return items or None
+
+
+@click.command("report")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "latex", "markdown", "html", "json"]), default=None,
+              help="Output format (default: from --out's extension .csv/.tex/.md/.html/.json, else markdown).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write here (atomically) instead of stdout.")
+@click.option("--layout", type=click.Choice(["paper", "long"]), default=None,
+              help="paper: one row per model, one column group per split (default except CSV); "
+                   "long: one row per (run, split, metric), the tidy form for pandas (CSV default).")
+@click.option("--metrics", default=None,
+              help="Comma-separated metrics, e.g. nme,fr@0.10,auc@0.10,nme_p90,mae_mean "
+                   "(default: nme, fr@T, auc@T with T the first run's first threshold).")
+@click.option("--splits", default=None, help="Comma-separated splits to show, in this order (default: all, run order).")
+@click.option("--percent/--fraction", "percent", default=None,
+              help="All fraction metrics (AUC too) in percent, or all as stored fractions. Default: LaTeX, "
+                   "Markdown and HTML show NME and FR in percent and AUC as a fraction (4 decimals); CSV keeps "
+                   "stored fractions. JSON always holds stored fractions.")
+@click.option("--precision", type=click.IntRange(0, 12), default=None,
+              help="Digits after the point (default: 2 for percent and degrees, 4 for fractions; CSV: exact).")
+@click.option("--ci", is_flag=True, help="Add bootstrap 95 % intervals (2000 resamples over images, seed 0).")
+@click.option("--ced", "ced_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write a CED plot of each run's first split (.pdf, .png or .svg).")
+def command(runs: tuple[Path, ...], fmt: str | None, out: Path | None, layout: str | None, metrics: str | None,
+            splits: str | None, percent: bool | None, precision: int | None, ci: bool, ced_path: Path | None) -> None:
+    """Tables over one or more run files.
+
+    \b
+    Paper layout (LaTeX, Markdown, HTML): one row per model (run label; runs of
+    one model on several datasets share a row), one column group per split,
+    best value per column in bold, a caption naming units and protocol(s).
+    LaTeX uses booktabs (\\usepackage{booktabs}). HTML is one self-contained
+    page with inline SVG CED plots and each run's protocol and provenance.
+    Long layout (CSV default): run, dataset, split, metric, value, unit, n and
+    the protocol columns. JSON: a list with one object per run (as score --format json).
+
+    \b
+    Default metrics: nme, fr@T and auc@T, T = the first threshold of the first
+    run's protocol (0.08 for 300W, 0.10 for WFLW); nme only without thresholds.
+    Output is byte-identical for the same runs.
+    """
+    from faceval import report
+    from faceval.report import tables
+
+    if fmt is None:
+        fmt = report.EXTENSIONS.get(out.suffix.lower(), "markdown") if out is not None else "markdown"
+    run_data = read_runs(runs)
+    metric_names = tables.parse_metric_list(metrics)
+    units_mode = None if percent is None else ("percent" if percent else "fraction")
+    text, warnings = report.render_report(
+        run_data,
+        fmt,
+        layout=layout,
+        metrics=metric_names,
+        splits=_split_list(splits),
+        units_mode=units_mode,
+        precision=precision,
+        ci=ci,
+    )
+    for warning in warnings:
+        info(f"faceval: warning: {warning}")
+    if ced_path is not None:
+        from faceval.report.ced import save_ced
+
+        data = save_ced(run_data, ced_path)
+        write_output(ced_path, data)
+        info(f"faceval: wrote CED plot {ced_path}")
+    write_output(out, text)
+    if out is not None:
+        info(f"faceval: wrote {fmt} report {out}")

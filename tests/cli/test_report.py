@@ -1,0 +1,131 @@
+"""``faceval report`` and ``faceval plot ced`` through the real entry point and run files."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from faceval.runs.io import write_run
+from faceval_cli.main import main
+from tests.faceval.report.helpers import base_protocol, make_run, three_splits_run
+
+
+@pytest.fixture
+def run_files(tmp_path: Path) -> list[Path]:
+    paths = []
+    for label, scale, seed in (("mnv2", 1.0, 0), ("my_model#1", 0.9, 1)):
+        path = tmp_path / f"{seed}.h5"
+        write_run(path, three_splits_run(label, scale, seed))
+        paths.append(path)
+    return paths
+
+
+def test_report_markdown_default_to_stdout(run_files, capsys):
+    assert main(["report", *map(str, run_files)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| Model | common NME (%) |")
+    assert r"my\_model\#1" in out
+
+
+def test_report_latex_to_file_atomic_and_identical(run_files, tmp_path, capsys):
+    out = tmp_path / "table.tex"
+    assert main(["report", *map(str, run_files), "--out", str(out)]) == 0  # format from extension
+    first = out.read_bytes()
+    assert b"\\toprule" in first and b"\\textbf{" in first
+    assert main(["report", *map(str, run_files), "--format", "latex", "--out", str(out)]) == 0
+    assert out.read_bytes() == first
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    assert capsys.readouterr().out == ""
+
+
+def test_report_csv_long_reads_back(run_files, capsys):
+    import pandas as pd
+
+    from faceval.runs.io import read_run
+
+    assert main(["report", *map(str, run_files), "--format", "csv", "--metrics", "nme,fr@0.10", "--ci"]) == 0
+    df = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    run = read_run(run_files[0])
+    got = df[(df.run == "mnv2") & (df.split == "full") & (df.metric == "nme")]
+    assert got.value.item() == run.summary["full"]["nme"]
+    assert got.ci_low.item() <= got.value.item() <= got.ci_high.item()
+    assert set(df.metric) == {"nme", "fr@0.10"}
+
+
+def test_report_json(run_files, capsys):
+    assert main(["report", *map(str, run_files), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [d["label"] for d in data] == ["mnv2", "my_model#1"]
+    assert data[0]["schema_version"] == 1 and "splits" in data[0]
+
+
+def test_report_fraction_and_precision(run_files, capsys):
+    assert main(["report", *map(str, run_files), "--fraction", "--precision", "3", "--metrics", "nme"]) == 0
+    out = capsys.readouterr().out
+    assert "| mnv2 | 0.0" in out and "NME |" in out
+
+
+def test_report_html_and_ced(run_files, tmp_path, capsys):
+    html = tmp_path / "r.html"
+    ced = tmp_path / "ced.svg"
+    assert main(["report", *map(str, run_files), "--out", str(html), "--ced", str(ced)]) == 0
+    assert html.read_text().startswith("<!DOCTYPE html>")
+    assert ced.read_bytes().startswith(b"<?xml")
+    assert "wrote CED plot" in capsys.readouterr().err
+
+
+def test_report_protocol_warning(tmp_path, capsys):
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    write_run(a, make_run("A", [0.03, 0.04], dataset="wflw"))
+    write_run(b, make_run("B", [0.03, 0.05], dataset="wflw", protocol=base_protocol("wflw", normalizer="inter-pupil")))
+    assert main(["report", str(a), str(b), "--format", "latex"]) == 0
+    captured = capsys.readouterr()
+    assert "warning" in captured.err and "normalizer" in captured.err
+    assert "Protocols: (a)" in captured.out
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--metrics", "nmee"], "did you mean 'nme'"),
+        (["--splits", "fulll"], "did you mean 'full'"),
+        (["--format", "latex", "--layout", "long"], "long layout"),
+        (["--ced", "x.jpg"], "unknown extension"),
+    ],
+)
+def test_report_input_errors_exit_2(run_files, capsys, args, message):
+    assert main(["report", *map(str, run_files), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("faceval: error:") and message in err
+
+
+def test_report_missing_file_exit_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope.h5")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ext", ["pdf", "png", "svg"])
+def test_plot_ced_byte_identical(run_files, tmp_path, ext):
+    a, b = tmp_path / f"a.{ext}", tmp_path / f"b.{ext}"
+    assert main(["plot", "ced", *map(str, run_files), "--out", str(a), "--split", "challenging", "--threshold", "0.1"]) == 0
+    assert main(["plot", "ced", *map(str, run_files), "--out", str(b), "--split", "challenging", "--threshold", "0.1"]) == 0
+    assert a.read_bytes() == b.read_bytes() and a.stat().st_size > 1000
+
+
+def test_plot_ced_bad_split_exit_2(run_files, tmp_path, capsys):
+    assert main(["plot", "ced", *map(str, run_files), "--out", str(tmp_path / "x.pdf"), "--split", "nope"]) == 2
+    assert "has no split 'nope'" in capsys.readouterr().err
+
+
+def test_cli_modules_import_no_matplotlib():
+    code = (
+        "import sys, faceval_cli.main, faceval_cli.report, faceval_cli.gate, faceval_cli.plot; "
+        "print([m for m in ('matplotlib', 'scipy', 'pandas', 'h5py') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
