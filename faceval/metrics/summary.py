@@ -1,0 +1,70 @@
+"""One split's summary: every standard metric from the per-image NMEs (and poses) in one dict.
+
+Values are fractions (NME, FR, AUC; not percent) and degrees (pose). Keys, in this order:
+``n``, ``nme``, ``nme_p50``, ``nme_p90``, ``nme_p95``, ``nme_p99``, then for each threshold T
+(``threshold_key(T)``, e.g. ``0.10``) ``fr@T`` and ``auc@T``, then ``mae_yaw``, ``mae_pitch``,
+``mae_roll``, ``mae_mean`` (only when pose predictions and ground truth are given), then
+``n_nonfinite`` and ``n_failed_inputs``.
+
+Failures (images with a non-finite NME, i.e. no usable prediction):
+
+* ``nme`` is the mean over the images with a finite NME (the failures are left out), so it is
+  never NaN and one failure does not make it inf; if every image failed it is inf.
+* each failure counts in ``fr@T`` (it is above every threshold) and contributes 0 to ``auc@T``
+  (the denominator of both is ``n``, all images);
+* percentiles treat it as ``+inf``;
+* ``n_nonfinite`` counts them, beside the mean, so the exclusion is visible;
+* ``n_failed_inputs`` (passed in by the caller) counts unusable inputs, e.g. unreadable images.
+
+With ``n = 0`` every value except the counts is NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from faceval.metrics.curves import auc, failure_rate, percentiles
+from faceval.metrics.nme import dataset_nme
+from faceval.metrics.pose import pose_mae
+from faceval.metrics.registry import threshold_key
+
+__all__ = ["summarize", "threshold_key", "PERCENTILES"]
+
+#: Percentiles reported in every summary.
+PERCENTILES: tuple[int, ...] = (50, 90, 95, 99)
+
+
+def summarize(
+    nme: np.ndarray,
+    *,
+    thresholds: Sequence[float],
+    auc_mode: str = "exact",
+    pose_pred: np.ndarray | None = None,
+    pose_gt: np.ndarray | None = None,
+    pose_wrap: bool = False,
+    n_failed_inputs: int = 0,
+) -> dict[str, float]:
+    """Summary metrics of one split (see the module docstring for keys and failure handling).
+
+    ``nme = mean_{i: NME_i finite} NME_i``; ``nme_pQ = percentile_Q(NME)`` (linear);
+    ``fr@T = mean_i [NME_i > T]``; ``auc@T`` in ``auc_mode`` (exact:
+    ``mean_i max(0, T - NME_i) / T``); ``mae_a = mean_i |pred_ia - gt_ia|`` over images with
+    both angles finite; ``n_nonfinite = #{i: NME_i not finite}``.
+    """
+    arr = np.asarray(nme, dtype=np.float64).reshape(-1)
+    out: dict[str, float] = {"n": int(arr.size), "nme": dataset_nme(arr)}
+    out.update(percentiles(arr, PERCENTILES))
+    if arr.size:
+        # Clean once (NaN -> inf) and sort once: every threshold metric below reuses it.
+        arr = np.sort(np.where(np.isnan(arr), np.inf, arr))
+    for t in thresholds:
+        key = threshold_key(t)
+        out[f"fr@{key}"] = failure_rate(arr, t)
+        out[f"auc@{key}"] = auc(arr, t, mode=auc_mode)
+    if pose_pred is not None and pose_gt is not None:
+        out.update(pose_mae(pose_pred, pose_gt, wrap=pose_wrap))
+    out["n_nonfinite"] = int(np.count_nonzero(~np.isfinite(arr)))
+    out["n_failed_inputs"] = int(n_failed_inputs)
+    return out
