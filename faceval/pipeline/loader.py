@@ -1,0 +1,313 @@
+"""Batched, threaded decode + crop that overlaps with inference.
+
+Each :class:`CropJob` is decoded (JPEGs at the largest DCT reduction that still gives the
+crop at least the model-input resolution), cropped and resampled in a worker thread
+(Pillow releases the GIL while decoding and resampling). Results are consumed strictly in
+job order through a bounded prefetch window, so the output is byte-identical whatever the
+number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from faceval.pipeline.images import ImageReadError, ImageSource, load_source
+from faceval.pipeline.transform import crop_and_resize, face_crop
+
+__all__ = ["Batch", "CropJob", "iter_batches", "load_crop", "to_model_input"]
+
+
+@dataclass(frozen=True)
+class CropJob:
+    """One face to crop.
+
+    Give the crop rectangle directly (``crop``, point frame of the original image), or the
+    ``landmarks`` ``(K, 2)`` / dataset ``box`` ``(4,)`` it is built from with ``scale`` and
+    ``square`` (see :func:`faceval.pipeline.transform.face_crop`).
+
+    Attributes:
+        index: position of the sample in the caller's arrays (returned in ``Batch.indices``).
+        sample_id: stable sample id (crop-cache key).
+        source: image path, or a callable returning the image (array / PIL image).
+    """
+
+    index: int
+    sample_id: str
+    source: ImageSource
+    crop: Any = None
+    landmarks: Any = None
+    box: Any = None
+    scale: float = 1.2
+    square: bool = True
+
+    def crop_array(self) -> np.ndarray:
+        """The ``(4,)`` crop rectangle; ``ValueError`` when it cannot be built."""
+        if self.crop is not None:
+            c = np.asarray(self.crop, dtype=np.float64).reshape(4)
+            if not (np.isfinite(c).all() and c[2] > c[0] and c[3] > c[1]):
+                raise ValueError(f"degenerate crop rectangle {c.tolist()}")
+            return c
+        if self.landmarks is not None:
+            return face_crop(landmarks=self.landmarks, scale=self.scale, square=self.square).as_array()
+        if self.box is not None:
+            return face_crop(box=self.box, scale=self.scale, square=self.square).as_array()
+        raise ValueError("job has no crop, landmarks or box")
+
+
+@dataclass
+class Batch:
+    """A batch of crops in job order.
+
+    Attributes:
+        indices: ``(B,)`` int64 job indices of the crops.
+        sample_ids: the ``B`` sample ids.
+        crops: ``(B, h, w, 3)`` uint8 RGB model-input crops.
+        boxes: ``(B, 4)`` float64 crop rectangles in original-image point coordinates
+            (feed them to ``transform.to_image`` with the decoded landmarks).
+        failures: ``(index, reason)`` for jobs skipped since the previous batch.
+        inputs: the result of ``prepare(crops)`` when a ``prepare`` callable was given.
+        from_cache: ``(B,)`` bool, True where the crop came from the crop cache.
+    """
+
+    indices: np.ndarray
+    sample_ids: list[str]
+    crops: np.ndarray
+    boxes: np.ndarray
+    failures: list[tuple[int, str]] = field(default_factory=list)
+    inputs: Any = None
+    from_cache: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+
+def load_crop(
+    job: CropJob,
+    input_size: tuple[int, int],
+    *,
+    resample: str = "bilinear",
+    use_draft: bool = True,
+    oversample: float = 1.0,
+    max_pixels: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode and crop one job; returns ``(crop (h, w, 3) uint8, rectangle (4,))``.
+
+    With ``use_draft`` a JPEG is decoded at reduction ``s`` such that
+    ``1/s >= oversample * max(W / crop_w, H / crop_h)``: the crop keeps at least
+    ``oversample`` times the input resolution, so the result differs from a full decode
+    only by the (antialiased) resampling path.
+
+    Raises:
+        ImageReadError: the image could not be read; ``ValueError``: bad crop.
+    """
+    rect = job.crop_array()
+    min_scale = None
+    if use_draft:
+        cw, ch = rect[2] - rect[0], rect[3] - rect[1]
+        min_scale = float(oversample) * max(input_size[0] / cw, input_size[1] / ch)
+    image, scale, _ = load_source(job.source, min_scale=min_scale, max_pixels=max_pixels)
+    out = crop_and_resize(image, rect, input_size, resample=resample, image_scale=scale)
+    return out, rect
+
+
+def to_model_input(
+    crops: np.ndarray,
+    *,
+    layout: str = "NCHW",
+    color: str = "RGB",
+    mean: float | Sequence[float] = 0.0,
+    std: float | Sequence[float] = 1.0,
+) -> np.ndarray:
+    """Normalise ``(B, h, w, 3)`` uint8 RGB crops into a float32 model input.
+
+    ``input[c] = (pixel[c] / 255 - mean[c]) / std[c]`` computed as one fused
+    ``pixel * a[c] + b[c]`` with ``a = 1 / (255 std)``, ``b = -mean / std``.
+    ``color="BGR"`` reverses the channels first; ``mean``/``std`` are given in the
+    model's channel order (after that swap). ``layout="NCHW"`` transposes to
+    ``(B, 3, h, w)``; the result is C-contiguous.
+    """
+    x = np.asarray(crops)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"crops must be (B, h, w, 3), got {x.shape}")
+    color_u = color.upper()
+    if color_u == "BGR":
+        x = x[..., ::-1]
+    elif color_u != "RGB":
+        raise ValueError(f"color must be RGB or BGR, got {color!r}")
+    m = np.broadcast_to(np.asarray(mean, dtype=np.float64), (3,))
+    s = np.broadcast_to(np.asarray(std, dtype=np.float64), (3,))
+    if np.any(s == 0):
+        raise ValueError("std must be non-zero")
+    a = (1.0 / (255.0 * s)).astype(np.float32)
+    b = (-m / s).astype(np.float32)
+    lay = layout.upper()
+    if lay == "NCHW":
+        x = x.transpose(0, 3, 1, 2)
+        a, b = a[:, None, None], b[:, None, None]
+    elif lay != "NHWC":
+        raise ValueError(f"layout must be NCHW or NHWC, got {layout!r}")
+    out = np.empty(x.shape, dtype=np.float32)
+    np.multiply(x, a, out=out, casting="unsafe")
+    out += b
+    return out
+
+
+def _default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def iter_batches(
+    items: Sequence[CropJob],
+    *,
+    input_size: tuple[int, int],
+    batch_size: int,
+    workers: int | None = None,
+    prepare: Callable[[np.ndarray], Any] | None = None,
+    resample: str = "bilinear",
+    use_draft: bool = True,
+    oversample: float = 1.0,
+    strict: bool = False,
+    prefetch: int | None = None,
+    cache: Any = None,
+    max_pixels: int | None = None,
+) -> Iterator[Batch]:
+    """Yield batches of crops in job order, decoding ahead in worker threads.
+
+    Batches are filled with successful crops (every batch but the last has exactly
+    ``batch_size`` crops); jobs that fail (unreadable image, degenerate crop) are
+    skipped and reported in the ``failures`` of the batch being filled, or raise the
+    :class:`~faceval.pipeline.images.ImageReadError` / ``ValueError`` when ``strict``.
+    If only failures remain at the end, a final empty batch carries them.
+
+    Args:
+        items: the jobs, in the order the batches follow.
+        input_size: ``(W, H)`` of the model input.
+        batch_size: crops per batch.
+        workers: decoding threads (default: CPU count, at most 8); 0 decodes in the
+            calling thread.
+        prepare: optional ``crops -> model input`` (e.g. a ``functools.partial`` of
+            :func:`to_model_input`), stored in ``Batch.inputs``.
+        resample, use_draft, oversample, max_pixels: see :func:`load_crop`.
+        prefetch: jobs in flight (default ``max(2 * batch_size, 4 * workers)``); bounds
+            memory to about that many decoded images.
+        cache: optional :class:`~faceval.pipeline.cache.CropCache`: hits skip decoding
+            (when their stored rectangle equals the job's), misses are added with
+            ``put_many`` as batches complete (the caller saves / closes the cache).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    n_workers = _default_workers() if workers is None else int(workers)
+    window = prefetch if prefetch is not None else max(2 * batch_size, 4 * max(n_workers, 1))
+    window = max(1, int(window))
+    size = (int(input_size[0]), int(input_size[1]))
+
+    def cached(job: CropJob) -> tuple[np.ndarray, np.ndarray] | None:
+        if cache is None:
+            return None
+        try:  # a broken cache is never fatal
+            if job.sample_id not in cache:
+                return None
+            hit = cache.get_many([job.sample_id]).get(job.sample_id)
+        except Exception:
+            return None
+        if hit is None:
+            return None
+        rect = job.crop_array()
+        c, r = hit
+        if c.shape == (size[1], size[0], 3) and np.array_equal(np.asarray(r, np.float64), rect):
+            return np.asarray(c, dtype=np.uint8), rect
+        return None
+
+    def work(job: CropJob) -> tuple[np.ndarray, np.ndarray, bool]:
+        hit = cached(job)
+        if hit is not None:
+            return hit[0], hit[1], True
+        crop, rect = load_crop(job, size, resample=resample, use_draft=use_draft,
+                               oversample=oversample, max_pixels=max_pixels)
+        return crop, rect, False
+
+    executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="faceval-crop") if n_workers > 0 else None
+    pending: deque[tuple[CropJob, Future | None]] = deque()
+    it = iter(items)
+
+    def submit_next() -> bool:
+        try:
+            job = next(it)
+        except StopIteration:
+            return False
+        if executor is None:
+            pending.append((job, None))
+        else:
+            pending.append((job, executor.submit(work, job)))
+        return True
+
+    buf_crops: list[np.ndarray] = []
+    buf_rects: list[np.ndarray] = []
+    buf_idx: list[int] = []
+    buf_ids: list[str] = []
+    buf_hit: list[bool] = []
+    failures: list[tuple[int, str]] = []
+
+    def emit() -> Batch:
+        crops = (np.stack(buf_crops) if buf_crops
+                 else np.zeros((0, size[1], size[0], 3), dtype=np.uint8))
+        rects = np.stack(buf_rects) if buf_rects else np.zeros((0, 4), dtype=np.float64)
+        batch = Batch(
+            indices=np.asarray(buf_idx, dtype=np.int64),
+            sample_ids=list(buf_ids),
+            crops=crops,
+            boxes=rects,
+            failures=list(failures),
+            from_cache=np.asarray(buf_hit, dtype=bool),
+        )
+        if prepare is not None and len(batch):
+            batch.inputs = prepare(crops)
+        if cache is not None and len(batch):
+            new = [i for i, h in enumerate(buf_hit) if not h]
+            if new:
+                try:
+                    cache.put_many([buf_ids[i] for i in new], crops[new], rects[new])
+                except Exception:
+                    pass
+        for lst in (buf_crops, buf_rects, buf_idx, buf_ids, buf_hit, failures):
+            lst.clear()
+        return batch
+
+    try:
+        for _ in range(window):
+            if not submit_next():
+                break
+        while pending:
+            job, fut = pending.popleft()
+            try:
+                crop, rect, hit = work(job) if fut is None else fut.result()
+            except (ImageReadError, ValueError, OSError) as exc:
+                if strict:
+                    raise
+                failures.append((int(job.index), " ".join(str(exc).split())))
+                crop = None
+            submit_next()
+            if crop is not None:
+                buf_crops.append(crop)
+                buf_rects.append(rect)
+                buf_idx.append(int(job.index))
+                buf_ids.append(job.sample_id)
+                buf_hit.append(hit)
+                if len(buf_crops) == batch_size:
+                    yield emit()
+        if buf_crops or failures:
+            yield emit()
+    finally:
+        if executor is not None:
+            for _, fut in pending:
+                if fut is not None:
+                    fut.cancel()
+            executor.shutdown(wait=True, cancel_futures=True)
