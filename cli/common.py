@@ -11,7 +11,7 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import click
 
@@ -104,11 +104,31 @@ def info(message: str) -> None:
     click.echo(message, err=True)
 
 
+class _NoProgress:
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+class _RichProgress:
+    def __init__(self, progress, description: str) -> None:  # type: ignore[no-untyped-def]
+        self.progress = progress
+        self.task = progress.add_task(description, total=None)
+
+    def start(self, total: int) -> None:
+        self.progress.update(self.task, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        self.progress.advance(self.task, n)
+
+
 @contextmanager
-def progress_bar(enabled: bool, description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield an ``advance(n)`` callback; a rich bar on stderr when enabled, a no-op otherwise."""
+def progress_bar(enabled: bool, description: str) -> Iterator[Any]:
+    """Yield a reporter with ``start(total)`` and ``advance(n)``: a rich bar on stderr when enabled."""
     if not enabled:
-        yield lambda n=1: None
+        yield _NoProgress()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -120,5 +140,4 @@ def progress_bar(enabled: bool, description: str, total: int) -> Iterator[Callab
         console=stderr_console(),
         transient=True,
     ) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n=1: progress.advance(task, n)
+        yield _RichProgress(progress, description)

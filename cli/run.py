@@ -1,0 +1,142 @@
+"""``faceval run``: evaluate an ONNX model end to end (decode, crop, infer, map back, score)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from faceval_cli.common import (data_root_option, device_option, emit_json, format_option, info, progress_bar,
+                                progress_option, progress_wanted)
+from faceval_cli.score import protocol_options, validate_protocol_names
+
+
+def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
+    """``--set key=value`` spec overrides; values are JSON when they parse, else strings."""
+    from faceval.errors import InputError
+
+    out: dict[str, Any] = {}
+    for item in values:
+        if "=" not in item:
+            raise InputError(f"--set expects KEY=VALUE, found '{item}'")
+        key, raw = item.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def _default_out(model: Path, dataset: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{model.stem}-{dataset}-{stamp}")
+    return Path("runs") / f"{name}.h5"
+
+
+@click.command("run")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="ONNX model (default: the bundled PFLD-GhostOne).")
+@click.option("--dataset", default="sample", show_default=True, help="NAME or NAME:SPLIT (300w, 300w:private, wflw, wflw:blur, cofw, aflw2000, sample).")
+@click.option("--spec", "spec_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="JSON model spec (preprocessing/decoding contract); overrides the model's metadata.")
+@click.option("--set", "spec_set", multiple=True, metavar="KEY=VALUE",
+              help="Override one spec field, e.g. --set box_scale=1.3 --set coords=signed-unit.")
+@click.option("--box", type=click.Choice(["landmarks", "dataset"]), default=None, help="Face box: GT landmark box or the dataset's rectangle.")
+@click.option("--box-scale", type=float, default=None, help="Enlarge the face box by this factor (default 1.2).")
+@data_root_option
+@device_option
+@click.option("--batch-size", type=int, default=32, show_default=True, help="Batch size for dynamic-batch models.")
+@click.option("--workers", type=int, default=None, help="Decode/crop threads (default: CPU count, at most 8).")
+@click.option("--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Crop cache folder (default: ~/.cache/faceval/crops or FACEVAL_CACHE_DIR).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the crop cache.")
+@click.option("--limit", type=int, default=None, help="Evaluate only the first N samples (canonical order).")
+@click.option("--shard", default=None, metavar="I/N", help="Evaluate shard I of N (join with 'faceval merge').")
+@click.option("--checkpoint-every", type=int, default=256, show_default=True,
+              help="Save partial progress beside --out after every N samples (for --resume).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its partial progress beside --out.")
+@click.option("--strict", is_flag=True, help="An unreadable image is an error (exit 2) instead of a counted failure.")
+@protocol_options
+@click.option("--label", default=None, help="Name of this run in reports (default: the model file's stem).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Run file (default: runs/<model>-<dataset>-<time>.h5).")
+@format_option
+@progress_option
+def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
+            box_scale: float | None, data_root: Path | None, device: str, batch_size: int, workers: int | None,
+            cache_dir: Path | None, no_cache: bool, limit: int | None, shard: str | None, checkpoint_every: int, resume: bool, strict: bool,
+            normalizer: str, thresholds: tuple[float, ...], auc_mode: str, aggregation: str, visible_only: bool,
+            pose_labels: Path | None, pose_wrap: bool, strict_data: bool, label: str | None, out: Path | None,
+            output_format: str, progress: bool | None) -> None:
+    """Evaluate an ONNX landmark model on a dataset and write a run file.
+
+    With no arguments: the bundled PFLD-GhostOne model on the bundled sample photos.
+    """
+    from faceval.errors import InputError
+    from faceval.runs.evaluate import EvaluationRequest, evaluate_model
+
+    validate_protocol_names(normalizer, auc_mode)
+    if batch_size < 1:
+        raise InputError("--batch-size must be at least 1")
+    if checkpoint_every < 1:
+        raise InputError("--checkpoint-every must be at least 1")
+    if limit is not None and limit < 1:
+        raise InputError("--limit must be at least 1")
+    overrides = _parse_set(spec_set)
+    if box is not None:
+        overrides["box"] = box
+    if box_scale is not None:
+        overrides["box_scale"] = box_scale
+    model_path = model
+    if model_path is None:
+        from faceval.models import default_model_path
+
+        model_path = Path(default_model_path())
+    target = out or _default_out(model_path, dataset)
+    if out is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    request = EvaluationRequest(
+        model_path=model_path, dataset=dataset, data_root=data_root, spec_file=spec_file, overrides=overrides,
+        device=device, batch_size=batch_size, workers=workers, cache_dir=cache_dir, use_cache=not no_cache,
+        limit=limit, shard=shard, resume=resume, checkpoint_every=checkpoint_every, strict=strict, strict_data=strict_data, pose_labels=pose_labels,
+        normalizer=normalizer, thresholds=thresholds, auc_mode=auc_mode, aggregation=aggregation,
+        visible_only=visible_only, pose_wrap=pose_wrap, label=label, out=target,
+    )
+
+    def on_message(message: str) -> None:
+        info(f"faceval: {message}")
+
+    show = progress_wanted(progress)
+    try:
+        with progress_bar(show, "evaluating") as reporter:
+            result = evaluate_model(request, on_message=on_message, progress=reporter)
+    except (KeyboardInterrupt,) as exc:
+        from faceval.runs.checkpoint import partial_path
+
+        if partial_path(target).exists():
+            info(f"faceval: progress saved to {partial_path(target)}; continue with --resume")
+        raise exc
+    run = result.run
+    if output_format == "json":
+        from faceval.runs.build import summary_json
+
+        data = summary_json(run)
+        data["timings"] = result.timings
+        data["run_file"] = str(target)
+        emit_json(data)
+    else:
+        from faceval_cli.summary_view import print_summary
+
+        t = result.timings
+        lines = [
+            f"model: {model_path} (spec from {run.provenance.get('spec_source')}); providers: {', '.join(run.provenance.get('providers_used', []))}",
+            f"throughput: {t['images_per_s']:.1f} images/s over {int(t['images'])} images "
+            f"(inference {t['inference_s']:.2f} s, waiting for crops {t['waiting_for_crops_s']:.2f} s, "
+            f"cache hits {int(t['cache_hits'])}); total {t['total_s']:.2f} s",
+            f"run file: {target}",
+        ]
+        print_summary(run, lines)

@@ -1,0 +1,241 @@
+"""``faceval run`` as a library call: load, open the model, infer, score, write the run file."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol as TypingProtocol
+
+from faceval.errors import InputError
+from faceval.runs.model import RunData
+
+
+class ProgressReporter(TypingProtocol):
+    """What the CLI passes to show progress (the library never imports rich)."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, n: int = 1) -> None: ...
+
+
+@dataclass
+class EvaluationRequest:
+    """Everything ``faceval run`` was asked to do."""
+
+    model_path: Path
+    dataset: str = "sample"
+    data_root: Path | None = None
+    spec_file: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"
+    batch_size: int = 32
+    workers: int | None = None
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    limit: int | None = None
+    shard: str | None = None
+    resume: bool = False
+    checkpoint_every: int = 256
+    strict: bool = False
+    strict_data: bool = False
+    pose_labels: Path | None = None
+    normalizer: str = "inter-ocular"
+    thresholds: tuple[float, ...] = ()
+    auc_mode: str = "exact"
+    aggregation: str = "mean"
+    visible_only: bool = False
+    pose_wrap: bool = False
+    label: str | None = None
+    out: Path = Path("run.h5")
+
+
+@dataclass
+class EvaluationResult:
+    run: RunData
+    timings: dict[str, float]
+
+
+def _check_scheme(spec: Any, gt_scheme: str) -> None:
+    """Fail before inference when the model's points cannot be compared with the GT."""
+    from faceval.schemes import SCHEME_NAMES, load_scheme
+
+    if spec.scheme is None or spec.scheme == gt_scheme:
+        return
+    if spec.scheme not in SCHEME_NAMES:
+        raise InputError(f"model spec names an unknown scheme '{spec.scheme}'")
+    if gt_scheme not in load_scheme(spec.scheme).conversions:
+        raise InputError(
+            f"the model predicts the '{spec.scheme}' scheme and the dataset uses '{gt_scheme}'; no conversion exists"
+        )
+
+
+def model_cost(model_path: Path, sha256: str, cache_dir: Path | None) -> dict[str, Any]:
+    """Params, MACs and FLOPs of the model (cached by hash; empty when the onnx package is missing)."""
+    store = None
+    if cache_dir is not None:
+        store = cache_dir.parent / "models" / f"{sha256}.json"
+        if store.is_file():
+            try:
+                return json.loads(store.read_text())
+            except (OSError, ValueError):
+                pass
+    try:
+        from faceval.models.inspect import inspect_model
+
+        details = inspect_model(model_path)
+    except InputError:
+        return {}
+    cost = {key: details.get(key) for key in ("params", "macs", "flops")}
+    if store is not None:
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            from faceval.atomic import write_text_atomic
+
+            write_text_atomic(store, json.dumps(cost))
+        except (OSError, InputError):
+            pass
+    return cost
+
+
+def evaluate_model(
+    request: EvaluationRequest,
+    *,
+    on_message: Callable[[str], None] = lambda message: None,
+    progress: ProgressReporter | None = None,
+) -> EvaluationResult:
+    """Run a model over a dataset selection and write the run file atomically to ``request.out``."""
+    import numpy as np
+
+    from faceval.datasets import image_loader, load
+    from faceval.models.session import create_session
+    from faceval.models.spec import resolve_spec
+    from faceval.pipeline.cache import CropCache, crop_key_fields, default_cache_dir
+    from faceval.runs.build import PredictionSet, Protocol, build_run, thresholds_from
+    from faceval.runs.checkpoint import Checkpoint, checkpoint_key, partial_path
+    from faceval.runs.inference import run_inference
+    from faceval.runs.io import write_run
+    from faceval.runs.provenance import collect, now_iso, sample_set_sha256, sha256_file
+    from faceval.runs.shards import parse_shard, shard_range
+
+    t_start = time.perf_counter()
+    started = now_iso()
+    ann = load(request.dataset, request.data_root, strict=request.strict_data, pose_labels=request.pose_labels)
+    for warning in ann.warnings:
+        on_message(f"warning: {warning}")
+    extra_protocol: dict[str, Any] = {}
+    if request.shard:
+        index, count = parse_shard(request.shard)
+        extra_protocol = {"shard": request.shard, "sample_set_sha256": sample_set_sha256(ann.sample_ids)}
+        ann = ann.select(np.arange(*shard_range(len(ann), index, count)))
+    if request.limit is not None and request.limit < len(ann):
+        ann = ann.select(np.arange(request.limit))
+        on_message(f"note: --limit {request.limit}: evaluating the first {len(ann)} samples only")
+
+    session_info = create_session(request.model_path, request.device)
+    if session_info.message:
+        on_message(session_info.message)
+    spec, assumptions, spec_source = resolve_spec(request.model_path, request.spec_file, request.overrides, session_info)
+    for assumption in assumptions:
+        on_message(f"assumed: {assumption}")
+    _check_scheme(spec, ann.scheme)
+    model_sha = sha256_file(request.model_path)
+
+    cache = None
+    cache_dir = None
+    if request.use_cache:
+        cache_dir = request.cache_dir or default_cache_dir()
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            cache = CropCache(cache_dir, crop_key_fields(
+                ann.dataset, input_size=(spec.width, spec.height), box_source=spec.box, scale=spec.box_scale,
+                square=spec.square, resample=spec.resample, data_root=str(ann.data_root)))
+        except OSError as exc:
+            on_message(f"warning: crop cache disabled ({exc})")
+            cache = None
+
+    key = checkpoint_key({
+        "model_sha256": model_sha, "spec": spec.to_dict(), "dataset": request.dataset,
+        "sample_set": sample_set_sha256(ann.sample_ids), "shard": request.shard, "limit": request.limit,
+        "batch_size": request.batch_size, "checkpoint_every": request.checkpoint_every,
+    })
+    partial = partial_path(request.out)
+    n_points = int(spec.points)
+    if request.resume and partial.exists():
+        checkpoint = Checkpoint.load(partial, key, len(ann), n_points)
+        on_message(f"resuming: {int(checkpoint.done.sum())} of {len(ann)} samples already done ({partial})")
+    else:
+        if request.resume:
+            on_message(f"nothing to resume at {partial}; starting from the beginning")
+        checkpoint = Checkpoint(partial, key, len(ann), n_points)
+
+    if progress is not None:
+        progress.start(len(ann))
+    loader = image_loader(ann)
+    try:
+        result = run_inference(
+            ann, session_info, spec, batch_size=request.batch_size, workers=request.workers, cache=cache,
+            strict=request.strict, checkpoint=checkpoint, chunk_size=request.checkpoint_every, progress=progress.advance if progress else None,
+            image_loader=loader,
+        )
+    finally:
+        if cache is not None:
+            try:
+                cache.close()
+            except OSError as exc:
+                on_message(f"warning: could not save the crop cache ({exc})")
+        if loader is not None and hasattr(loader, "close"):
+            loader.close()
+
+    protocol = Protocol(
+        normalizer=request.normalizer,
+        thresholds=thresholds_from(request.thresholds, ann.dataset),
+        auc_mode=request.auc_mode,
+        aggregation=request.aggregation,
+        visible_only=request.visible_only,
+        pose_wrap=request.pose_wrap,
+        box_source=spec.box,
+        box_scale=float(spec.box_scale),
+        box_square=bool(spec.square),
+    )
+    provenance = collect()
+    provenance.update(session_info.provenance())
+    provenance.update({
+        "command": "run",
+        "model_path": str(request.model_path),
+        "model_sha256": model_sha,
+        "spec": spec.to_dict(),
+        "spec_source": spec_source,
+        "spec_assumptions": assumptions,
+        "dataset_spec": request.dataset,
+        "data_root": str(ann.data_root) if ann.data_root else None,
+        "data_warnings": list(ann.warnings),
+        "crop_cache": str(cache.path) if cache is not None else None,
+        "batch_size": int(result.timings["batch_size"]),
+        "workers": request.workers,
+        "timings": result.timings,
+        "started": started,
+    })
+    model_info = model_cost(request.model_path, model_sha, cache_dir)
+    model_info["images_per_s"] = result.timings["images_per_s"]
+    model_info["providers_used"] = list(session_info.providers_used)
+    failures = int(result.failed.sum())
+    if failures:
+        on_message(f"warning: {failures} of {len(ann)} images could not be used (counted as failures; see the run file)")
+    run = build_run(
+        ann,
+        PredictionSet(landmarks=result.landmarks, scheme=spec.scheme, pose=result.pose, failed=result.failed,
+                      reasons=result.reasons),
+        protocol,
+        label=request.label or Path(request.model_path).stem,
+        provenance=provenance,
+        model_info=model_info,
+        extra_protocol=extra_protocol,
+    )
+    run.provenance["finished"] = now_iso()
+    write_run(request.out, run)
+    checkpoint.remove()
+    timings = dict(result.timings)
+    timings["total_s"] = time.perf_counter() - t_start
+    return EvaluationResult(run=run, timings=timings)
