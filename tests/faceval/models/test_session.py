@@ -1,0 +1,74 @@
+"""Sessions: providers, CUDA fallback, error classification, fixed batch detection."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from faceval.errors import InputError, RuntimeFailure
+from faceval.models import default_model_path
+from faceval.models.session import ORT_HINT, batch_dim_fixed, create_session
+
+ort = pytest.importorskip("onnxruntime")
+HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def test_cpu_session() -> None:
+    info = create_session(default_model_path(), "cpu")
+    assert info.providers_used == ["CPUExecutionProvider"] and not info.fell_back and info.message is None
+    assert batch_dim_fixed(info) == 1 and info.input_shape == [1, 3, 112, 112]
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="this runtime has CUDA")
+def test_auto_falls_back_to_cpu_and_says_so() -> None:
+    info = create_session(default_model_path(), "auto")
+    assert info.device == "cpu" and info.fell_back and "CPU" in (info.message or "")
+    assert info.providers_used == ["CPUExecutionProvider"]
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="this runtime has CUDA")
+def test_cuda_without_provider_is_runtime_failure() -> None:
+    with pytest.raises(RuntimeFailure) as err:
+        create_session(default_model_path(), "cuda")
+    assert err.value.exit_code == 3 and "\n" not in str(err.value) and "CUDAExecutionProvider" in str(err.value)
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="this runtime has CUDA")
+def test_cuda_listed_but_not_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GPU build whose CUDA libraries are missing: ORT lists CUDA but the session gets only CPU."""
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info = create_session(default_model_path(), "auto")
+        assert info.fell_back and info.device == "cpu" and "could not be enabled" in (info.message or "")
+        assert info.providers_requested[0] == "CUDAExecutionProvider"
+        with pytest.raises(RuntimeFailure, match="could not enable CUDAExecutionProvider"):
+            create_session(default_model_path(), "cuda")
+
+
+def test_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="model file not found") as err:
+        create_session(tmp_path / "nope.onnx", "cpu")
+    assert "nope.onnx" in str(err.value)
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("hello\nworld\n")
+    with pytest.raises(InputError, match=r"not an ONNX model: .*bad\.onnx: ") as err:
+        create_session(bad, "cpu")
+    assert "\n" not in str(err.value)
+    with pytest.raises(InputError, match="unknown device"):
+        create_session(default_model_path(), "tpu")
+
+
+def test_missing_runtime_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(RuntimeFailure) as err:
+        create_session(default_model_path(), "cpu")
+    assert str(err.value) == ORT_HINT and "faceval[cpu]" in ORT_HINT and "faceval[gpu]" in ORT_HINT
+
+
+def test_dynamic_batch_detected(tiny_model) -> None:
+    assert batch_dim_fixed(create_session(tiny_model(), "cpu")) is None
+    assert batch_dim_fixed(create_session(tiny_model("fixed.onnx", batch=4), "cpu")) == 4
