@@ -185,8 +185,13 @@ class CropCache:
                     for start in range(0, len(rows), 256):
                         part = rows[start:start + 256]
                         idx = np.array([r for r, _ in part], dtype=np.int64)
-                        crops = crops_ds[idx]
-                        boxes = boxes_ds[idx]
+                        lo, hi = int(idx[0]), int(idx[-1]) + 1
+                        if hi - lo <= 2 * len(idx):  # dense: one contiguous read beats fancy indexing
+                            crops = crops_ds[lo:hi][idx - lo]
+                            boxes = boxes_ds[lo:hi][idx - lo]
+                        else:
+                            crops = crops_ds[idx]
+                            boxes = boxes_ds[idx]
                         for k, (_, sid) in enumerate(part):
                             out[sid] = (crops[k], boxes[k])
                 except Exception as exc:

@@ -1,0 +1,59 @@
+"""The wheel holds what a user needs and nothing it must not (no top-level `cli`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory) -> list[str]:
+    out = tmp_path_factory.mktemp("wheel")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
+        capture_output=True, text=True,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"building the wheel failed: {proc.stderr[-2000:]}")
+    wheels = list(out.glob("faceval-*.whl"))
+    assert len(wheels) == 1
+    with zipfile.ZipFile(wheels[0]) as zf:
+        return zf.namelist()
+
+
+def test_wheel_contents(wheel_names):
+    names = set(wheel_names)
+    for required in (
+        "faceval/__init__.py",
+        "faceval_cli/main.py",
+        "faceval_cli/run.py",
+        "faceval/schemes/300w.json",
+        "faceval/schemes/wflw.json",
+        "faceval/manifests/300w.json",
+        "faceval/manifests/wflw.json",
+        "faceval/data/sample/einstein.jpg",
+        "faceval/data/sample/einstein.pts",
+        "faceval/data/sample/LICENSE.txt",
+        "faceval/data/models/PFLD_GhostOne_112_1_opt_sim.onnx",
+        "faceval/data/models/LICENSE",
+    ):
+        assert required in names, f"{required} missing from the wheel"
+    assert not any(n.startswith("cli/") for n in names), "a top-level 'cli' package would be installed"
+    assert not any(n.startswith("tests/") for n in names)
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert entry
+
+
+def test_help_imports_no_heavy_modules():
+    code = ("import sys; from faceval_cli.main import main; rc = main(['--help']); "
+            "heavy = [m for m in ('onnxruntime', 'matplotlib', 'pandas', 'scipy', 'h5py') if m in sys.modules]; "
+            "print(heavy); sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
