@@ -15,6 +15,8 @@ from typing import Any, Iterator
 
 import click
 
+from faceval.jsonable import json_default
+
 data_root_option = click.option(
     "--data-root",
     type=click.Path(path_type=Path, file_okay=False),
@@ -66,7 +68,7 @@ def emit_json(obj: Any) -> None:
     Non-finite numbers (an NME percentile that falls among failures is infinite)
     are written as ``null``: JSON has no infinity.
     """
-    sys.stdout.write(json.dumps(finite_or_null(obj), indent=2, sort_keys=True, allow_nan=False, default=_json_default) + "\n")
+    sys.stdout.write(json.dumps(finite_or_null(obj), indent=2, sort_keys=True, allow_nan=False, default=json_default) + "\n")
     sys.stdout.flush()
 
 
@@ -83,20 +85,6 @@ def finite_or_null(obj: Any) -> Any:
     if type(obj).__module__ == "numpy" and hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0:
         return finite_or_null(obj.item())
     return obj
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def info(message: str) -> None:

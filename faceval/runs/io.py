@@ -25,6 +25,7 @@ import numpy as np
 
 from faceval.atomic import atomic_path
 from faceval.errors import InputError
+from faceval.jsonable import json_default
 from faceval.runs.model import SCHEMA_VERSION, RunData
 
 FORMAT_NAME = "faceval-run"
@@ -33,19 +34,7 @@ _JSON_ATTRS = ("protocol", "provenance", "summary", "model_info")
 
 
 def _json_dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=_jsonable)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    return json.dumps(value, sort_keys=True, default=json_default)
 
 
 def write_run(path: str | os.PathLike[str], run: RunData) -> Path:
@@ -82,6 +71,42 @@ def write_run(path: str | os.PathLike[str], run: RunData) -> Path:
     return target
 
 
+#: what h5py and numpy raise on damaged or inconsistent run files (turned into InputError naming the file)
+_DAMAGED = (KeyError, ValueError, TypeError, AttributeError, IndexError, OSError, RuntimeError)
+
+
+def _attr_str(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _check_consistent(ids: np.ndarray, arrays: dict[str, np.ndarray], reasons: np.ndarray,
+                      splits: dict[str, np.ndarray], pose_pred: Any, pose_gt: Any, meta: dict[str, Any]) -> None:
+    """Raise ValueError naming the first array whose shape disagrees with the sample count."""
+    n = len(ids)
+    pred = np.asarray(arrays["predictions"])
+    if ids.ndim != 1 or pred.ndim != 3 or pred.shape[0] != n or pred.shape[2] != 2:
+        raise ValueError(f"predictions of shape {pred.shape} do not match {n} samples")
+    expected = {"ground_truth": pred.shape, "visible": pred.shape[:2], "normalizers": (n,), "nme": (n,),
+                "failed_inputs": (n,)}
+    for name, shape in expected.items():
+        if np.shape(arrays[name]) != shape:
+            raise ValueError(f"{name} of shape {np.shape(arrays[name])}, expected {shape}")
+        if np.asarray(arrays[name]).dtype.kind not in "fiub":
+            raise ValueError(f"{name} is not numeric")
+    if reasons.shape != (n,):
+        raise ValueError(f"failure_reasons of shape {reasons.shape}, expected {(n,)}")
+    for name, pose in (("pose_pred", pose_pred), ("pose_gt", pose_gt)):
+        if pose is not None and (np.shape(pose) != (n, 3) or np.asarray(pose).dtype.kind not in "fiu"):
+            raise ValueError(f"{name} of shape {np.shape(pose)}, expected {(n, 3)}")
+    for split, indices in splits.items():
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or idx.dtype.kind not in "iu" or (idx.size and (idx.min() < 0 or idx.max() >= n)):
+            raise ValueError(f"split '{split}' holds indices outside 0..{n - 1}")
+    for name, value in meta.items():
+        if not isinstance(value, dict):
+            raise ValueError(f"attribute '{name}' is not a JSON object")
+
+
 def read_run(path: str | os.PathLike[str]) -> RunData:
     """Read a run file; a file that is not one gives a one-line :class:`InputError`."""
     import h5py
@@ -95,16 +120,19 @@ def read_run(path: str | os.PathLike[str]) -> RunData:
         h5 = h5py.File(source, "r")
     except OSError:
         raise InputError("not a faceval run file (not HDF5)", path=source) from None
-    with h5:
-        if h5.attrs.get("format") != FORMAT_NAME:
-            raise InputError("not a faceval run file (no 'faceval-run' format marker)", path=source)
-        version = int(h5.attrs.get("schema_version", -1))
-        if version > SCHEMA_VERSION:
-            raise InputError(
-                f"run file schema version {version} is newer than this faceval supports ({SCHEMA_VERSION}); upgrade faceval",
-                path=source,
-            )
-        try:
+    try:
+        with h5:
+            marker = h5.attrs.get("format")
+            if isinstance(marker, bytes):
+                marker = marker.decode("utf-8", "replace")
+            if marker != FORMAT_NAME:
+                raise InputError("not a faceval run file (no 'faceval-run' format marker)", path=source)
+            version = int(h5.attrs.get("schema_version", -1))
+            if version > SCHEMA_VERSION:
+                raise InputError(
+                    f"run file schema version {version} is newer than this faceval supports ({SCHEMA_VERSION}); upgrade faceval",
+                    path=source,
+                )
             arrays = {name: h5[f"arrays/{name}"][()] for name in _ARRAYS}
             reasons = np.asarray([s.decode("utf-8") if isinstance(s, bytes) else s for s in h5["arrays/failure_reasons"][()]], dtype=object)
             ids = np.asarray([s.decode("utf-8") if isinstance(s, bytes) else s for s in h5["samples/ids"][()]], dtype=object)
@@ -112,9 +140,12 @@ def read_run(path: str | os.PathLike[str]) -> RunData:
             pose_pred = h5["arrays/pose_pred"][()] if "arrays/pose_pred" in h5 else None
             pose_gt = h5["arrays/pose_gt"][()] if "arrays/pose_gt" in h5 else None
             meta = {name: json.loads(h5.attrs[name]) for name in _JSON_ATTRS}
-            label, dataset, scheme = (str(h5.attrs[k]) for k in ("label", "dataset", "scheme"))
-        except (KeyError, ValueError) as exc:
-            raise InputError(f"damaged run file: {exc}", path=source) from None
+            label, dataset, scheme = (_attr_str(h5.attrs[k]) for k in ("label", "dataset", "scheme"))
+            _check_consistent(ids, arrays, reasons, splits, pose_pred, pose_gt, meta)
+    except _DAMAGED as exc:
+        text = str(exc).strip().splitlines()
+        detail = f"{type(exc).__name__}: {text[0][:80]}" if text else type(exc).__name__
+        raise InputError(f"damaged run file ({detail})", path=source) from None
     return RunData(
         label=label,
         dataset=dataset,
