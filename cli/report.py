@@ -59,10 +59,16 @@ def _split_list(text: str | None) -> list[str] | None:
 @click.option("--precision", type=click.IntRange(0, 12), default=None,
               help="Digits after the point (default: 2 for percent and degrees, 4 for fractions; CSV: exact).")
 @click.option("--ci", is_flag=True, help="Add bootstrap 95 % intervals (2000 resamples over images, seed 0).")
+@click.option("--model-columns", "model_columns", default=None, metavar="LIST",
+              help="Comma-separated model-cost columns from the runs' model_info: params, flops, speed "
+                   "(any subset; default none). Paper layout: 'Params (M)', 'FLOPs (B)', 'img/s' after the "
+                   "model name, never bold, '–' when a run lacks the value (empty in CSV). Long CSV: extra rows "
+                   "per run with metric params/flops/images_per_s and an empty split. JSON: a model_info object.")
 @click.option("--ced", "ced_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write a CED plot of each run's first split (.pdf, .png or .svg).")
 def command(runs: tuple[Path, ...], fmt: str | None, out: Path | None, layout: str | None, metrics: str | None,
-            splits: str | None, percent: bool | None, precision: int | None, ci: bool, ced_path: Path | None) -> None:
+            splits: str | None, percent: bool | None, precision: int | None, ci: bool, model_columns: str | None,
+            ced_path: Path | None) -> None:
     """Tables over one or more run files.
 
     \b
@@ -78,12 +84,18 @@ def command(runs: tuple[Path, ...], fmt: str | None, out: Path | None, layout: s
     Default metrics: nme, fr@T and auc@T, T = the first threshold of the first
     run's protocol (0.08 for 300W, 0.10 for WFLW); nme only without thresholds.
     Output is byte-identical for the same runs.
+
+    \b
+    --model-columns params,flops,speed adds the model's cost as in the ASMNet
+    paper's Table 1: Params (M), FLOPs (B) and img/s (the run's measured
+    throughput), from the first of a row's runs that records the value.
     """
     from faceval import report
     from faceval.report import tables
 
     if fmt is None:
         fmt = report.EXTENSIONS.get(out.suffix.lower(), "markdown") if out is not None else "markdown"
+    model_names = tables.parse_model_columns(model_columns)
     run_data = read_runs(runs)
     metric_names = tables.parse_metric_list(metrics)
     units_mode = None if percent is None else ("percent" if percent else "fraction")
@@ -96,6 +108,7 @@ def command(runs: tuple[Path, ...], fmt: str | None, out: Path | None, layout: s
         units_mode=units_mode,
         precision=precision,
         ci=ci,
+        model_columns=model_names,
     )
     for warning in warnings:
         info(f"faceval: warning: {warning}")

@@ -38,6 +38,7 @@ def render_report(
     units_mode: str | None = None,
     precision: int | None = None,
     ci: bool = False,
+    model_columns: Sequence[str] | None = None,
 ) -> tuple[str, list[str]]:
     """Render runs as a report; returns (text, warnings for stderr).
 
@@ -51,6 +52,9 @@ def render_report(
             CSV/JSON).
         precision: digits after the point (default per unit).
         ci: add bootstrap 95 % intervals.
+        model_columns: ``params``, ``flops``, ``speed`` (any subset; default none): model-cost
+            columns from the runs' ``model_info`` (paper layout: after the model name; long CSV:
+            extra rows per run with an empty split; JSON: a ``model_info`` object per run).
     """
     from . import formats, tables
 
@@ -60,15 +64,18 @@ def render_report(
         raise InputError(f"unknown layout '{layout}' (paper or long)")
     machine = fmt in ("csv", "json")
     units = tables.Units(units_mode or ("fraction" if machine else "paper"), precision)
+    model_columns = tables.parse_model_columns(list(model_columns)) if model_columns else None
     warnings = tables.protocol_warnings(runs)
     if fmt == "json":
-        return formats.render_json(runs, metrics=metrics, splits=splits, ci=ci), warnings
+        return formats.render_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns), warnings
     layout = layout or ("long" if fmt == "csv" else "paper")
     if layout == "long":
         if fmt == "csv":
-            return formats.render_csv_long(runs, metrics=metrics, splits=splits, ci=ci, units=units), warnings
+            return formats.render_csv_long(
+                runs, metrics=metrics, splits=splits, ci=ci, units=units, model_columns=model_columns
+            ), warnings
         raise InputError(f"the long layout is for CSV (and pandas); use --layout paper with --format {fmt}")
-    table = tables.build_table(runs, metrics=metrics, splits=splits, units=units, ci=ci)
+    table = tables.build_table(runs, metrics=metrics, splits=splits, units=units, ci=ci, model_columns=model_columns)
     if fmt == "csv":
         return formats.render_csv_paper(table), table.warnings
     if fmt == "latex":

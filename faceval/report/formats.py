@@ -2,6 +2,11 @@
 
 Every renderer is deterministic (no timestamps, fixed float formatting), so the same runs give
 byte-identical output.  LaTeX needs ``\\usepackage{booktabs}``.
+
+Model-cost columns (``table.model_columns``, from ``--model-columns``) come right after the model
+name: "Params (M)", "FLOPs (B)", "img/s"; a missing value is ``--`` in LaTeX (an en dash), "–" in
+Markdown and HTML and empty in CSV; they are never bold.  The wide CSV gives them unscaled as
+``params``, ``flops``, ``images_per_s``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from faceval.runs.model import RunData
 
 from .tables import (
     LONG_COLUMNS,
+    MODEL_COLUMNS,
     ReportTable,
     Units,
     csv_number,
@@ -71,23 +77,28 @@ def render_latex(table: ReportTable, *, label: str = "tab:faceval") -> str:
     groups = table.groups()
     per_value = 2 if table.ci else 1
     single = len(table.metrics) == 1
+    model_cols = list(table.model_columns)
+    n_model = len(model_cols)
+    model_titles = [latex_escape(MODEL_COLUMNS[c].title) for c in model_cols]
     lines: list[str] = ["% faceval report; requires \\usepackage{booktabs}"]
     lines.append(r"\begin{table}[t]")
     lines.append(r"\centering")
     caption = table.caption()
     lines.append(r"\caption{" + latex_escape(caption) + "}")
     lines.append(r"\label{" + label + "}")
-    spec = "l" + "".join(" " + "c" * (len(cols) * per_value) for _, _, cols in groups)
+    spec = "l" + (" " + "c" * n_model if n_model else "") + "".join(
+        " " + "c" * (len(cols) * per_value) for _, _, cols in groups
+    )
     lines.append(r"\begin{tabular}{" + spec + "}")
     lines.append(r"\toprule")
 
     if single and not table.ci:
-        head = ["Model"] + [latex_escape(table.group_title(ds, s)) for ds, s, _ in groups]
+        head = ["Model"] + model_titles + [latex_escape(table.group_title(ds, s)) for ds, s, _ in groups]
         lines.append(" & ".join(head) + r" \\")
     else:
-        top = [""]
+        top = [""] * (1 + n_model)
         rules = []
-        start = 2
+        start = 2 + n_model
         for ds, s, cols in groups:
             width = len(cols) * per_value
             top.append(rf"\multicolumn{{{width}}}{{c}}{{{latex_escape(table.group_title(ds, s))}}}")
@@ -95,7 +106,7 @@ def render_latex(table: ReportTable, *, label: str = "tab:faceval") -> str:
             start += width
         lines.append(" & ".join(top) + r" \\")
         lines.append(" ".join(rules))
-        sub = ["Model"]
+        sub = ["Model"] + model_titles
         for _, _, cols in groups:
             for col in cols:
                 sub.append(latex_escape(header_label(col.metric, table.units)))
@@ -109,7 +120,7 @@ def render_latex(table: ReportTable, *, label: str = "tab:faceval") -> str:
         name = latex_escape(row.label)
         if row.protocol_marks:
             name += r"$^{" + ",".join(row.protocol_marks) + "}$"
-        cells = [name]
+        cells = [name] + [table.model_text(i, c) or "--" for c in model_cols]
         for col in table.columns:
             cells.append(_latex_number(table, i, col, i in best[col]))
             if table.ci:
@@ -140,7 +151,7 @@ def _column_title(table: ReportTable, col: Any) -> str:
 
 def render_markdown(table: ReportTable) -> str:
     """A GitHub pipe table (bold best per column) followed by a caption/protocol line."""
-    header = ["Model"]
+    header = ["Model"] + [markdown_escape(MODEL_COLUMNS[c].title) for c in table.model_columns]
     for col in table.columns:
         header.append(markdown_escape(_column_title(table, col)))
         if table.ci:
@@ -152,7 +163,7 @@ def render_markdown(table: ReportTable) -> str:
         name = markdown_escape(row.label)
         if row.protocol_marks:
             name += " (" + ",".join(row.protocol_marks) + ")"
-        cells = [name]
+        cells = [name] + [table.model_text(i, c) or "–" for c in table.model_columns]
         for col in table.columns:
             cell = table.cells.get((i, col))
             if cell is None or cell.value is None:
@@ -191,18 +202,29 @@ def render_csv_long(
     splits: Sequence[str] | None = None,
     ci: bool = False,
     units: Units | None = None,
+    model_columns: Sequence[str] | None = None,
 ) -> str:
     """Long CSV (one row per run, split, metric); values in stored units unless ``units`` says.
 
-    Floats are written as Python ``repr`` (exact round trip) unless a precision is set.
+    Floats are written as Python ``repr`` (exact round trip) unless a precision is set.  With
+    ``model_columns`` each run gets extra rows ``metric`` = params / flops / images_per_s with an
+    empty ``split`` and ``n`` and the unscaled value (see
+    :func:`faceval.report.tables.long_records`); the columns are unchanged.
     """
-    records = long_records(runs, metrics=metrics, splits=splits, ci=ci)
+    records = long_records(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns)
+    model_keys = {c.key for c in MODEL_COLUMNS.values()} if model_columns else set()
     columns = list(LONG_COLUMNS)
     if ci:
         columns[5:5] = ["ci_low", "ci_high"]
     precision = units.precision if units else None
     rows = []
     for rec in records:
+        if rec["split"] == "" and rec["metric"] in model_keys:
+            rows.append([
+                _csv_model_number(rec[c], precision) if c in ("value", "ci_low", "ci_high") else str(rec[c])
+                for c in columns
+            ])
+            continue
         factor, unit = _csv_scale(rec["metric"], rec["unit"], units)
         rec = dict(rec, unit=unit)
         row = []
@@ -222,9 +244,19 @@ def _csv_scale(metric: str, unit: str, units: Units | None) -> tuple[float, str]
     return units.scale(metric)
 
 
+def _csv_model_number(value: float | None, precision: int | None) -> str:
+    """Model-cost value for CSV: integral counts as integers, else as :func:`csv_number`."""
+    if value is not None and float(value).is_integer():
+        return str(int(value))
+    return csv_number(value, precision)
+
+
 def render_csv_paper(table: ReportTable, *, stored_units: bool = True) -> str:
-    """Wide CSV: one row per model, one column per (split, metric) (plus ci_low/ci_high)."""
-    header = ["model"]
+    """Wide CSV: one row per model, one column per (split, metric) (plus ci_low/ci_high).
+
+    Model-cost columns (``params``, ``flops``, ``images_per_s``, unscaled) follow ``model``.
+    """
+    header = ["model"] + [MODEL_COLUMNS[c].key for c in table.model_columns]
     for col in table.columns:
         base = f"{table.group_title(col.dataset, col.split)}/{col.metric}"
         header.append(base)
@@ -234,7 +266,7 @@ def render_csv_paper(table: ReportTable, *, stored_units: bool = True) -> str:
     rows = []
     precision = table.units.precision
     for i, row in enumerate(table.rows):
-        out = [row.label]
+        out = [row.label] + [_csv_model_number(table.model_values.get((i, c)), precision) for c in table.model_columns]
         for col in table.columns:
             cell = table.cells.get((i, col))
             factor, _ = _csv_scale(col.metric, "fraction", table.units) if stored_units else (1.0, "")
@@ -259,9 +291,10 @@ def render_json(
     metrics: Sequence[str] | None = None,
     splits: Sequence[str] | None = None,
     ci: bool = False,
+    model_columns: Sequence[str] | None = None,
 ) -> str:
     """A JSON list, one object per run (see :func:`faceval.report.tables.runs_json`)."""
-    data = runs_json(runs, metrics=metrics, splits=splits, ci=ci)
+    data = runs_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns)
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
@@ -291,11 +324,12 @@ dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; font-family: monospace
 def _html_table(table: ReportTable) -> str:
     esc = html.escape
     per_value = 2 if table.ci else 1
-    out = ['<table class="results">', "<thead>", "<tr><th></th>"]
+    model_cols = list(table.model_columns)
+    out = ['<table class="results">', "<thead>", "<tr><th></th>" + "<th></th>" * len(model_cols)]
     for ds, s, cols in table.groups():
         out.append(f'<th class="group" colspan="{len(cols) * per_value}">{esc(table.group_title(ds, s))}</th>')
     out.append("</tr>")
-    out.append("<tr><th>Model</th>")
+    out.append("<tr><th>Model</th>" + "".join(f"<th>{esc(MODEL_COLUMNS[c].title)}</th>" for c in model_cols))
     for col in table.columns:
         out.append(f"<th>{esc(header_label(col.metric, table.units))}</th>")
         if table.ci:
@@ -308,7 +342,8 @@ def _html_table(table: ReportTable) -> str:
         name = esc(row.label)
         if row.protocol_marks:
             name += "<sup>" + esc(",".join(row.protocol_marks)) + "</sup>"
-        out.append(f"<tr><td>{name}</td>")
+        out.append(f"<tr><td>{name}</td>" + "".join(
+            f"<td>{esc(table.model_text(i, c) or '–')}</td>" for c in model_cols))
         for col in table.columns:
             cell = table.cells.get((i, col))
             if cell is None or cell.value is None:

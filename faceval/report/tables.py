@@ -15,6 +15,12 @@ shown in percent with 2 decimals and AUC as a fraction with 4 decimals, angles i
 2 decimals; ``percent`` shows every fraction metric (AUC too) in percent, ``fraction`` shows
 the stored fractions (4 decimals).  CSV and JSON keep stored fractions unless asked otherwise.
 
+Model-cost columns (:data:`MODEL_COLUMNS`, ``faceval report --model-columns params,flops,speed``):
+off by default.  When asked for, the paper layout gets "Params (M)", "FLOPs (B)" and "img/s"
+columns right after the model name, read from the runs' ``model_info`` (the first run of a row
+that has the value); they are never bold (a model's size is a property, not a score, and
+throughput depends on the machine).  See :func:`parse_model_columns`.
+
 Everything here is deterministic: the same runs give the same table (bootstrap intervals use a
 fixed seed).  This module never imports click or rich; metric code is imported lazily.
 """
@@ -344,6 +350,94 @@ def protocol_columns(run: RunData) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
+# model-cost columns (params, FLOPs, throughput from the runs' model_info)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelColumn:
+    """A model-cost column of ``--model-columns``.
+
+    Attributes:
+        name: the option's name (``params``, ``flops``, ``speed``).
+        key: the ``RunData.model_info`` key (and the CSV/JSON name): ``params``, ``flops``,
+            ``images_per_s``.
+        title: the paper-layout header.
+        factor: display factor (params in millions, FLOPs in billions).
+        digits: display digits after the point.
+        unit: the long-layout ``unit`` (stored values are unscaled).
+    """
+
+    name: str
+    key: str
+    title: str
+    factor: float
+    digits: int
+    unit: str
+
+    def format(self, value: float | None) -> str | None:
+        """The display text (``value * factor`` with ``digits`` decimals), None when missing."""
+        if value is None:
+            return None
+        text = f"{value * self.factor:.{self.digits}f}"
+        if text.startswith("-") and float(text) == 0.0:
+            text = text[1:]
+        return text
+
+
+#: ``--model-columns`` names, in their canonical display order.
+MODEL_COLUMNS: dict[str, ModelColumn] = {
+    "params": ModelColumn("params", "params", "Params (M)", 1e-6, 2, "count"),
+    "flops": ModelColumn("flops", "flops", "FLOPs (B)", 1e-9, 2, "count"),
+    "speed": ModelColumn("speed", "images_per_s", "img/s", 1.0, 0, "images/s"),
+}
+
+
+def parse_model_columns(text: str | Sequence[str] | None) -> list[str] | None:
+    """Parse ``"params,flops,speed"`` (any subset, given order kept, duplicates dropped).
+
+    None stays None (no model columns).  An unknown name raises :class:`InputError` with the
+    closest known name; a list naming nothing raises too.
+    """
+    if text is None:
+        return None
+    items = text.split(",") if isinstance(text, str) else list(text)
+    names: list[str] = []
+    for item in items:
+        item = str(item).strip().lower()
+        if not item:
+            continue
+        if item not in MODEL_COLUMNS:
+            from faceval.errors import closest
+
+            raise InputError(
+                f"unknown model column '{item}'{closest(item, list(MODEL_COLUMNS))}"
+                f" (one or more of {', '.join(MODEL_COLUMNS)})"
+            )
+        if item not in names:
+            names.append(item)
+    if not names:
+        raise InputError("--model-columns lists no column (one or more of " + ", ".join(MODEL_COLUMNS) + ")")
+    return names
+
+
+def model_info_value(runs: Iterable[RunData], key: str) -> float | None:
+    """``model_info[key]`` of the first run that has a finite number there (None if none does)."""
+    for run in runs:
+        info = run.model_info if isinstance(run.model_info, dict) else {}
+        value = info.get(key)
+        if value is None or isinstance(value, (bool, np.bool_)):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(number):
+            return number
+    return None
+
+
+# --------------------------------------------------------------------------------------------
 # the table
 # --------------------------------------------------------------------------------------------
 
@@ -388,6 +482,8 @@ class ReportTable:
         ci: whether intervals were computed.
         protocols: distinct protocol lines; ``marks[i]`` labels ``protocols[i]`` when several.
         warnings: messages for stderr (differing protocols, duplicate labels).
+        model_columns: ``--model-columns`` names shown after the model name (empty: none).
+        model_values: ``(row index, name) -> value`` (unscaled; None when no run has it).
     """
 
     rows: list[Row]
@@ -399,6 +495,8 @@ class ReportTable:
     protocols: list[str]
     marks: list[str]
     warnings: list[str]
+    model_columns: list[str] = field(default_factory=list)
+    model_values: dict[tuple[int, str], float | None] = field(default_factory=dict)
 
     @property
     def datasets(self) -> list[str]:
@@ -443,6 +541,10 @@ class ReportTable:
         target = min(shown.values()) if direction == "lower" else max(shown.values())
         return {i for i, v in shown.items() if v == target}
 
+    def model_text(self, row: int, name: str) -> str | None:
+        """Display text of a model-cost cell (e.g. ``1.43``), None when the value is missing."""
+        return MODEL_COLUMNS[name].format(self.model_values.get((row, name)))
+
     def ci_halfwidth(self, row: int, column: Column) -> float | None:
         """Half the width of a cell's interval (stored units), or None."""
         cell = self.cells.get((row, column))
@@ -463,6 +565,14 @@ class ReportTable:
         if unit_bits:
             text += " " + "; ".join(unit_bits) + "."
         text += " Best per column in bold."
+        if self.model_columns:
+            bits = {
+                "params": "Params in millions",
+                "flops": "FLOPs in billions (2 × MACs, batch 1)",
+                "speed": "img/s the throughput measured by the run (machine dependent)",
+            }
+            named = "; ".join(bits[c] for c in self.model_columns)
+            text += f" Model columns from the run files, not bold: {named}."
         if self.ci:
             text += (
                 f" ± is half the width of the bootstrap {int(CI_LEVEL * 100)} % interval"
@@ -521,6 +631,7 @@ def build_table(
     splits: Sequence[str] | None = None,
     units: Units | None = None,
     ci: bool = False,
+    model_columns: Sequence[str] | None = None,
 ) -> ReportTable:
     """Build the paper-layout table of ``runs``.
 
@@ -532,9 +643,13 @@ def build_table(
             the runs list them).
         units: display units (default paper convention).
         ci: compute bootstrap intervals for every cell.
+        model_columns: ``params``, ``flops``, ``speed`` (see :func:`parse_model_columns`):
+            model-cost columns after the model name, from the first of the row's runs whose
+            ``model_info`` has the value.  None or empty: none (the table is unchanged).
     """
     if not runs:
         raise InputError("no runs given")
+    model_names = parse_model_columns(list(model_columns)) if model_columns else []
     units = units or Units()
     metric_names = [canonical_metric(m) for m in metrics] if metrics else default_metrics(runs)
     warnings = protocol_warnings(runs)
@@ -581,6 +696,12 @@ def build_table(
         for row in rows:
             row.protocol_marks = sorted({marks[protocols.index(protocol_text(r))] for r in row.runs})
 
+    model_values = {
+        (i, name): model_info_value(row.runs, MODEL_COLUMNS[name].key)
+        for i, row in enumerate(rows)
+        for name in model_names
+    }
+
     return ReportTable(
         rows=rows,
         columns=columns,
@@ -591,6 +712,8 @@ def build_table(
         protocols=protocols,
         marks=marks,
         warnings=warnings,
+        model_columns=model_names,
+        model_values=model_values,
     )
 
 
@@ -607,15 +730,22 @@ def long_records(
     metrics: Sequence[str] | None = None,
     splits: Sequence[str] | None = None,
     ci: bool = False,
+    model_columns: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One record per (run, split, metric): the tidy form for pandas.
 
     Keys: ``run, dataset, split, metric, value`` (stored units: fractions or degrees),
     ``ci_low, ci_high`` with ``ci``, ``unit`` (fraction, degrees, count), ``n`` (images in the
     split) and one key per protocol key.
+
+    With ``model_columns``, each run also gets one record per model-cost column after its metric
+    records: ``metric`` the ``model_info`` key (``params``, ``flops``, ``images_per_s``),
+    ``split`` and ``n`` empty (a property of the run, not of a split), ``value`` unscaled (None
+    when the run does not have it), ``unit`` ``count`` or ``images/s``.  The columns stay the same.
     """
     if not runs:
         raise InputError("no runs given")
+    model_names = parse_model_columns(list(model_columns)) if model_columns else []
     metric_names = [canonical_metric(m) for m in metrics] if metrics else default_metrics(runs)
     order = _split_order(runs, splits)
     out: list[dict[str, Any]] = []
@@ -641,6 +771,17 @@ def long_records(
                 record["n"] = int(len(run.splits[split]))
                 record.update(proto)
                 out.append(record)
+        for name in model_names:
+            column = MODEL_COLUMNS[name]
+            record = {"run": run.label, "dataset": run.dataset, "split": "", "metric": column.key,
+                      "value": model_info_value([run], column.key)}
+            if ci:
+                record["ci_low"] = None
+                record["ci_high"] = None
+            record["unit"] = column.unit
+            record["n"] = ""
+            record.update(proto)
+            out.append(record)
     return out
 
 
@@ -663,22 +804,32 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
+def _model_json(value: float | None) -> int | float | None:
+    """Integral counts as ints (params, FLOPs), other numbers as floats."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() and abs(value) < 2**63 else float(value)
+
+
 def runs_json(
     runs: Sequence[RunData],
     *,
     metrics: Sequence[str] | None = None,
     splits: Sequence[str] | None = None,
     ci: bool = False,
+    model_columns: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One ``faceval score --format json``-like object per run.
 
     ``{"schema_version", "label", "dataset", "protocol", "splits": {split: {metric: value}}}``
     (values stored fractions/degrees; non-finite values become null).  Without ``metrics`` the
     run's whole stored summary is given; with ``ci`` a ``"ci"`` object ``{split: {metric:
-    [low, high]}}`` is added.
+    [low, high]}}`` is added.  With ``model_columns`` a ``"model_info"`` object holds the chosen
+    ``model_info`` keys (``params``, ``flops``, ``images_per_s``; unscaled, null when missing).
     """
     if not runs:
         raise InputError("no runs given")
+    model_names = parse_model_columns(list(model_columns)) if model_columns else []
     metric_names = [canonical_metric(m) for m in metrics] if metrics else None
     order = _split_order(runs, splits)
     out: list[dict[str, Any]] = []
@@ -712,6 +863,11 @@ def runs_json(
             "protocol": run.protocol,
             "splits": split_values,
         }
+        if model_names:
+            entry["model_info"] = {
+                MODEL_COLUMNS[n].key: _model_json(model_info_value([run], MODEL_COLUMNS[n].key))
+                for n in model_names
+            }
         if ci:
             entry["ci"] = {"level": CI_LEVEL, "n_boot": CI_N_BOOT, "seed": CI_SEED, "intervals": intervals}
         out.append(_json_value(entry))
