@@ -112,11 +112,15 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _make_session(ort: Any, path: Path, providers: list[str], intra_op_threads: int | None) -> Any:
+def _make_session(ort: Any, path: Path, providers: list[str], intra_op_threads: int | None,
+                  allow_spinning: bool = True) -> Any:
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     if intra_op_threads is not None:
         opts.intra_op_num_threads = int(intra_op_threads)
+    if not allow_spinning:
+        # Idle ORT threads otherwise spin and take CPU from the decode threads of `faceval run`.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         with warnings.catch_warnings():  # ORT warns (UserWarning) about providers it cannot load
             warnings.simplefilter("ignore")
@@ -135,6 +139,7 @@ def create_session(
     device: str = "auto",
     *,
     intra_op_threads: int | None = None,
+    allow_spinning: bool = True,
 ) -> SessionInfo:
     """Open ``model_path`` on ``device`` (``auto`` | ``cpu`` | ``cuda``); see the module docstring.
 
@@ -153,7 +158,7 @@ def create_session(
 
     def build(providers: list[str]) -> Any:
         try:
-            return _make_session(ort, path, providers, intra_op_threads)
+            return _make_session(ort, path, providers, intra_op_threads, allow_spinning)
         except (InputError, RuntimeFailure):
             raise
         except Exception as exc:  # noqa: BLE001
@@ -171,7 +176,7 @@ def create_session(
                 "or use --device auto|cpu"
             )
         try:
-            session = _make_session(ort, path, [CUDA, CPU], intra_op_threads)
+            session = _make_session(ort, path, [CUDA, CPU], intra_op_threads, allow_spinning)
         except (InputError, RuntimeFailure):
             raise
         except Exception as exc:  # noqa: BLE001
@@ -197,7 +202,7 @@ def create_session(
             str(path),
         )
     try:
-        session = _make_session(ort, path, [CUDA, CPU], intra_op_threads)
+        session = _make_session(ort, path, [CUDA, CPU], intra_op_threads, allow_spinning)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - fall back to CPU, say why

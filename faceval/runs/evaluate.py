@@ -133,7 +133,8 @@ def evaluate_model(
         ann = ann.select(np.arange(request.limit))
         on_message(f"note: --limit {request.limit}: evaluating the first {len(ann)} samples only")
 
-    session_info = create_session(request.model_path, request.device)
+    # Decode threads share the CPU with inference: idle ORT threads must not spin.
+    session_info = create_session(request.model_path, request.device, allow_spinning=False)
     if session_info.message:
         on_message(session_info.message)
     spec, assumptions, spec_source = resolve_spec(request.model_path, request.spec_file, request.overrides, session_info)
