@@ -99,6 +99,9 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
     target = out or _default_out(model_path, dataset)
     if out is None:
         target.parent.mkdir(parents=True, exist_ok=True)
+    from faceval.atomic import check_writable_target
+
+    check_writable_target(target)  # before any work, not after it
     request = EvaluationRequest(
         model_path=model_path, dataset=dataset, data_root=data_root, spec_file=spec_file, overrides=overrides,
         device=device, batch_size=batch_size, workers=workers, cache_dir=cache_dir, use_cache=not no_cache,

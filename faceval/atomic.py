@@ -15,7 +15,8 @@ from typing import Iterator
 from faceval.errors import InputError
 
 
-def _check_writable_dir(path: Path) -> None:
+def check_writable_target(path: Path) -> None:
+    """Fail early (InputError) when ``path`` cannot be written: missing folder, or a folder in its place."""
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise InputError(f"cannot write {path}: folder {parent} does not exist")
@@ -34,7 +35,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     :class:`InputError` naming the target.
     """
     target = Path(path)
-    _check_writable_dir(target)
+    check_writable_target(target)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
     except OSError as exc:

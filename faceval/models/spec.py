@@ -274,7 +274,7 @@ def resolve_spec(
         if size is None:
             raise InputError(
                 f"input '{in_name}' has shape {_fmt_shape(in_shape)}: the input size is not fixed; "
-                "set input_size in the spec (e.g. --input-size 112)",
+                "set input_size in the spec (e.g. --set input_size=[112,112])",
                 path=model_path,
             )
         data["input_size"] = list(size)
