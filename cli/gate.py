@@ -50,11 +50,16 @@ def command(run: Path, baseline: Path, rules: tuple[str, ...], significance: flo
     Runs with different protocols are not compared (exit 2) unless
     --allow-protocol-change; runs of different datasets never are.
     """
+    from faceval.atomic import check_writable_target
+    from faceval.errors import InputError
     from faceval.report import ci_outputs
     from faceval.report.gate import evaluate_gate, parse_rule
     from faceval.runs.io import read_run
 
     parsed = [parse_rule(r) for r in rules]
+    for output in (junit_path, summary_path):
+        if output is not None:
+            check_writable_target(output)  # fail before any output is written
     if significance is not None and not 0.0 < significance < 1.0:
         raise click.BadParameter(f"must be between 0 and 1, got {significance}", param_hint="--significance")
     run_data = read_run(run)
@@ -77,8 +82,11 @@ def command(run: Path, baseline: Path, rules: tuple[str, ...], significance: flo
     if summary_path is None and github and os.environ.get("GITHUB_STEP_SUMMARY"):
         summary_path = Path(os.environ["GITHUB_STEP_SUMMARY"])
     if summary_path is not None:
-        with open(summary_path, "a", encoding="utf-8") as handle:
-            handle.write(ci_outputs.step_summary_markdown(result))
+        try:
+            with open(summary_path, "a", encoding="utf-8") as handle:
+                handle.write(ci_outputs.step_summary_markdown(result))
+        except OSError as exc:
+            raise InputError(f"cannot write {summary_path}: {exc.strerror or exc}") from None
 
     if output_format == "json":
         emit_json(result.to_dict())

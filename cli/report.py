@@ -93,6 +93,11 @@ def command(runs: tuple[Path, ...], fmt: str | None, out: Path | None, layout: s
     from faceval import report
     from faceval.report import tables
 
+    from faceval.atomic import check_writable_target
+
+    for output in (out, ced_path):
+        if output is not None:
+            check_writable_target(output)  # fail before either output is written
     if fmt is None:
         fmt = report.EXTENSIONS.get(out.suffix.lower(), "markdown") if out is not None else "markdown"
     model_names = tables.parse_model_columns(model_columns)

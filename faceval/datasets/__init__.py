@@ -63,6 +63,8 @@ def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
     if info.needs_data_root:
         if root is None:
             raise InputError(NO_ROOT)
+        if not root.exists():
+            raise InputError("data root not found", path=root)
         if not root.is_dir():
             raise InputError("data root is not a folder", path=root)
     manifest = load_manifest(info.name)

@@ -55,10 +55,13 @@ def read_aflw2000_mat(path: Path | str) -> AflwRecord:
         present = ", ".join(sorted(k for k in mat if not k.startswith("__"))) or "none"
         raise InputError(f"expected variables pt3d_68 and Pose_Para in the AFLW2000-3D .mat file, "
                          f"missing {', '.join(missing)}; found: {present}", path=path)
-    pt3d = np.asarray(mat["pt3d_68"], dtype=np.float64)
+    try:
+        pt3d = np.asarray(mat["pt3d_68"], dtype=np.float64)
+        para = np.asarray(mat["Pose_Para"], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise InputError("expected numeric matrices pt3d_68 and Pose_Para in the AFLW2000-3D .mat file", path=path) from None
     if pt3d.shape != (3, 68):
         raise InputError(f"expected pt3d_68 of shape 3 x 68, found {' x '.join(map(str, pt3d.shape))}", path=path)
-    para = np.asarray(mat["Pose_Para"], dtype=np.float64).reshape(-1)
     if para.size < 3:
         raise InputError(f"expected Pose_Para with 7 values (pitch, yaw, roll, tx, ty, tz, scale), found {para.size}",
                          path=path)
@@ -66,7 +69,10 @@ def read_aflw2000_mat(path: Path | str) -> AflwRecord:
         raise InputError("expected finite values in pt3d_68 and Pose_Para, found NaN or inf", path=path)
     pt2d = np.full((21, 2), np.nan)
     if "pt2d" in mat:
-        raw = np.asarray(mat["pt2d"], dtype=np.float64)
+        try:
+            raw = np.asarray(mat["pt2d"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raw = np.empty(0)  # pt2d is informative only: ignored when not numeric
         if raw.shape == (2, 21):
             pt2d = np.where(raw.T < 0, np.nan, raw.T)
     pitch, yaw, roll = np.degrees(para[:3])

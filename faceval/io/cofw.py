@@ -24,6 +24,14 @@ from faceval.errors import InputError
 
 NUM_POINTS = 29
 SPLIT_SUFFIX = {"test": "T", "train": "Tr"}
+#: what h5py and numpy raise on damaged files (turned into InputError naming the file)
+_DAMAGED = (KeyError, ValueError, TypeError, AttributeError, IndexError, OSError, RuntimeError)
+
+
+def _damaged(path: Path, exc: BaseException) -> InputError:
+    text = str(exc).strip().splitlines()
+    detail = f"{type(exc).__name__}: {text[0][:80]}" if text else type(exc).__name__
+    return InputError(f"damaged COFW .mat file ({detail})", path=path)
 
 
 @dataclass
@@ -74,11 +82,14 @@ def read_cofw_mat(path: Path | str, split: str = "test") -> CofwData:
     """Read the landmarks, occlusion flags and boxes of one split (``test`` or ``train``)."""
     path = Path(path)
     images_var, phis_var, boxes_var = _variables(split)
-    with _open(path) as handle:
-        phis = np.asarray(_require(handle, phis_var, path)[()], dtype=np.float64).T
-        boxes = np.asarray(_require(handle, boxes_var, path)[()], dtype=np.float64).T
-        images = _require(handle, images_var, path)
-        num_images = int(np.prod(images.shape))
+    try:
+        with _open(path) as handle:
+            phis = np.asarray(_require(handle, phis_var, path)[()], dtype=np.float64).T
+            boxes = np.asarray(_require(handle, boxes_var, path)[()], dtype=np.float64).T
+            images = _require(handle, images_var, path)
+            num_images = int(np.prod(images.shape))
+    except _DAMAGED as exc:
+        raise _damaged(path, exc) from None
     if phis.ndim != 2 or phis.shape[1] != 3 * NUM_POINTS:
         raise InputError(f"expected '{phis_var}' of shape N x 87 (29 x, 29 y, 29 occlusion flags), "
                          f"found {' x '.join(map(str, phis.shape))}", path=path)
@@ -111,8 +122,15 @@ class CofwImages:
         self.path = Path(path)
         images_var, _, _ = _variables(split)
         self._handle = _open(self.path)
-        refs = _require(self._handle, images_var, self.path)[()]
-        self._refs = np.asarray(refs).reshape(-1)
+        try:
+            refs = _require(self._handle, images_var, self.path)[()]
+            self._refs = np.asarray(refs).reshape(-1)
+        except _DAMAGED as exc:
+            self._handle.close()
+            raise _damaged(self.path, exc) from None
+        except BaseException:
+            self._handle.close()
+            raise
 
     def __len__(self) -> int:
         return len(self._refs)
@@ -120,8 +138,11 @@ class CofwImages:
     def __call__(self, index: int) -> np.ndarray:
         if not 0 <= index < len(self._refs):
             raise IndexError(f"COFW image index {index} out of range 0..{len(self._refs) - 1}")
-        data = np.asarray(self._handle[self._refs[index]][()])
-        return _to_rgb(data, self.path, index)
+        try:
+            data = np.asarray(self._handle[self._refs[index]][()])
+            return _to_rgb(data, self.path, index)
+        except _DAMAGED as exc:
+            raise _damaged(self.path, exc) from None
 
     def close(self) -> None:
         self._handle.close()

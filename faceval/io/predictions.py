@@ -19,6 +19,9 @@ import csv
 import json
 import math
 import os
+import tokenize
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -28,6 +31,18 @@ import numpy as np
 from faceval.errors import InputError, closest
 
 FORMATS = ("csv", "npy", "npz", "json", "h5")
+
+#: what numpy, zipfile and h5py raise on damaged files (turned into InputError naming the file)
+_DAMAGED = (ValueError, TypeError, KeyError, IndexError, AttributeError, OSError, EOFError, RuntimeError,
+            MemoryError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, zlib.error)
+
+
+def _show(value: object, width: int = 40) -> str:
+    """A sample id as one short line for messages (control characters escaped, long ids cut)."""
+    text = str(value)
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 @dataclass
@@ -71,7 +86,7 @@ def read_predictions(path: str | os.PathLike[str], sample_ids: Sequence[str], *,
 
 def _check_missing(pred: LoadedPredictions, sample_ids: Sequence[str], allow_missing: bool, source: Path) -> LoadedPredictions:
     if pred.missing and not allow_missing:
-        absent = [sample_ids[i] for i in np.flatnonzero(~pred.present)[:3]]
+        absent = [_show(sample_ids[i]) for i in np.flatnonzero(~pred.present)[:3]]
         raise InputError(
             f"predictions for {pred.missing} of {len(sample_ids)} samples are missing (first: {', '.join(absent)}); "
             "pass --allow-missing to count them as failures",
@@ -104,7 +119,10 @@ def _as_landmarks(array: Any, source: Path, what: str = "landmarks") -> np.ndarr
 def _as_pose(array: Any, n: int, source: Path) -> np.ndarray | None:
     if array is None:
         return None
-    arr = np.asarray(array, dtype=np.float64)
+    try:
+        arr = np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("'pose' is not numeric", path=source) from None
     if arr.shape != (n, 3):
         raise InputError(f"'pose' must have shape ({n}, 3) (yaw, pitch, roll); found {tuple(arr.shape)}", path=source)
     return arr
@@ -113,23 +131,40 @@ def _as_pose(array: Any, n: int, source: Path) -> np.ndarray | None:
 def _read_npy(source: Path, sample_ids: Sequence[str]) -> LoadedPredictions:
     try:
         arr = np.load(source, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise InputError(f"not a readable .npy array ({str(exc).splitlines()[0]})", path=source) from None
+    except _DAMAGED as exc:
+        raise InputError(f"not a readable .npy array ({_first_line(exc)})", path=source) from None
     return _ordered(_as_landmarks(arr, source), None, len(sample_ids), source, "npy")
 
 
 def _read_npz(source: Path, n: int) -> tuple[list[str] | None, np.ndarray, np.ndarray | None, str]:
     try:
         data = np.load(source, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise InputError(f"not a readable .npz archive ({str(exc).splitlines()[0]})", path=source) from None
-    with data:
-        if "landmarks" not in data.files:
-            raise InputError(f"expected an array named 'landmarks' in the archive; found {', '.join(data.files) or 'none'}", path=source)
-        lms = _as_landmarks(data["landmarks"], source)
-        pose = _as_pose(data["pose"], lms.shape[0], source) if "pose" in data.files else None
-        ids = [str(s) for s in data["sample_ids"]] if "sample_ids" in data.files else None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not an archive")
+        with data:
+            if "landmarks" not in data.files:
+                shown = ", ".join(_show(f) for f in data.files[:5]) or "none"
+                raise InputError(f"expected an array named 'landmarks' in the archive; found {shown}", path=source)
+            lms = _as_landmarks(data["landmarks"], source)
+            pose = _as_pose(data["pose"], lms.shape[0], source) if "pose" in data.files else None
+            ids = _as_ids(data["sample_ids"], lms.shape[0], source) if "sample_ids" in data.files else None
+    except _DAMAGED as exc:
+        raise InputError(f"not a readable .npz archive ({_first_line(exc)})", path=source) from None
     return ids, lms, pose, "npz"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return _show(text.splitlines()[0], 80) if text else type(exc).__name__
+
+
+def _as_ids(array: Any, n: int, source: Path) -> list[str]:
+    """Sample ids: a 1-D array of strings, one per prediction row."""
+    arr = np.asarray(array)
+    if arr.ndim != 1 or arr.dtype.kind not in "USO" or len(arr) != n:
+        raise InputError(f"'sample_ids' must be {n} strings (one per row of 'landmarks'); "
+                         f"found shape {tuple(arr.shape)} of {arr.dtype}", path=source)
+    return [s.decode("utf-8") if isinstance(s, bytes) else str(s) for s in arr]
 
 
 def _read_h5(source: Path) -> tuple[list[str], np.ndarray, np.ndarray | None, str]:
@@ -139,18 +174,21 @@ def _read_h5(source: Path) -> tuple[list[str], np.ndarray, np.ndarray | None, st
         h5 = h5py.File(source, "r")
     except OSError:
         raise InputError("not an HDF5 file", path=source) from None
-    with h5:
-        if "format" in h5.attrs and h5.attrs["format"] == "faceval-run":
-            ids = [s.decode() if isinstance(s, bytes) else str(s) for s in h5["samples/ids"][()]]
-            lms = h5["arrays/predictions"][()]
-            pose = h5["arrays/pose_pred"][()] if "arrays/pose_pred" in h5 else None
-            return ids, _as_landmarks(lms, source), pose, "faceval-run"
-        for name in ("sample_ids", "landmarks"):
-            if name not in h5:
-                raise InputError(f"expected datasets 'sample_ids' and 'landmarks' (optional 'pose'); '{name}' is missing", path=source)
-        ids = [s.decode() if isinstance(s, bytes) else str(s) for s in h5["sample_ids"][()]]
-        lms = _as_landmarks(h5["landmarks"][()], source)
-        pose = _as_pose(h5["pose"][()], lms.shape[0], source) if "pose" in h5 else None
+    try:
+        with h5:
+            if "format" in h5.attrs and h5.attrs["format"] == "faceval-run":
+                lms = _as_landmarks(h5["arrays/predictions"][()], source)
+                ids = _as_ids(h5["samples/ids"][()], lms.shape[0], source)
+                pose = _as_pose(h5["arrays/pose_pred"][()], lms.shape[0], source) if "arrays/pose_pred" in h5 else None
+                return ids, lms, pose, "faceval-run"
+            for name in ("sample_ids", "landmarks"):
+                if name not in h5:
+                    raise InputError(f"expected datasets 'sample_ids' and 'landmarks' (optional 'pose'); '{name}' is missing", path=source)
+            lms = _as_landmarks(h5["landmarks"][()], source)
+            ids = _as_ids(h5["sample_ids"][()], lms.shape[0], source)
+            pose = _as_pose(h5["pose"][()], lms.shape[0], source) if "pose" in h5 else None
+    except _DAMAGED as exc:
+        raise InputError(f"damaged HDF5 prediction file ({type(exc).__name__}: {_first_line(exc)})", path=source) from None
     return ids, lms, pose, "h5"
 
 
@@ -158,7 +196,7 @@ def _parse_float(token: str, source: Path, line: int, column: str) -> float:
     try:
         return float(token)
     except ValueError:
-        raise InputError(f"column '{column}': expected a number, found '{token}'", path=source, line=line) from None
+        raise InputError(f"column '{_show(column)}': expected a number, found '{_show(token)}'", path=source, line=line) from None
 
 
 def _read_csv(source: Path) -> tuple[list[str], np.ndarray, np.ndarray | None, str]:
@@ -166,12 +204,18 @@ def _read_csv(source: Path) -> tuple[list[str], np.ndarray, np.ndarray | None, s
         text = source.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text; expected a CSV file", path=source) from None
-    rows = list(csv.reader(text.splitlines()))
+    except OSError as exc:
+        raise InputError(f"cannot read the prediction file: {exc.strerror or exc}", path=source) from None
+    reader = csv.reader(text.splitlines())
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", path=source, line=reader.line_num) from None
     if not rows:
         raise InputError("empty file; expected a header 'sample_id,x0,y0,...'", path=source, line=1)
     header = [h.strip() for h in rows[0]]
     if not header or header[0] != "sample_id":
-        raise InputError(f"expected the header to start with 'sample_id', found '{header[0] if header else ''}'", path=source, line=1)
+        raise InputError(f"expected the header to start with 'sample_id', found '{_show(header[0]) if header else ''}'", path=source, line=1)
     has_pose = header[-3:] == ["yaw", "pitch", "roll"]
     coord_cols = header[1 : len(header) - (3 if has_pose else 0)]
     if not coord_cols or len(coord_cols) % 2:
@@ -179,7 +223,7 @@ def _read_csv(source: Path) -> tuple[list[str], np.ndarray, np.ndarray | None, s
     expected = [f"{axis}{k}" for k in range(len(coord_cols) // 2) for axis in ("x", "y")]
     if coord_cols != expected:
         bad = next(i for i, (a, b) in enumerate(zip(coord_cols, expected)) if a != b)
-        raise InputError(f"column {bad + 2}: expected '{expected[bad]}', found '{coord_cols[bad]}'", path=source, line=1)
+        raise InputError(f"column {bad + 2}: expected '{expected[bad]}', found '{_show(coord_cols[bad])}'", path=source, line=1)
     ids: list[str] = []
     values = np.empty((len(rows) - 1, len(header) - 1), dtype=np.float64)
     count = 0
@@ -203,6 +247,8 @@ def _read_json(source: Path, sample_ids: Sequence[str]) -> tuple[list[str], np.n
         data = json.loads(source.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text; expected JSON", path=source) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the prediction file: {exc.strerror or exc}", path=source) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", path=source, line=exc.lineno) from None
     if not isinstance(data, list) or not data or not all(isinstance(d, dict) for d in data):
@@ -219,7 +265,10 @@ def _read_json(source: Path, sample_ids: Sequence[str]) -> tuple[list[str], np.n
         ids.append(resolver.resolve(str(item["imgpath"]), source) if resolver else str(item["sample_id"]))
         lms_list.append(item["landmarks"])
         pose = item.get("headpose") if spiga else item.get("pose")
-        poses.append(None if pose is None else list(pose)[:3])
+        if pose is not None and not isinstance(pose, list):
+            raise InputError(f"item {i}: expected '{'headpose' if spiga else 'pose'}' as a list [yaw, pitch, roll]",
+                             path=source)
+        poses.append(None if pose is None else pose[:3])
     try:
         lms = np.asarray(lms_list, dtype=np.float64)
     except (TypeError, ValueError):
@@ -227,7 +276,10 @@ def _read_json(source: Path, sample_ids: Sequence[str]) -> tuple[list[str], np.n
     lms = _as_landmarks(lms, source)
     pose_arr = None
     if any(p is not None for p in poses):
-        pose_arr = np.asarray([p if p is not None and len(p) == 3 else [math.nan] * 3 for p in poses], dtype=np.float64)
+        try:
+            pose_arr = np.asarray([p if p is not None and len(p) == 3 else [math.nan] * 3 for p in poses], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError("'pose' must be lists of three numbers (yaw, pitch, roll)", path=source) from None
     return ids, lms, pose_arr, "spiga-json" if spiga else "json"
 
 
@@ -251,23 +303,26 @@ class _ImagePathResolver:
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
-            raise InputError(f"image path '{imgpath}' matches several samples ({', '.join(matches[:3])})", path=source)
+            raise InputError(f"image path '{_show(imgpath)}' matches several samples ({', '.join(matches[:3])})", path=source)
         return path  # reported as unknown by _align
 
 
 def _align(
     ids: list[str], lms: np.ndarray, pose: np.ndarray | None, sample_ids: Sequence[str], source: Path, fmt: str
 ) -> LoadedPredictions:
+    if len(ids) != lms.shape[0] or (pose is not None and pose.shape != (lms.shape[0], 3)):
+        raise InputError(f"expected one sample id per row of predictions, found {len(ids)} ids for {lms.shape[0]} rows",
+                         path=source)
     index = {sid: i for i, sid in enumerate(sample_ids)}
     seen: dict[str, int] = {}
     for row, sid in enumerate(ids):
         if sid in seen:
-            raise InputError(f"sample id '{sid}' appears twice (entries {seen[sid] + 1} and {row + 1})", path=source)
+            raise InputError(f"sample id '{_show(sid)}' appears twice (entries {seen[sid] + 1} and {row + 1})", path=source)
         seen[sid] = row
     unknown = [sid for sid in ids if sid not in index]
     if unknown:
         raise InputError(
-            f"{len(unknown)} sample ids are not in the dataset (first: '{unknown[0]}'{closest(unknown[0], list(index))}); "
+            f"{len(unknown)} sample ids are not in the dataset (first: '{_show(unknown[0])}'{closest(unknown[0], list(index))}); "
             "list valid ids with 'faceval datasets samples'",
             path=source,
         )

@@ -101,5 +101,5 @@ def read_spiga_subsets(path: Path | str) -> dict[str, np.ndarray]:
     subsets = data.get("test_subsets") or {}
     try:
         return {str(k): np.asarray(v, dtype=np.int64) for k, v in subsets.items()}
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, OverflowError):
         raise InputError("expected 'test_subsets' to map names to lists of indices", path=path) from None
