@@ -65,12 +65,17 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
     samples are an error unless --allow-missing; NaN predictions are failures.
     """
     from faceval.datasets import load
+    from faceval.errors import InputError
     from faceval.io.predictions import read_predictions
     from faceval.runs.build import PredictionSet, Protocol, build_run, summary_json, thresholds_from
     from faceval.runs.io import write_run
     from faceval.runs.provenance import collect, now_iso, sha256_file
 
     validate_protocol_names(normalizer, auc_mode)
+    if scheme is not None:
+        from faceval.schemes import load_scheme
+
+        load_scheme(scheme)  # an unknown --scheme is a flag error, not the prediction file's
     started = now_iso()
     ann = load(dataset, data_root, strict=strict_data, pose_labels=pose_labels)
     for warning in ann.warnings:
@@ -98,14 +103,19 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
         "data_warnings": list(ann.warnings),
         "started": started,
     })
-    run = build_run(
-        ann,
-        PredictionSet(landmarks=loaded.landmarks, scheme=scheme, pose=loaded.pose, failed=failed,
-                      reasons=["missing prediction" if f else "" for f in failed]),
-        protocol,
-        label=label or predictions_path.stem,
-        provenance=provenance,
-    )
+    try:
+        run = build_run(
+            ann,
+            PredictionSet(landmarks=loaded.landmarks, scheme=scheme, pose=loaded.pose, failed=failed,
+                          reasons=["missing prediction" if f else "" for f in failed]),
+            protocol,
+            label=label or predictions_path.stem,
+            provenance=provenance,
+        )
+    except InputError as exc:
+        if exc.path is not None:
+            raise
+        raise InputError(str(exc), path=predictions_path) from None  # name the file the user gave
     run.provenance["finished"] = now_iso()
     nonfinite = sum(int(s.get("n_nonfinite", 0)) for s in run.summary.values())
     if out is not None:

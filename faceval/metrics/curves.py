@@ -144,9 +144,12 @@ def auc(nme: np.ndarray, t: float, mode: str = "exact") -> float:
     finite = arr[np.isfinite(arr)]
     if finite.size == 0:
         return 0.0
-    counts, edges = np.histogram(finite, bins=SPIGA_BINS)
+    try:
+        counts, edges = np.histogram(finite, bins=SPIGA_BINS)
+    except ValueError:  # range too narrow to split (values equal within float resolution): one bin
+        counts, edges = np.array([finite.size]), np.array([finite.min(), finite.max()])
     cumulative = np.cumsum(counts) / float(n)
-    base = edges[:SPIGA_BINS]
+    base = edges[: counts.size]
     m = int(np.count_nonzero(base < t))
     if m == 0:
         return 0.0
