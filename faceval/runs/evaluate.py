@@ -133,8 +133,7 @@ def evaluate_model(
         ann = ann.select(np.arange(request.limit))
         on_message(f"note: --limit {request.limit}: evaluating the first {len(ann)} samples only")
 
-    # Decode threads share the CPU with inference: idle ORT threads must not spin.
-    session_info = create_session(request.model_path, request.device, allow_spinning=False)
+    session_info = create_session(request.model_path, request.device)
     if session_info.message:
         on_message(session_info.message)
     spec, assumptions, spec_source = resolve_spec(request.model_path, request.spec_file, request.overrides, session_info)
@@ -155,6 +154,15 @@ def evaluate_model(
         except OSError as exc:
             on_message(f"warning: crop cache disabled ({exc})")
             cache = None
+
+    all_cached = cache is not None and all(sid in cache for sid in ann.sample_ids)
+    if not all_cached and session_info.device == "cpu":
+        # Decode threads will share the CPU with inference: idle ORT threads must not spin
+        # (measured on 2 cores: cold runs 20 % faster). With every crop cached, spinning wins.
+        quiet = create_session(request.model_path, "cpu", allow_spinning=False)
+        quiet.providers_requested, quiet.fell_back = session_info.providers_requested, session_info.fell_back
+        quiet.message = session_info.message
+        session_info = quiet
 
     key = checkpoint_key({
         "model_sha256": model_sha, "spec": spec.to_dict(), "dataset": request.dataset,
