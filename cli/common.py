@@ -96,6 +96,9 @@ class _NoProgress:
     def start(self, total: int) -> None:
         pass
 
+    def message(self, text: str) -> None:
+        click.echo(text, err=True)
+
     def advance(self, n: int = 1) -> None:
         pass
 
@@ -111,10 +114,17 @@ class _RichProgress:
     def advance(self, n: int = 1) -> None:
         self.progress.advance(self.task, n)
 
+    def message(self, text: str) -> None:
+        """Print above the live bar (plain text: no rich markup in file names)."""
+        self.progress.console.print(text, markup=False, highlight=False)
+
 
 @contextmanager
 def progress_bar(enabled: bool, description: str) -> Iterator[Any]:
-    """Yield a reporter with ``start(total)`` and ``advance(n)``: a rich bar on stderr when enabled."""
+    """Yield a reporter with ``start(total)``, ``advance(n)`` and ``message(text)``.
+
+    Enabled: a rich bar on stderr, with messages printed above it; disabled: messages only.
+    """
     if not enabled:
         yield _NoProgress()
         return

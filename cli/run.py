@@ -110,13 +110,11 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
         visible_only=visible_only, pose_wrap=pose_wrap, label=label, out=target,
     )
 
-    def on_message(message: str) -> None:
-        info(f"faceval: {message}")
-
     show = progress_wanted(progress)
     try:
         with progress_bar(show, "evaluating") as reporter:
-            result = evaluate_model(request, on_message=on_message, progress=reporter)
+            result = evaluate_model(request, on_message=lambda text: reporter.message(f"faceval: {text}"),
+                                    progress=reporter)
     except (KeyboardInterrupt,) as exc:
         from faceval.runs.checkpoint import partial_path
 
