@@ -58,8 +58,11 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="faceval")
 @click.option("--debug", is_flag=True, envvar="FACEVAL_DEBUG", help="Show tracebacks of unexpected errors.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=True), envvar="FACEVAL_CONFIG", default=None,
+              help="TOML file with option defaults: top-level data_root/device/cache/progress/strict_data, "
+                   "and a [command] table per command (or FACEVAL_CONFIG).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, config_path: str | None) -> None:
     """faceval: benchmark facial landmark and head-pose models.
 
     \b
@@ -68,6 +71,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if config_path and ctx.invoked_subcommand:
+        from pathlib import Path
+
+        from faceval_cli.config import default_map, read_toml
+
+        path = Path(config_path)
+        ctx.default_map = default_map(read_toml(path), ctx.command, ctx, ctx.invoked_subcommand, path)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

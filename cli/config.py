@@ -1,0 +1,99 @@
+"""``--config faceval.toml``: defaults for command options, as click's ``default_map``.
+
+Top-level keys (``data_root``, ``device``, ``cache``, ``progress``, ``strict_data``) apply to
+every command that has the option; a table per command (``[run]``, ``[gate]``, ``[datasets]``
+...) sets that command's options by their long flag name (``batch-size`` or ``batch_size``).
+Flags given on the command line always win.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from faceval.errors import InputError, closest
+
+GLOBAL_KEYS = ("data_root", "device", "cache", "progress", "strict_data")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file (tomllib on Python 3.11+, else the tomli package)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise InputError("reading --config needs Python 3.11+ or the tomli package (pip install tomli)", path=path) from None
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise InputError("config file not found", path=path) from None
+    except IsADirectoryError:
+        raise InputError("expected a TOML config file, found a folder", path=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"invalid TOML: {exc}", path=path) from None
+
+
+def _option_names(command: click.Command) -> dict[str, str]:
+    """Every accepted key (long flag without dashes, with - or _) -> click parameter name."""
+    names: dict[str, str] = {}
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.name is None:
+            continue
+        for opt in param.opts + param.secondary_opts:
+            if opt.startswith("--"):
+                key = opt[2:]
+                if key.startswith("no-") and opt in param.secondary_opts:
+                    continue
+                names[key] = param.name
+                names[key.replace("-", "_")] = param.name
+        names[param.name] = param.name
+    return names
+
+
+def _translate(command: click.Command, values: dict[str, Any], where: str, path: Path, strict: bool) -> dict[str, Any]:
+    names = _option_names(command)
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            continue
+        if key not in names:
+            if strict:
+                raise InputError(f"[{where}] has no option '{key}'{closest(key, sorted(names))}", path=path)
+            continue
+        out[names[key]] = value
+    return out
+
+
+def default_map(config: dict[str, Any], group: click.Group, ctx: click.Context, command_name: str, path: Path) -> dict[str, Any]:
+    """The ``default_map`` for the invoked command (nested for groups such as ``datasets``)."""
+    from faceval_cli.main import COMMANDS
+
+    for key, value in config.items():
+        if isinstance(value, dict):
+            if key not in COMMANDS:
+                raise InputError(f"unknown section [{key}]{closest(key, list(COMMANDS))}; sections are command names", path=path)
+        elif key not in GLOBAL_KEYS:
+            raise InputError(f"unknown top-level key '{key}'{closest(key, GLOBAL_KEYS)}; top-level keys: {', '.join(GLOBAL_KEYS)}", path=path)
+    globals_ = {k: v for k, v in config.items() if not isinstance(v, dict)}
+    section = config.get(command_name, {})
+    command = group.get_command(ctx, command_name)
+    if command is None:
+        return {}
+    if isinstance(command, click.Group):
+        nested: dict[str, Any] = {}
+        for sub_name in command.list_commands(ctx):
+            sub = command.get_command(ctx, sub_name)
+            if sub is None:
+                continue
+            values = {**globals_, **{k: v for k, v in section.items() if not isinstance(v, dict)},
+                      **section.get(sub_name, {})}
+            nested[sub_name] = _translate(sub, values, f"{command_name}.{sub_name}", path, strict=False)
+        return {command_name: nested}
+    _translate(command, section, command_name, path, strict=True)  # unknown keys of a section are errors
+    return {command_name: _translate(command, {**globals_, **section}, command_name, path, strict=False)}
