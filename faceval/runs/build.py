@@ -185,10 +185,12 @@ def recompute_summary(run: RunData) -> dict[str, dict[str, float]]:
             n_failed_inputs=int(run.failed_inputs[idx].sum()),
         )
         if proto.get("aggregation") == "pooled":
+            # Like the mean, pooled NME is over the images with a finite NME; failures count in FR.
+            ok = idx[np.isfinite(run.nme[idx])]
             stats["nme"] = float(
-                pooled_nme(run.predictions[idx], run.ground_truth[idx], run.normalizers[idx],
-                           visible=None if visible is None else visible[idx])
-            )
+                pooled_nme(run.predictions[ok], run.ground_truth[ok], run.normalizers[ok],
+                           visible=None if visible is None else visible[ok])
+            ) if len(ok) else float("inf")
         summary[split] = stats
     return summary
 

@@ -186,3 +186,19 @@ def test_unknown_normaliser_suggests(tmp_path, capsys):
     csv = _write_csv(tmp_path / "p.csv", ids, faces)
     code = main(["score", "--predictions", str(csv), "--dataset", "300w:helen", "--data-root", str(root), "--normalizer", "inter-ocluar"])
     assert code == 2 and "did you mean 'inter-ocular'" in capsys.readouterr().err
+
+
+def test_pooled_aggregation_leaves_failures_to_fr(tmp_path, capsys):
+    root, ids, faces = _tiny_tree(tmp_path)
+    preds = faces + 1.0
+    preds[2] = np.nan
+    csv = _write_csv(tmp_path / "p.csv", ids, preds)
+    stats = _score_json(capsys, ["--predictions", str(csv), "--dataset", "300w:helen", "--data-root", str(root),
+                                 "--aggregation", "pooled"])["splits"]["helen"]
+    # Independent: sum of point errors over the finite images / sum of their normalisers x K.
+    keep = [0, 1, 3]
+    gt = np.stack([faces[i] for i in keep])
+    d = np.linalg.norm(gt[:, 36] - gt[:, 45], axis=1)
+    expected = np.linalg.norm(preds[keep] - gt, axis=2).sum() / (68 * d.sum())
+    assert stats["nme"] == pytest.approx(expected, rel=1e-5)
+    assert stats["n_nonfinite"] == 1 and stats["fr@0.10"] == pytest.approx(0.25)
