@@ -13,8 +13,10 @@ Failures (images with a non-finite NME, i.e. no usable prediction):
 * each failure counts in ``fr@T`` (it is above every threshold) and contributes 0 to ``auc@T``
   (the denominator of both is ``n``, all images);
 * percentiles treat it as ``+inf``;
-* ``n_nonfinite`` counts them, beside the mean, so the exclusion is visible;
-* ``n_failed_inputs`` (passed in by the caller) counts unusable inputs, e.g. unreadable images.
+* ``n_failed_inputs`` (passed in by the caller) counts unusable inputs, e.g. unreadable images
+  or missing predictions (their NME is inf);
+* ``n_nonfinite`` counts the other failures: non-finite predictions of usable inputs, so that
+  ``n_nonfinite + n_failed_inputs`` is the number of failures and nothing is counted twice.
 
 With ``n = 0`` every value except the counts is NaN.
 """
@@ -65,6 +67,6 @@ def summarize(
         out[f"auc@{key}"] = auc(arr, t, mode=auc_mode)
     if pose_pred is not None and pose_gt is not None:
         out.update(pose_mae(pose_pred, pose_gt, wrap=pose_wrap))
-    out["n_nonfinite"] = int(np.count_nonzero(~np.isfinite(arr)))
+    out["n_nonfinite"] = max(0, int(np.count_nonzero(~np.isfinite(arr))) - int(n_failed_inputs))
     out["n_failed_inputs"] = int(n_failed_inputs)
     return out

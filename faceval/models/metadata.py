@@ -39,7 +39,7 @@ def load_onnx(path: str | Path) -> Any:
         return onnx.load(str(path))
     except Exception as exc:  # noqa: BLE001 - protobuf raises several types
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"not an ONNX model: {path}: {first}") from None
+        raise InputError(f"not an ONNX model ({first})", path=path) from None
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:

@@ -16,6 +16,8 @@ Device policy:
 
 from __future__ import annotations
 
+import re
+
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +109,14 @@ def available_providers() -> list[str]:
     return list(import_ort().get_available_providers())
 
 
+def _ort_reason(exc: BaseException) -> str:
+    """ONNX Runtime's parse error without its '[ONNXRuntimeError] : 7 : CODE : Load model from ... failed:' preamble."""
+    text = _first_line(exc)
+    text = re.sub(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*", "", text)
+    text = re.sub(r"Load model from .*? failed:\s*", "", text)
+    return text.strip() or "unreadable"
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -128,7 +138,7 @@ def _make_session(ort: Any, path: Path, providers: list[str], intra_op_threads: 
     except Exception as exc:  # noqa: BLE001 - ORT raises pybind11 types; classify by name
         kind = type(exc).__name__
         if kind in ("InvalidProtobuf", "NoSuchFile"):
-            raise InputError(f"not an ONNX model: {path}: {_first_line(exc)}") from None
+            raise InputError(f"not an ONNX model ({_ort_reason(exc)})", path=path) from None
         if kind in ("InvalidGraph", "InvalidArgument"):
             raise InputError(f"invalid ONNX model: {path}: {_first_line(exc)}") from None
         raise

@@ -249,8 +249,8 @@ def resolve_spec(
     if overrides:
         given = {k: v for k, v in overrides.items() if v is not None}
         if given:
-            _reject_unknown(given, "flags")
-            data.update(_check_fields(given, "flags"))
+            _reject_unknown(given, "--set/--box flags")
+            data.update(_check_fields(given, "--set/--box flags"))
             explicit |= set(given)
             sources.append("flags")
 

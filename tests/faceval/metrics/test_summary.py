@@ -30,7 +30,9 @@ def test_values_with_failures() -> None:
     assert s["fr@0.10"] == pytest.approx(0.5)  # 0.12 and inf
     assert s["auc@0.10"] == pytest.approx((0.08 + 0.06) / 0.1 / 4)
     assert s["nme_p99"] == math.inf
-    assert s["n_nonfinite"] == 1 and s["n_failed_inputs"] == 1
+    # The one inf is the failed input: counted once, as a failed input, not again as non-finite.
+    assert s["n_nonfinite"] == 0 and s["n_failed_inputs"] == 1
+    assert summarize(nme, thresholds=[0.1])["n_nonfinite"] == 1  # a non-finite prediction instead
     assert not any(isinstance(v, float) and math.isnan(v) for v in s.values())
 
 

@@ -55,7 +55,7 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
     assert "nope.onnx" in str(err.value)
     bad = tmp_path / "bad.onnx"
     bad.write_text("hello\nworld\n")
-    with pytest.raises(InputError, match=r"not an ONNX model: .*bad\.onnx: ") as err:
+    with pytest.raises(InputError, match=r"bad\.onnx: not an ONNX model \(") as err:
         create_session(bad, "cpu")
     assert "\n" not in str(err.value)
     with pytest.raises(InputError, match="unknown device"):
