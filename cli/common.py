@@ -57,9 +57,11 @@ def progress_wanted(flag: bool | None) -> bool:
 
 
 def stderr_console():  # type: ignore[no-untyped-def]
+    """Rich console on stderr; off a terminal (CI logs) wide enough that no table is cut."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=False)
+    width = None if sys.stderr.isatty() else 200
+    return Console(stderr=True, highlight=False, soft_wrap=False, width=width)
 
 
 def emit_json(obj: Any) -> None:

@@ -66,6 +66,11 @@ def _translate(command: click.Command, values: dict[str, Any], where: str, path:
             if strict:
                 raise InputError(f"[{where}] has no option '{key}'{closest(key, sorted(names))}", path=path)
             continue
+        param = next(p for p in command.params if p.name == names[key])
+        try:  # check the value now, so the error names the config file rather than a flag never typed
+            param.type_cast_value(click.Context(command), value)
+        except click.BadParameter as exc:
+            raise InputError(f"[{where}] {key} = {value!r}: {exc.format_message()}", path=path) from None
         out[names[key]] = value
     return out
 

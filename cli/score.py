@@ -51,13 +51,15 @@ def validate_protocol_names(normalizer: str, auc_mode: str) -> None:
 @protocol_options
 @click.option("--scheme", default=None, help="Scheme of the predictions when it differs from the dataset's (e.g. wflw).")
 @click.option("--allow-missing", is_flag=True, help="Count samples without predictions as failures.")
+@click.option("--ignore-extra", is_flag=True,
+              help="Ignore predictions for samples outside the selection (score one split from a full-set file).")
 @click.option("--label", default=None, help="Name of this run in reports (default: the prediction file's stem).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the run file here (HDF5).")
 @format_option
 @progress_option
 def command(predictions_path: Path, dataset: str, data_root: Path | None, normalizer: str, thresholds: tuple[float, ...],
             auc_mode: str, aggregation: str, visible_only: bool, pose_labels: Path | None, pose_wrap: bool,
-            strict_data: bool, scheme: str | None, allow_missing: bool, label: str | None, out: Path | None,
+            strict_data: bool, scheme: str | None, allow_missing: bool, ignore_extra: bool, label: str | None, out: Path | None,
             output_format: str, progress: bool | None) -> None:
     """Score predictions made elsewhere against a dataset's ground truth.
 
@@ -80,7 +82,9 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
     ann = load(dataset, data_root, strict=strict_data, pose_labels=pose_labels)
     for warning in ann.warnings:
         info(f"faceval: warning: {warning}")
-    loaded = read_predictions(predictions_path, ann.sample_ids, allow_missing=allow_missing)
+    loaded = read_predictions(predictions_path, ann.sample_ids, allow_missing=allow_missing, ignore_extra=ignore_extra)
+    if loaded.ignored:
+        info(f"faceval: note: ignored {loaded.ignored} predictions for samples outside {dataset} (--ignore-extra)")
     if loaded.missing:
         info(f"faceval: warning: {loaded.missing} of {len(ann)} samples have no prediction; counted as failures (--allow-missing)")
     failed = ~loaded.present
@@ -98,6 +102,7 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
         "predictions_path": str(predictions_path),
         "predictions_sha256": sha256_file(predictions_path),
         "predictions_format": loaded.format,
+        "predictions_ignored": loaded.ignored,
         "data_root": str(ann.data_root) if ann.data_root else None,
         "dataset_spec": dataset,
         "data_warnings": list(ann.warnings),

@@ -53,14 +53,21 @@ class LoadedPredictions:
     pose: np.ndarray | None
     present: np.ndarray
     format: str
+    ignored: int = 0
 
     @property
     def missing(self) -> int:
         return int((~self.present).sum())
 
 
-def read_predictions(path: str | os.PathLike[str], sample_ids: Sequence[str], *, allow_missing: bool = False) -> LoadedPredictions:
-    """Read a prediction file and align it with ``sample_ids`` (the dataset's canonical order)."""
+def read_predictions(path: str | os.PathLike[str], sample_ids: Sequence[str], *, allow_missing: bool = False,
+                     ignore_extra: bool = False) -> LoadedPredictions:
+    """Read a prediction file and align it with ``sample_ids`` (the dataset's canonical order).
+
+    With ``ignore_extra``, predictions for samples outside ``sample_ids`` (e.g. a full-set file
+    scored on one split) are dropped and counted in ``LoadedPredictions.ignored`` instead of
+    being an error.
+    """
     source = Path(path)
     if not source.exists():
         raise InputError("prediction file not found", path=source)
@@ -81,7 +88,7 @@ def read_predictions(path: str | os.PathLike[str], sample_ids: Sequence[str], *,
         ids, lms, pose, fmt = _read_h5(source)
     else:
         raise InputError(f"unknown prediction format '{suffix}'; expected .csv, .npy, .npz, .json, .h5", path=source)
-    return _check_missing(_align(ids, lms, pose, sample_ids, source, fmt), sample_ids, allow_missing, source)
+    return _check_missing(_align(ids, lms, pose, sample_ids, source, fmt, ignore_extra), sample_ids, allow_missing, source)
 
 
 def _check_missing(pred: LoadedPredictions, sample_ids: Sequence[str], allow_missing: bool, source: Path) -> LoadedPredictions:
@@ -308,7 +315,8 @@ class _ImagePathResolver:
 
 
 def _align(
-    ids: list[str], lms: np.ndarray, pose: np.ndarray | None, sample_ids: Sequence[str], source: Path, fmt: str
+    ids: list[str], lms: np.ndarray, pose: np.ndarray | None, sample_ids: Sequence[str], source: Path, fmt: str,
+    ignore_extra: bool = False,
 ) -> LoadedPredictions:
     if len(ids) != lms.shape[0] or (pose is not None and pose.shape != (lms.shape[0], 3)):
         raise InputError(f"expected one sample id per row of predictions, found {len(ids)} ids for {lms.shape[0]} rows",
@@ -320,20 +328,21 @@ def _align(
             raise InputError(f"sample id '{_show(sid)}' appears twice (entries {seen[sid] + 1} and {row + 1})", path=source)
         seen[sid] = row
     unknown = [sid for sid in ids if sid not in index]
-    if unknown:
+    if unknown and not ignore_extra:
         raise InputError(
             f"{len(unknown)} sample ids are not in the dataset (first: '{_show(unknown[0])}'{closest(unknown[0], list(index))}); "
-            "list valid ids with 'faceval datasets samples'",
+            "list valid ids with 'faceval datasets samples', or pass --ignore-extra to score a subset",
             path=source,
         )
+    keep = np.fromiter((sid in index for sid in ids), dtype=bool, count=len(ids))
     n, k = len(sample_ids), lms.shape[1]
     out = np.full((n, k, 2), np.nan)
     present = np.zeros(n, dtype=bool)
-    rows = np.fromiter((index[sid] for sid in ids), dtype=np.int64, count=len(ids))
-    out[rows] = lms
+    rows = np.fromiter((index[sid] for sid in ids if sid in index), dtype=np.int64, count=int(keep.sum()))
+    out[rows] = lms[keep]
     present[rows] = True
     pose_out = None
     if pose is not None:
         pose_out = np.full((n, 3), np.nan)
-        pose_out[rows] = pose
-    return LoadedPredictions(out, pose_out, present, fmt)
+        pose_out[rows] = pose[keep]
+    return LoadedPredictions(out, pose_out, present, fmt, ignored=int((~keep).sum()))

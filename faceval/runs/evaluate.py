@@ -135,7 +135,7 @@ def evaluate_model(
 
     session_info = create_session(request.model_path, request.device)
     if session_info.message:
-        on_message(session_info.message)
+        on_message(f"note: {session_info.message}")
     spec, assumptions, spec_source = resolve_spec(request.model_path, request.spec_file, request.overrides, session_info)
     for assumption in assumptions:
         on_message(f"assumed: {assumption}")

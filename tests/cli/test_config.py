@@ -58,3 +58,10 @@ def test_bad_config_is_one_line_exit_2(tmp_path, capsys, text, message):
 def test_missing_config_file(tmp_path, capsys):
     assert main(["--config", str(tmp_path / "none.toml"), "run"]) == 2
     assert "config file not found" in capsys.readouterr().err
+
+
+def test_bad_value_names_the_config_file(tmp_path, capsys):
+    config = _write(tmp_path / "faceval.toml", '[run]\nlimit = "x"\n')
+    assert main(["--config", str(config), "run"]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}: [run] limit = 'x':" in err and "not a valid integer" in err

@@ -202,3 +202,12 @@ def test_pooled_aggregation_leaves_failures_to_fr(tmp_path, capsys):
     expected = np.linalg.norm(preds[keep] - gt, axis=2).sum() / (68 * d.sum())
     assert stats["nme"] == pytest.approx(expected, rel=1e-5)
     assert stats["n_nonfinite"] == 1 and stats["fr@0.10"] == pytest.approx(0.25)
+
+
+def test_ignore_extra_scores_one_split_from_the_full_file(tmp_path, capsys):
+    root, predictions, _ = _spiga_tree(tmp_path, "300wpublic", PUBLIC_FOLDERS)
+    code = main(["score", "--predictions", str(predictions), "--dataset", "300w:helen", "--data-root", str(root)])
+    assert code == 2 and "--ignore-extra" in capsys.readouterr().err
+    result = _score_json(capsys, ["--predictions", str(predictions), "--dataset", "300w:helen", "--data-root", str(root),
+                                  "--ignore-extra"])
+    assert 100 * result["splits"]["helen"]["nme"] == pytest.approx(2.5195, abs=1e-4)  # SPIGA's helen figure

@@ -85,3 +85,12 @@ def test_missing_run_file(tmp_path):
 def test_unwritable_folder_is_input_error(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         write_run(tmp_path / "missing" / "r.h5", make_run())
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        path = write_run(tmp_path / "r.h5", make_run())
+    finally:
+        os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == 0o644
