@@ -64,6 +64,21 @@ def stderr_console():  # type: ignore[no-untyped-def]
     return Console(stderr=True, highlight=False, soft_wrap=False, width=width)
 
 
+def stdout_console():  # type: ignore[no-untyped-def]
+    """A rich console on stdout; off a terminal it is 200 columns wide so tables are not cut at 80."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+
+
+def print_table(renderable: Any, console: Any = None) -> None:  # type: ignore[no-untyped-def]
+    """Render a rich table on stdout without the trailing padding rich adds to each line."""
+    console = console or stdout_console()
+    with console.capture() as capture:
+        console.print(renderable)
+    click.echo("\n".join(line.rstrip() for line in capture.get().splitlines()))
+
+
 def emit_json(obj: Any) -> None:
     """Write one JSON object on stdout (sorted keys: stable for CI parsers).
 

@@ -2,15 +2,65 @@
 
 Kept light: ``list`` and ``--help`` read only the JSON manifests (no scipy, pandas, matplotlib or
 onnxruntime is imported).
+
+Listings are data: their human form goes to stdout (``faceval datasets list | grep wflw``);
+messages and errors go to stderr.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from faceval_cli.common import data_root_option, emit_json, format_option, info
+from faceval_cli.common import data_root_option, emit_json, format_option, print_table, stdout_console
+
+
+def out(line: str = "") -> None:
+    """A line of data on stdout."""
+    click.echo(line)
+
+
+def _status(found: int | None, expected: int | None) -> str:
+    if found is None:
+        return "not loaded"
+    if expected is None:
+        return "no count in manifest"
+    if found == expected:
+        return "complete"
+    if found < expected:
+        return f"{expected - found} missing"
+    return f"{found - expected} more than the manifest"
+
+
+def _splits_table(splits: dict[str, dict[str, Any]], found: dict[str, dict[str, Any]] | None,
+                  *, descriptions: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """Aligned table: split, expected[, found, status][, description]."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, show_header=True, pad_edge=False, header_style="bold")
+    table.add_column("split", no_wrap=True)
+    table.add_column("expected", justify="right", no_wrap=True)
+    if found is not None:
+        table.add_column("found", justify="right", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+    if descriptions is not None:
+        table.add_column("description", overflow="fold")
+    for split, entry in splits.items():
+        expected = entry.get("count")
+        row = [Text(split), "–" if expected is None else str(expected)]
+        if found is not None:
+            count = found.get(split)
+            n = None if count is None else count.get("found")
+            row += ["–" if n is None else str(n), Text(_status(n, expected))]
+        if descriptions is not None:
+            row.append(Text(descriptions.get(split, "")))
+        table.add_row(*row)
+    return table
 
 
 @click.group("datasets", context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,8 +80,8 @@ def list_command(output_format: str) -> None:
         return
     for name, entry in datasets.items():
         splits = ", ".join(f"{s} ({v['count']})" for s, v in entry["splits"].items())
-        info(f"{name:<9} scheme {entry['scheme']:<5} {entry['description']}")
-        info(f"{'':<9} splits: {splits}; default: {', '.join(entry['default_splits'])}")
+        out(f"{name:<9} scheme {entry['scheme']:<5} {entry['description']}")
+        out(f"{'':<9} splits: {splits}; default: {', '.join(entry['default_splits'])}")
 
 
 @command.command("info")
@@ -60,23 +110,25 @@ def info_command(name: str, data_root: Path | None, output_format: str) -> None:
     if output_format == "json":
         emit_json(details)
         return
-    info(f"{details['name']}: {details['description']}")
-    info(f"  scheme: {details['scheme']}")
-    info(f"  layout: {details['layout']}")
+    from rich.padding import Padding
+
+    out(f"{details['name']}: {details['description']}")
+    out(f"  scheme: {details['scheme']}")
+    out(f"  layout: {details['layout']}")
     for key in ("sample_ids", "coordinates", "boxes", "images", "poses"):
         if key in details:
-            info(f"  {key.replace('_', ' ')}: {details[key]}")
-    info("  splits:")
-    for split, entry in details["splits"].items():
-        found = details.get("found", {}).get(split)
-        have = f" found {found['found']}" if found else ""
-        info(f"    {split:<13} {entry['count']:>5}{have}  {entry['description']}")
-    info(f"  default selection: {', '.join(details['default_splits'])}")
+            out(f"  {key.replace('_', ' ')}: {details[key]}")
+    out("  splits:" + (f" (found under {data_root})" if data_root is not None else ""))
+    descriptions = {split: entry.get("description", "") for split, entry in details["splits"].items()}
+    table = _splits_table(details["splits"], details.get("found") if data_root is not None else None,
+                          descriptions=descriptions)
+    print_table(Padding(table, (0, 0, 0, 4), expand=False))
+    out(f"  default selection: {', '.join(details['default_splits'])}")
     for sel, members in details["selections"].items():
-        info(f"  {details['name']}:{sel} selects: {', '.join(members)}")
-    info(f"  manifest sha256: {details['manifest_sha256']}")
+        out(f"  {details['name']}:{sel} selects: {', '.join(members)}")
+    out(f"  manifest sha256: {details['manifest_sha256']}")
     for problem in details.get("problems", []):
-        info(f"  problem: {problem}")
+        out(f"  problem: {problem}")
 
 
 @command.command("verify")
@@ -92,12 +144,16 @@ def verify_command(name: str, data_root: Path | None, output_format: str) -> Non
     if output_format == "json":
         emit_json(report.to_dict())
     else:
-        for split, count in report.counts.items():
-            info(f"{report.dataset}:{split}: {count['found']} of {count['expected']}")
+        from rich.padding import Padding
+
+        if report.counts:
+            out(f"{report.dataset}" + (f" under {report.data_root}" if report.data_root else "") + ":")
+            expected = {split: {"count": c.get("expected")} for split, c in report.counts.items()}
+            print_table(Padding(_splits_table(expected, report.counts), (0, 0, 0, 2), expand=False))
         for problem in report.problems:
-            info(f"problem: {problem}")
+            out(f"problem: {problem}")
         if report.ok:
-            info(f"{report.dataset}: complete and matching the manifest ({report.files_checked} digest(s) checked)")
+            out(f"{report.dataset}: complete and matching the manifest ({report.files_checked} digest(s) checked)")
     if not report.ok:
         raise InputError(f"{report.dataset}: {len(report.problems)} problem(s) against the manifest; "
                          f"first: {report.problems[0]}")

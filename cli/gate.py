@@ -53,7 +53,7 @@ def command(run: Path, baseline: Path, rules: tuple[str, ...], significance: flo
     from faceval.atomic import check_writable_target
     from faceval.errors import InputError
     from faceval.report import ci_outputs
-    from faceval.report.gate import evaluate_gate, parse_rule
+    from faceval.report.gate import describe_difference, evaluate_gate, parse_rule
     from faceval.runs.io import read_run
 
     parsed = [parse_rule(r) for r in rules]
@@ -67,7 +67,7 @@ def command(run: Path, baseline: Path, rules: tuple[str, ...], significance: flo
     result = evaluate_gate(run_data, base_data, parsed or None, significance=significance,
                            allow_protocol_change=allow_protocol_change)
     for diff in result.protocol_differences:
-        info(f"faceval: warning: protocol differs ({diff.key}: run {diff.run!r}, baseline {diff.baseline!r}); "
+        info(f"faceval: warning: protocol differs ({describe_difference(diff)}); "
              "compared anyway (--allow-protocol-change)")
 
     if junit_path is not None:
@@ -96,10 +96,11 @@ def command(run: Path, baseline: Path, rules: tuple[str, ...], significance: flo
 
 
 def _print_human(result) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
-
-    from faceval_cli.common import stderr_console
 
     def num(v: float | None) -> str:
         return "–" if v is None else f"{v:.6g}"
@@ -108,7 +109,7 @@ def _print_human(result) -> None:  # type: ignore[no-untyped-def]
                   title_justify="left")
     for name, justify in (("metric", "left"), ("split", "left"), ("baseline", "right"), ("run", "right"),
                           ("change", "right"), ("bound", "right"), ("p-value", "right"), ("result", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for c in result.checks:
         verdict = "[green]PASS[/green]" if c.passed else "[bold red]FAIL[/bold red]"
         if c.passed and c.exceeded:
@@ -120,7 +121,8 @@ def _print_human(result) -> None:  # type: ignore[no-untyped-def]
             "–" if c.p_value is None else f"{c.p_value:.3g}",
             verdict,
         )
-    console = stderr_console()
+    # Off a terminal (CI logs) 200 columns, so numbers are never cut to '0.00402…' at 80.
+    console = Console(stderr=True, highlight=False, soft_wrap=False, width=None if sys.stderr.isatty() else 200)
     console.print(table)
     not_significant = sum(1 for c in result.checks if c.passed and c.exceeded)
     if result.passed:

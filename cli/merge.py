@@ -19,7 +19,10 @@ def command(shards: tuple[Path, ...], out: Path, output_format: str) -> None:
     from faceval.runs.io import read_run, write_run
     from faceval.runs.shards import merge_runs
 
-    merged = merge_runs([read_run(p) for p in shards])
+    from faceval.atomic import check_writable_target
+
+    check_writable_target(out)  # before reading any shard
+    merged = merge_runs([read_run(p) for p in shards], [str(p) for p in shards])
     write_run(out, merged)
     if output_format == "json":
         emit_json(summary_json(merged))

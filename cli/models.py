@@ -1,4 +1,7 @@
-"""``faceval models info | build | annotate``: inspect, build and annotate ONNX models."""
+"""``faceval models info | build | annotate``: inspect, build and annotate ONNX models.
+
+``models info`` output is data: its human form goes to stdout; messages go to stderr.
+"""
 
 from __future__ import annotations
 
@@ -38,19 +41,21 @@ def info_cmd(model: Path, output_format: str) -> None:
         emit_json(data)
         return
     from rich.table import Table
+    from rich.text import Text
 
-    from faceval_cli.common import stderr_console
+    from faceval_cli.common import print_table, stdout_console
 
-    console = stderr_console()
-    table = Table(title=str(model), show_header=True)
-    table.add_column("kind")
-    table.add_column("name")
-    table.add_column("shape")
-    table.add_column("dtype")
+    console = stdout_console()
+    click.echo(f"model: {model}")  # on its own line: a long path is never wrapped or cut
+    table = Table(show_header=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    table.add_column("shape", no_wrap=True)
+    table.add_column("dtype", no_wrap=True)
     for kind in ("inputs", "outputs"):
         for v in data[kind]:
-            table.add_row(kind[:-1], v["name"], _fmt_shape(v["shape"]), v["dtype"])
-    console.print(table)
+            table.add_row(kind[:-1], Text(str(v["name"])), _fmt_shape(v["shape"]), Text(str(v["dtype"])))
+    print_table(table, console)
     macs = data["macs"]
     lines = [
         f"opset {data['opset']}, IR {data['ir_version']}, producer {data['producer'] or '-'}, {data['nodes']} nodes",
@@ -64,13 +69,13 @@ def info_cmd(model: Path, output_format: str) -> None:
         f"sha256: {data['sha256']}",
     ]
     for line in lines:
-        console.print(line)
+        click.echo(line)
     if data["spec"]:
-        console.print("spec (ONNX metadata faceval.spec):")
+        click.echo("spec (ONNX metadata faceval.spec):")
         for key, value in data["spec"].items():
-            console.print(f"  {key}: {value}")
+            click.echo(f"  {key}: {value}")
     else:
-        console.print("spec: none embedded (faceval infers one from the shapes; see 'faceval models annotate')")
+        click.echo("spec: none embedded (faceval infers one from the shapes; see 'faceval models annotate')")
 
 
 @command.command("build")

@@ -76,7 +76,7 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
 
     With no arguments: the bundled PFLD-GhostOne model on the bundled sample photos.
     """
-    from faceval.errors import InputError
+    from faceval.errors import InputError, Terminated
     from faceval.runs.evaluate import EvaluationRequest, evaluate_model
 
     validate_protocol_names(normalizer, auc_mode)
@@ -115,7 +115,7 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
         with progress_bar(show, "evaluating") as reporter:
             result = evaluate_model(request, on_message=lambda text: reporter.message(f"faceval: {text}"),
                                     progress=reporter)
-    except (KeyboardInterrupt,) as exc:
+    except (KeyboardInterrupt, Terminated) as exc:
         from faceval.runs.checkpoint import partial_path
 
         if partial_path(target).exists():

@@ -69,7 +69,7 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
     from faceval.datasets import load
     from faceval.errors import InputError
     from faceval.io.predictions import read_predictions
-    from faceval.runs.build import PredictionSet, Protocol, build_run, summary_json, thresholds_from
+    from faceval.runs.build import PredictionSet, Protocol, build_run, nonfinite_predictions, summary_json, thresholds_from
     from faceval.runs.io import write_run
     from faceval.runs.provenance import collect, now_iso, sha256_file
 
@@ -122,7 +122,9 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
             raise
         raise InputError(str(exc), path=predictions_path) from None  # name the file the user gave
     run.provenance["finished"] = now_iso()
-    nonfinite = sum(int(s.get("n_nonfinite", 0)) for s in run.summary.values())
+    nonfinite = nonfinite_predictions(run)
+    if nonfinite:
+        info(f"faceval: warning: {nonfinite} samples have non-finite predictions (counted as failures, NME = inf)")
     if out is not None:
         write_run(out, run)
     if output_format == "json":
@@ -131,7 +133,5 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
         from faceval_cli.summary_view import print_summary
 
         lines = []
-        if nonfinite:
-            lines.append("non-finite predictions are counted as failures (NME = inf); see the 'failed' column")
         lines.append(f"run file: {out}" if out else "no run file written (pass --out RUN.h5 to keep one)")
         print_summary(run, lines)

@@ -115,10 +115,14 @@ def ced_figure(
     chosen: list[tuple[RunData, str]] = []
     for run in runs:
         s = split if split is not None else next(iter(run.splits), None)
-        if s is None or s not in run.splits:
+        if s is None:
+            raise InputError(f"run '{run.label}' has no splits to plot")
+        if s not in run.splits:
             from faceval.errors import closest
 
-            raise InputError(f"run '{run.label}' has no split '{s}'{closest(str(s), list(run.splits))}")
+            have = ", ".join(run.splits)
+            raise InputError(f"run '{run.label}' has no split '{s}'{closest(s, list(run.splits))}; "
+                             f"its splits: {have}")
         chosen.append((run, s))
     datasets = list(dict.fromkeys(r.dataset for r, _ in chosen))
     splits_used = list(dict.fromkeys(s for _, s in chosen))

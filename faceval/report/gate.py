@@ -157,6 +157,23 @@ class ProtocolDifference:
     baseline: str
 
 
+#: Protocol keys that stay unset in runs scored from a predictions file (no crop box was used).
+_BOX_KEYS = frozenset({"box_source", "box_scale", "box_square"})
+
+
+def describe_protocol_value(key: str, text: str | None) -> str:
+    """A protocol value for a message: quoted, or ``not set`` (box keys: ``not set (scored predictions)``)."""
+    if text is None or text == "":
+        return "not set (scored predictions)" if key in _BOX_KEYS else "not set"
+    return repr(text)
+
+
+def describe_difference(diff: "ProtocolDifference") -> str:
+    """``key: run 'a', baseline 'b'`` with unset values spelled out."""
+    return (f"{diff.key}: run {describe_protocol_value(diff.key, diff.run)}, "
+            f"baseline {describe_protocol_value(diff.key, diff.baseline)}")
+
+
 def protocol_differences(run: RunData, baseline: RunData) -> list[ProtocolDifference]:
     """The ``PROTOCOL_KEYS`` whose values differ between two runs (values as text)."""
     out = []
@@ -254,7 +271,7 @@ def check_comparable(run: RunData, baseline: RunData, *, allow_protocol_change: 
         )
     diffs = protocol_differences(run, baseline)
     if diffs and not allow_protocol_change:
-        detail = "; ".join(f"{d.key}: run {d.run!r}, baseline {d.baseline!r}" for d in diffs)
+        detail = "; ".join(describe_difference(d) for d in diffs)
         raise InputError(
             f"run and baseline use different protocols ({detail}); the numbers are not comparable "
             "(pass --allow-protocol-change to compare anyway)"

@@ -195,6 +195,11 @@ def recompute_summary(run: RunData) -> dict[str, dict[str, float]]:
     return summary
 
 
+def nonfinite_predictions(run: RunData) -> int:
+    """Samples whose input was usable but whose prediction was not finite (failures, NME = inf)."""
+    return int(np.count_nonzero(~np.isfinite(run.nme) & ~run.failed_inputs))
+
+
 def summary_json(run: RunData) -> dict[str, Any]:
     """The stable JSON summary printed by ``faceval score/run --format json``."""
     return {

@@ -112,7 +112,7 @@ def evaluate_model(
     from faceval.models.session import create_session
     from faceval.models.spec import resolve_spec
     from faceval.pipeline.cache import CropCache, crop_key_fields, default_cache_dir
-    from faceval.runs.build import PredictionSet, Protocol, build_run, thresholds_from
+    from faceval.runs.build import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
     from faceval.runs.checkpoint import Checkpoint, checkpoint_key, partial_path
     from faceval.runs.inference import run_inference
     from faceval.runs.io import write_run
@@ -242,6 +242,9 @@ def evaluate_model(
         model_info=model_info,
         extra_protocol=extra_protocol,
     )
+    nonfinite = nonfinite_predictions(run)
+    if nonfinite:
+        on_message(f"warning: the model gave non-finite landmarks for {nonfinite} images (counted as failures, NME = inf)")
     run.provenance["finished"] = now_iso()
     write_run(request.out, run)
     checkpoint.remove()

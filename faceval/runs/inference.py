@@ -28,7 +28,7 @@ class InferenceResult:
     pose: np.ndarray | None
     failed: np.ndarray
     reasons: list[str]
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float | int] = field(default_factory=dict)
 
 
 def _crop_jobs(ann: Annotations, spec: Any, image_loader: Callable[[int], np.ndarray] | None) -> tuple[list[Any], dict[int, str]]:
@@ -160,9 +160,9 @@ def run_inference(
             "pipeline_s": total,
             "inference_s": t_infer,
             "waiting_for_crops_s": t_wait,
-            "images": float(max(processed, 0)),
+            "images": int(processed),
             "images_per_s": float(processed / total) if total > 0 and processed > 0 else 0.0,
-            "cache_hits": float(n_hits),
-            "batch_size": float(batch_size),
+            "cache_hits": int(n_hits),
+            "batch_size": int(batch_size),
         },
     )

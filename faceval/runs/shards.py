@@ -33,12 +33,24 @@ def shard_range(n: int, index: int, count: int) -> tuple[int, int]:
     return (index - 1) * n // count, index * n // count
 
 
-def merge_runs(shards: list[RunData]) -> RunData:
-    """Join shard runs of one evaluation into one run (summary recomputed from per-image arrays)."""
+def merge_runs(shards: list[RunData], names: list[str] | None = None) -> RunData:
+    """Join shard runs of one evaluation into one run (summary recomputed from per-image arrays).
+
+    ``names`` (the shard files) are used in error messages.
+    """
     from faceval.runs.build import recompute_summary
 
     if not shards:
         raise InputError("no shard run files given")
+    names = names or [f"run {i + 1}" for i in range(len(shards))]
+    seen: dict[str, str] = {}
+    for name, run in zip(names, shards):
+        shard = run.protocol.get("shard")
+        if not shard:
+            raise InputError("not a shard run (made without --shard I/N)", path=name)
+        if shard in seen:
+            raise InputError(f"shard {shard} given twice: {seen[shard]} and {name}")
+        seen[shard] = name
     ordered = sorted(shards, key=lambda r: parse_shard(str(r.protocol.get("shard", "1/1")))[0])
     counts = {parse_shard(str(r.protocol.get("shard", "1/1")))[1] for r in ordered}
     indices = [parse_shard(str(r.protocol.get("shard", "1/1")))[0] for r in ordered]

@@ -36,9 +36,11 @@ def test_list_json_names_every_dataset(capsys: pytest.CaptureFixture[str]) -> No
     assert "blur" in listed["wflw"]["splits"] and "private" in listed["300w"]["splits"]
 
 
-def test_list_human(capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_human_goes_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["datasets", "list"]) == 0
-    assert "aflw2000" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "aflw2000" in out and err == ""  # a listing is data: `faceval datasets list | grep wflw` works
+    assert any(line.startswith("wflw ") for line in out.splitlines())
 
 
 @pytest.mark.parametrize("args", [["datasets", "list"], ["datasets", "--help"], ["datasets", "list", "--format", "json"]])
@@ -62,10 +64,39 @@ def test_info(capsys: pytest.CaptureFixture[str]) -> None:
     assert details["splits"]["largepose"]["count"] == 326 and len(details["manifest_sha256"]) == 64
 
 
+def test_info_human_goes_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["datasets", "info", "wflw"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and "largepose" in out and "manifest sha256" in out
+
+
 def test_info_with_root_shows_found_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     build_300w_tree(tmp_path, {"ibug/a.jpg": random_faces(1)[0]})
     assert main(["datasets", "info", "300w", "--data-root", str(tmp_path), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["found"]["challenging"] == {"found": 1, "expected": 135}
+
+
+def test_info_with_root_human_is_an_aligned_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_300w_tree(tmp_path, {"ibug/a.jpg": random_faces(1)[0]})
+    assert main(["datasets", "info", "300w", "--data-root", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.split()[:4] == ["split", "expected", "found", "status"])
+    rows = {line.split()[0]: line for line in lines if line.startswith("    ") and line.split()[0] in
+            ("helen", "challenging", "train")}
+    assert rows["challenging"].split()[1:4] == ["135", "1", "134"]  # expected, found, "134 missing"
+    assert "134 missing" in rows["challenging"]
+    # right-aligned numbers: each column ends where its header ends
+    for column in ("expected", "found"):
+        end = header.index(column) + len(column)
+        assert {row[:end].split()[-1].isdigit() for row in rows.values()} == {True}
+        assert {len(row[:end].rstrip()) for row in rows.values()} == {end}
+    assert all(line == line.rstrip() for line in lines)  # no trailing padding
+
+
+def test_human_tables_are_not_cut_at_80_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["datasets", "info", "300w"]) == 0  # stdout is not a terminal under capsys
+    out = capsys.readouterr().out
+    assert "training set = afw 337 + helen train 2000 + lfpw train 811" in out and "…" not in out
 
 
 def test_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,7 +109,19 @@ def test_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_verify_sample_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["datasets", "verify", "sample"]) == 0
-    assert "complete and matching" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "complete and matching" in out and err == ""
+    assert any(line.split() == ["all", "3", "3", "complete"] for line in out.splitlines())
+
+
+def test_verify_incomplete_human_findings_on_stdout_error_on_stderr(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    build_300w_tree(tmp_path, {"ibug/a.jpg": random_faces(1)[0]})
+    assert main(["datasets", "verify", "300w", "--data-root", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert "problem: 300w:challenging: 1 of 135 samples present (manifest)" in out
+    assert any(line.split()[:3] == ["challenging", "135", "1"] for line in out.splitlines())
+    assert len(err.strip().splitlines()) == 1 and err.startswith("faceval: error: 300w: ")
 
 
 def test_verify_incomplete_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -93,6 +93,27 @@ def test_different_normalizer_exit_2(files, capsys):
     assert main(["gate", str(files["pupil"]), "--baseline", str(files["base"]), "--allow-protocol-change"]) == 0
 
 
+def test_unset_box_keys_named_in_error_and_warning(files, tmp_path, capsys):
+    boxed = three_splits_run("boxed", 1.0, 0)
+    boxed.protocol = base_protocol("300w", box_source="landmarks", box_scale=1.2, box_square=True)
+    path = tmp_path / "boxed.h5"
+    write_run(path, boxed)
+    assert main(["gate", str(path), "--baseline", str(files["base"])]) == 2
+    err = capsys.readouterr().err
+    assert "box_source: run 'landmarks', baseline not set (scored predictions)" in err and "''" not in err
+    assert main(["gate", str(path), "--baseline", str(files["base"]), "--allow-protocol-change"]) == 0
+    err = capsys.readouterr().err
+    assert "faceval: warning: protocol differs (box_source: run 'landmarks', baseline not set (scored predictions))" in err
+
+
+def test_human_table_not_cut_at_80_columns(files, capsys):
+    assert main(["gate", str(files["bad"]), "--baseline", str(files["base"])]) == 1  # stderr is not a terminal
+    err = capsys.readouterr().err
+    assert "…" not in err and "auc@0.08" in err
+    rows = [line for line in err.splitlines() if line.startswith("│")]
+    assert rows and max(len(line) for line in rows) > 80  # the table is wider than 80 and kept whole
+
+
 def test_different_dataset_exit_2(files, capsys):
     assert main(["gate", str(files["wflw"]), "--baseline", str(files["base"]), "--allow-protocol-change"]) == 2
     assert "different datasets" in capsys.readouterr().err

@@ -27,10 +27,22 @@ def test_info_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["spec"]["coords"] == "unit" and data["batch_fixed"] == 1
 
 
-def test_info_human_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+def test_info_human_goes_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "info", bundled()]) == 0
     out, err = capsys.readouterr()
-    assert out == "" and "702,864" in err and "FLOPs" in err
+    assert err == "" and "702,864" in out and "FLOPs" in out
+    assert f"model: {bundled()}" in out.splitlines()  # the path whole, on its own line
+
+
+def test_info_human_long_path_not_cut(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    deep = tmp_path / ("a_rather_long_folder_name_" * 4) / "model_with_a_long_name_for_testing.onnx"
+    deep.parent.mkdir(parents=True)
+    shutil.copyfile(bundled(), deep)
+    assert main(["models", "info", str(deep)]) == 0
+    out = capsys.readouterr().out
+    assert f"model: {deep}" in out.splitlines() and "[1, 3, 112, 112]" in out and "…" not in out
 
 
 def test_info_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

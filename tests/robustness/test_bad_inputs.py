@@ -922,9 +922,14 @@ def _(b, t, mp):
 
 @case("disk-full-merge-out")
 def _(b, t, mp):
+    from faceval.runs.io import read_run, write_run
+
+    shard = read_run(b.run_a)  # a complete 1-of-1 shard set
+    shard.protocol["shard"] = "1/1"
+    shard_path = write_run(t / "shard.h5", shard)
     _fail_replace(mp)
     out = t / "merged.h5"
-    return Expect(["merge", str(b.run_a), "--out", str(out)],
+    return Expect(["merge", str(shard_path), "--out", str(out)],
                   rf"^cannot write {re.escape(str(out))}: No space left on device$", out, outs=[out])
 
 

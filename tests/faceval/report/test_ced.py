@@ -70,6 +70,8 @@ def test_threshold_and_split_resolution():
         resolve_threshold(runs, -1.0)
     with pytest.raises(InputError, match="did you mean 'full'"):
         render_ced(runs, "svg", split="fulll")
+    with pytest.raises(InputError, match=r"has no split 'private'; its splits: common, challenging, full$"):
+        render_ced(runs, "svg", split="private")  # nothing close: the splits it has are listed
 
 
 def test_format_for():

@@ -111,6 +111,22 @@ def test_protocol_difference_blocks_unless_allowed():
     assert result.passed and result.protocol_differences
 
 
+def test_unset_protocol_values_are_named_not_quoted_empty():
+    base = make_run("b", [0.02, 0.03], dataset="wflw")  # scored predictions: no box keys
+    other = make_run("c", [0.02, 0.03], dataset="wflw",
+                     protocol=base_protocol("wflw", box_source="landmarks", box_scale=1.2, box_square=True))
+    with pytest.raises(InputError) as info:
+        evaluate_gate(other, base)
+    message = str(info.value)
+    assert "box_source: run 'landmarks', baseline not set (scored predictions)" in message
+    assert "box_scale: run '1.2', baseline not set (scored predictions)" in message
+    assert "box_square: run 'true', baseline not set (scored predictions)" in message
+    assert "''" not in message and info.value.exit_code == 2
+    no_norm = make_run("d", [0.02, 0.03], dataset="wflw", protocol=base_protocol("wflw", normalizer=None))
+    with pytest.raises(InputError, match="normalizer: run not set, baseline 'inter-ocular'"):
+        evaluate_gate(no_norm, base)
+
+
 def test_thresholds_as_tuple_or_list_are_equal():
     base = make_run("b", [0.02], dataset="wflw", protocol=base_protocol("wflw", thresholds=[0.1]))
     other = make_run("c", [0.02], dataset="wflw", protocol=base_protocol("wflw", thresholds=(0.10,)))

@@ -57,3 +57,12 @@ def test_incomplete_shard_set_is_rejected():
     shards = _split_run(make_run(n=10), 3)
     with pytest.raises(InputError, match="complete set"):
         merge_runs(shards[:2])
+
+
+def test_merge_errors_name_the_files():
+    shards = _split_run(make_run(n=10), 2)
+    with pytest.raises(InputError, match="shard 1/2 given twice: a.h5 and b.h5"):
+        merge_runs([shards[0], shards[0]], ["a.h5", "b.h5"])
+    plain = make_run(n=10)
+    with pytest.raises(InputError, match="plain.h5: not a shard run"):
+        merge_runs([shards[0], plain], ["a.h5", "plain.h5"])
