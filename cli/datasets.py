@@ -9,13 +9,12 @@ messages and errors go to stderr.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from faceval_cli.common import data_root_option, emit_json, format_option, print_table, stdout_console
+from faceval_cli.common import data_root_option, emit_json, format_option, print_table
 
 
 def out(line: str = "") -> None:
