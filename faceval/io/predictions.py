@@ -136,6 +136,9 @@ def _as_pose(array: Any, n: int, source: Path) -> np.ndarray | None:
 
 
 def _read_npy(source: Path, sample_ids: Sequence[str]) -> LoadedPredictions:
+    with open(source, "rb") as handle:
+        if handle.read(6) != b"\x93NUMPY":  # numpy would call any other file "pickled data"
+            raise InputError("not a .npy file (no NumPy header); expected an array saved with numpy.save", path=source)
     try:
         arr = np.load(source, allow_pickle=False)
     except _DAMAGED as exc:

@@ -627,7 +627,7 @@ def _(b, t, mp):
 def _(b, t, mp):
     path = t / "p.npy"
     path.write_text("not numpy\n")
-    return _pred_expect(b, t, path, r"not a readable \.npy array")
+    return _pred_expect(b, t, path, r"not a \.npy file \(no NumPy header\); expected an array saved with numpy\.save$")
 
 
 @case("predictions-npz-no-landmarks")
