@@ -79,7 +79,7 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
 
         load_scheme(scheme)  # an unknown --scheme is a flag error, not the prediction file's
     started = now_iso()
-    ann = load(dataset, data_root, strict=strict_data, pose_labels=pose_labels)
+    ann = load(dataset, data_root, strict=strict_data, pose_labels=pose_labels, need_images=False)
     for warning in ann.warnings:
         info(f"faceval: warning: {warning}")
     loaded = read_predictions(predictions_path, ann.sample_ids, allow_missing=allow_missing, ignore_extra=ignore_extra)

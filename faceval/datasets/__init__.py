@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from faceval.datasets.base import Annotations
+from faceval.datasets.common import IMAGES_NEEDED
 from faceval.datasets.manifest import DATASET_NAMES, load_manifest, manifest_sha256
 from faceval.datasets.registry import dataset_info, loader_module, resolve_splits
 from faceval.errors import InputError
@@ -43,7 +44,7 @@ def resolve_data_root(data_root: Path | str | None) -> Path | None:
 
 
 def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
-         pose_labels: Path | str | None = None) -> Annotations:
+         pose_labels: Path | str | None = None, need_images: bool = True) -> Annotations:
     """Load the ground truth of ``spec`` (``NAME`` or ``NAME:SPLIT``) from ``data_root``.
 
     Args:
@@ -53,6 +54,8 @@ def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
         strict: raise InputError instead of warning when files are missing (counts below the
             manifest, annotations without images).
         pose_labels: a sidecar CSV ``sample_id,yaw,pitch,roll`` (degrees) filling ``poses``.
+        need_images: False for callers that never open images (``faceval score``): missing
+            images are then neither a warning nor, with ``strict``, an error.
 
     Raises:
         InputError: unknown dataset or split (with the closest name), no data root, a missing
@@ -68,7 +71,11 @@ def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
         if not root.is_dir():
             raise InputError("data root is not a folder", path=root)
     manifest = load_manifest(info.name)
-    annotations = loader_module(info.name).load(root, tuple(splits), strict=strict, manifest=manifest)
+    token = IMAGES_NEEDED.set(need_images)
+    try:
+        annotations = loader_module(info.name).load(root, tuple(splits), strict=strict, manifest=manifest)
+    finally:
+        IMAGES_NEEDED.reset(token)
     annotations = _restrict_to_splits(annotations)
     annotations.manifest_sha256 = manifest_sha256(info.name)
     if pose_labels is not None:
@@ -78,23 +85,9 @@ def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
 
 def _restrict_to_splits(ann: Annotations) -> Annotations:
     """Keep only samples in some selected split (canonical order kept); re-index the splits."""
-    n = len(ann)
     keep = np.unique(np.concatenate([np.asarray(v, dtype=np.int64) for v in ann.splits.values()] or
                                     [np.empty(0, dtype=np.int64)]))
-    if len(keep) == n:
-        return ann
-    new_index = np.full(n, -1, dtype=np.int64)
-    new_index[keep] = np.arange(len(keep))
-    ann.sample_ids = [ann.sample_ids[i] for i in keep]
-    ann.image_paths = [ann.image_paths[i] for i in keep]
-    ann.landmarks = ann.landmarks[keep]
-    ann.visible = ann.visible[keep]
-    ann.boxes = ann.boxes[keep]
-    ann.box_sizes = ann.box_sizes[keep]
-    ann.poses = ann.poses[keep]
-    ann.attributes = {k: v[keep] for k, v in ann.attributes.items()}
-    ann.splits = {k: np.sort(new_index[v]) for k, v in ann.splits.items()}
-    return ann
+    return ann if len(keep) == len(ann) else ann.select(keep)
 
 
 def apply_pose_labels(ann: Annotations, path: Path) -> None:

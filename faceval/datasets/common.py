@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from pathlib import Path
 from typing import Sequence
 
@@ -23,6 +25,11 @@ def find_image(annotation: Path) -> Path | None:
     return None
 
 
+#: False while loading for a caller that never opens images (``faceval score``): missing
+#: images are then neither warned about nor, with ``strict``, an error.
+IMAGES_NEEDED: ContextVar[bool] = ContextVar("faceval_images_needed", default=True)
+
+
 def report_missing_images(dataset: str, missing: Sequence[str], *, strict: bool, warnings: list[str],
                           where: Path | None = None) -> None:
     """Policy for annotations whose image is absent.
@@ -31,7 +38,7 @@ def report_missing_images(dataset: str, missing: Sequence[str], *, strict: bool,
     ``image_paths[i] = None``; a warning names the count and the first few. With ``strict`` the
     first missing image raises InputError naming its path.
     """
-    if not missing:
+    if not missing or not IMAGES_NEEDED.get():
         return
     if strict:
         raise InputError("image not found for an annotation (strict mode)",

@@ -211,3 +211,13 @@ def test_ignore_extra_scores_one_split_from_the_full_file(tmp_path, capsys):
     result = _score_json(capsys, ["--predictions", str(predictions), "--dataset", "300w:helen", "--data-root", str(root),
                                   "--ignore-extra"])
     assert 100 * result["splits"]["helen"]["nme"] == pytest.approx(2.5195, abs=1e-4)  # SPIGA's helen figure
+
+
+def test_score_does_not_warn_about_images_it_never_opens(tmp_path, capsys):
+    root, ids, faces = _tiny_tree(tmp_path)  # .pts files only, no images
+    csv = _write_csv(tmp_path / "p.csv", ids, faces)
+    capsys.readouterr()
+    assert main(["score", "--predictions", str(csv), "--dataset", "300w:helen", "--data-root", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert "have no image" not in err
+    assert "4 of 330 samples present" in err  # data warnings that matter are still given
