@@ -207,6 +207,14 @@ def format_outputs(outputs: list[tuple[str, list[Any]]]) -> str:
     return ", ".join(f"{name} [{','.join(str(d) for d in shape)}]" for name, shape in outputs)
 
 
+def validate_overrides(overrides: Mapping[str, Any] | None) -> None:
+    """Check ``--set``/``--box`` overrides alone (unknown fields, wrong types) before any model work."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if given:
+        _reject_unknown(given, "--set/--box flags")
+        _check_fields(dict(given), "--set/--box flags")
+
+
 def resolve_spec(
     model_path: str | Path,
     spec_file: str | Path | None = None,

@@ -110,7 +110,7 @@ def evaluate_model(
 
     from faceval.datasets import image_loader, load
     from faceval.models.session import create_session
-    from faceval.models.spec import resolve_spec
+    from faceval.models.spec import load_spec_file, resolve_spec, validate_overrides
     from faceval.pipeline.cache import CropCache, crop_key_fields, default_cache_dir
     from faceval.runs.build import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
     from faceval.runs.checkpoint import Checkpoint, checkpoint_key, partial_path
@@ -121,6 +121,10 @@ def evaluate_model(
 
     t_start = time.perf_counter()
     started = now_iso()
+    # Spec mistakes are the user's: report them before opening the model or loading data.
+    validate_overrides(request.overrides)
+    if request.spec_file is not None:
+        load_spec_file(request.spec_file)
     ann = load(request.dataset, request.data_root, strict=request.strict_data, pose_labels=request.pose_labels)
     for warning in ann.warnings:
         on_message(f"warning: {warning}")
