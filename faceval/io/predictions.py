@@ -306,10 +306,11 @@ class _ImagePathResolver:
         path = imgpath.replace("\\", "/")
         if path in self.ids:
             return path
-        for sid in self.ids:
+        # A suffix match has the same file name, so only samples of that name are candidates.
+        matches = self.by_name.get(path.split("#")[0].rsplit("/", 1)[-1], [])
+        for sid in matches:
             if path.endswith("/" + sid):
                 return sid
-        matches = self.by_name.get(path.rsplit("/", 1)[-1], [])
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:

@@ -102,13 +102,13 @@ def select_outputs(
     shapes = [(n, list(np.shape(o))) for n, o in zip(names, outputs)]
     by_name = dict(zip(names, outputs))
     k = spec.points
+    def named(name: str, fix: str) -> np.ndarray:
+        if name not in by_name:
+            raise InputError(f"model outputs: {format_outputs(shapes)}; no output named '{name}'; {fix}")
+        return by_name[name]
+
     if spec.landmark_output is not None:
-        if spec.landmark_output not in by_name:
-            raise InputError(
-                f"model outputs: {format_outputs(shapes)}; no output named '{spec.landmark_output}'; "
-                "set landmark_output in the spec"
-            )
-        lm = by_name[spec.landmark_output]
+        lm = named(spec.landmark_output, "set landmark_output in the spec")
     else:
         cands = [o for n, o in zip(names, outputs) if n != spec.pose_output and k and _per(o) == 2 * k]
         if not cands and not k and len(outputs) == 1:
@@ -126,12 +126,7 @@ def select_outputs(
         )
     pose = None
     if spec.pose_output is not None:
-        if spec.pose_output not in by_name:
-            raise InputError(
-                f"model outputs: {format_outputs(shapes)}; no output named '{spec.pose_output}'; "
-                "set pose_output in the spec (or leave it empty)"
-            )
-        pose = by_name[spec.pose_output]
+        pose = named(spec.pose_output, "set pose_output in the spec (or leave it empty)")
     return lm, pose
 
 

@@ -30,9 +30,12 @@ def checkpoint_key(fields: dict[str, Any]) -> str:
 
 
 class Checkpoint:
-    """Per-sample results so far; ``done`` marks samples whose chunk finished."""
+    """Per-sample results so far; ``done`` marks samples whose chunk finished.
 
-    def __init__(self, path: Path, key: str, n: int, k: int) -> None:
+    With ``path=None`` it is the in-memory state of a run that keeps no partial progress.
+    """
+
+    def __init__(self, path: Path | None, key: str, n: int, k: int) -> None:
         self.path = path
         self.key = key
         self.done = np.zeros(n, dtype=bool)
@@ -68,7 +71,9 @@ class Checkpoint:
         return cp
 
     def save(self) -> None:
-        """Write atomically (a crash never leaves a damaged checkpoint)."""
+        """Write atomically (a crash never leaves a damaged checkpoint); no-op without a path."""
+        if self.path is None:
+            return
         import h5py
 
         with atomic_path(self.path) as tmp:
@@ -82,6 +87,8 @@ class Checkpoint:
                     h5.create_dataset("pose", data=self.pose, track_times=False)
 
     def remove(self) -> None:
+        if self.path is None:
+            return
         try:
             self.path.unlink()
         except FileNotFoundError:

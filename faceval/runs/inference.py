@@ -85,12 +85,8 @@ def run_inference(
     fixed = batch_dim_fixed(session_info.session)
     if fixed is not None:
         batch_size = fixed
-    cp = checkpoint
-    landmarks = cp.landmarks if cp is not None else np.full((n, k, 2), np.nan)
-    pose = cp.pose if cp is not None else None
-    failed = cp.failed if cp is not None else np.zeros(n, dtype=bool)
-    reasons = cp.reasons if cp is not None else np.asarray([""] * n, dtype=object)
-    done = cp.done if cp is not None else np.zeros(n, dtype=bool)
+    state = checkpoint if checkpoint is not None else Checkpoint(None, "", n, k)
+    landmarks, failed, reasons, done = state.landmarks, state.failed, state.reasons, state.done
 
     jobs, unusable = _crop_jobs(ann, spec, image_loader)
     for i, why in unusable.items():
@@ -137,9 +133,9 @@ def run_inference(
                 pts = decode_landmarks(np.asarray(lm_raw)[:m], spec)
                 landmarks[batch.indices] = to_image(pts, batch.boxes, size)
                 if pose_raw is not None:
-                    if pose is None:
-                        pose = np.full((n, 3), np.nan)
-                    pose[batch.indices] = decode_pose(np.asarray(pose_raw)[:m], spec)
+                    if state.pose is None:
+                        state.pose = np.full((n, 3), np.nan)
+                    state.pose[batch.indices] = decode_pose(np.asarray(pose_raw)[:m], spec)
                 if batch.from_cache is not None:
                     n_hits += int(batch.from_cache.sum())
                 if progress:
@@ -147,13 +143,11 @@ def run_inference(
             t0 = time.perf_counter()
         for job in chunk:
             done[job.index] = True
-        if cp is not None:
-            cp.landmarks, cp.pose, cp.failed, cp.reasons, cp.done = landmarks, pose, failed, reasons, done
-            cp.save()
+        state.save()
     total = time.perf_counter() - started
     return InferenceResult(
         landmarks=landmarks,
-        pose=pose,
+        pose=state.pose,
         failed=failed,
         reasons=[str(r) for r in reasons],
         timings={
