@@ -54,7 +54,7 @@ def command(run: Path, baseline: Path, rules: tuple[str, ...], significance: flo
     from faceval.errors import InputError
     from faceval.report import ci_outputs
     from faceval.report.gate import describe_difference, evaluate_gate, parse_rule
-    from faceval.runs.io import read_run
+    from faceval.runs.runfile import read_run
 
     parsed = [parse_rule(r) for r in rules]
     for output in (junit_path, summary_path):

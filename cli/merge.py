@@ -15,8 +15,8 @@ from faceval_cli.common import emit_json, format_option
 @format_option
 def command(shards: tuple[Path, ...], out: Path, output_format: str) -> None:
     """Join shard run files of one evaluation; the summary is recomputed from per-image errors."""
-    from faceval.runs.build import summary_json
-    from faceval.runs.io import read_run, write_run
+    from faceval.evaluation.scoring import summary_json
+    from faceval.runs.runfile import read_run, write_run
     from faceval.runs.shards import merge_runs
 
     from faceval.atomic import check_writable_target

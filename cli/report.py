@@ -27,7 +27,7 @@ def write_output(out: Path | None, data: str | bytes) -> None:
 
 def read_runs(paths: tuple[Path, ...]) -> list:  # type: ignore[type-arg]
     """Read run files (InputError for a missing or malformed one)."""
-    from faceval.runs.io import read_run
+    from faceval.runs.runfile import read_run
 
     return [read_run(p) for p in paths]
 

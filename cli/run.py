@@ -77,7 +77,7 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
     With no arguments: the bundled PFLD-GhostOne model on the bundled sample photos.
     """
     from faceval.errors import InputError, Terminated
-    from faceval.runs.evaluate import EvaluationRequest, evaluate_model
+    from faceval.evaluation.evaluate import EvaluationRequest, evaluate_model
 
     validate_protocol_names(normalizer, auc_mode)
     if batch_size < 1:
@@ -116,14 +116,14 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
             result = evaluate_model(request, on_message=lambda text: reporter.message(f"faceval: {text}"),
                                     progress=reporter)
     except (KeyboardInterrupt, Terminated) as exc:
-        from faceval.runs.checkpoint import partial_path
+        from faceval.evaluation.checkpoint import partial_path
 
         if partial_path(target).exists():
             info(f"faceval: progress saved to {partial_path(target)}; continue with --resume")
         raise exc
     run = result.run
     if output_format == "json":
-        from faceval.runs.build import summary_json
+        from faceval.evaluation.scoring import summary_json
 
         data = summary_json(run)
         data["timings"] = result.timings

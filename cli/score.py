@@ -69,8 +69,8 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
     from faceval.datasets import load
     from faceval.errors import InputError
     from faceval.io.predictions import read_predictions
-    from faceval.runs.build import PredictionSet, Protocol, build_run, nonfinite_predictions, summary_json, thresholds_from
-    from faceval.runs.io import write_run
+    from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, nonfinite_predictions, summary_json, thresholds_from
+    from faceval.runs.runfile import write_run
     from faceval.runs.provenance import collect, now_iso, sha256_file
 
     validate_protocol_names(normalizer, auc_mode)

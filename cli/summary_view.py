@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faceval.runs.model import RunData
+from faceval.runs.data import RunData
 
 
 def protocol_line(protocol: dict[str, Any]) -> str:

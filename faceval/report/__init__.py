@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from faceval.errors import InputError
-from faceval.runs.model import RunData
+from faceval.runs.data import RunData
 
 FORMATS = ("csv", "latex", "markdown", "html", "json")
 LAYOUTS = ("paper", "long")

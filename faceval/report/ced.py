@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.runs.model import RunData
+from faceval.runs.data import RunData
 
 from .tables import canonical_metric, metric_value, run_thresholds
 

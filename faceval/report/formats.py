@@ -17,7 +17,7 @@ import io
 import json
 from typing import Any, Sequence
 
-from faceval.runs.model import RunData
+from faceval.runs.data import RunData
 
 from .tables import (
     LONG_COLUMNS,

@@ -37,7 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.runs.model import PROTOCOL_KEYS, RunData
+from faceval.runs.data import PROTOCOL_KEYS, RunData
 
 from .tables import _fmt_protocol_value, metric_info, metric_value, per_image_values, run_thresholds
 

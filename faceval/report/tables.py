@@ -34,7 +34,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.runs.model import PROTOCOL_KEYS, RunData
+from faceval.runs.data import PROTOCOL_KEYS, RunData
 
 #: Bootstrap settings for ``--ci`` (documented in captions).
 CI_LEVEL = 0.95

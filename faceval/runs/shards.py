@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.runs.model import RunData
+from faceval.runs.data import RunData
 
 #: Protocol keys that may differ between shards of one evaluation.
 _SHARD_KEYS = ("shard",)
@@ -38,7 +38,7 @@ def merge_runs(shards: list[RunData], names: list[str] | None = None) -> RunData
 
     ``names`` (the shard files) are used in error messages.
     """
-    from faceval.runs.build import recompute_summary
+    from faceval.evaluation.scoring import recompute_summary
 
     if not shards:
         raise InputError("no shard run files given")

@@ -18,7 +18,7 @@ import pytest
 
 onnx = pytest.importorskip("onnx", reason="building and inspecting models needs the onnx package")
 
-from faceval.runs.io import read_run  # noqa: E402
+from faceval.runs.runfile import read_run  # noqa: E402
 from faceval_cli.main import main  # noqa: E402
 from tests.faceval.models.test_build_inspect import expected  # noqa: E402  (closed-formula count)
 

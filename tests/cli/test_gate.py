@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceval.runs.build import recompute_summary
-from faceval.runs.io import write_run
+from faceval.evaluation.scoring import recompute_summary
+from faceval.runs.runfile import write_run
 from faceval_cli.main import main
 from tests.faceval.report.helpers import base_protocol, make_run, three_splits_run
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from faceval.runs.io import write_run
+from faceval.runs.runfile import write_run
 from faceval_cli.main import main
 from tests.faceval.report.helpers import base_protocol, make_run, three_splits_run
 
@@ -46,7 +46,7 @@ def test_report_latex_to_file_atomic_and_identical(run_files, tmp_path, capsys):
 def test_report_csv_long_reads_back(run_files, capsys):
     import pandas as pd
 
-    from faceval.runs.io import read_run
+    from faceval.runs.runfile import read_run
 
     assert main(["report", *map(str, run_files), "--format", "csv", "--metrics", "nme,fr@0.10", "--ci"]) == 0
     df = pd.read_csv(io.StringIO(capsys.readouterr().out))

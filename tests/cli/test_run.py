@@ -44,7 +44,7 @@ def test_default_run_on_the_bundled_sample(tmp_path, capsys):
     assert result["protocol"]["box_source"] == "landmarks" and result["protocol"]["box_scale"] == 1.2
     # A real trained model on real faces: a few percent inter-ocular NME, not garbage.
     assert 0.01 < stats["nme"] < 0.10
-    from faceval.runs.io import read_run
+    from faceval.runs.runfile import read_run
 
     run = read_run(out)
     assert run.provenance["providers_used"] == ["CPUExecutionProvider"]
@@ -185,7 +185,7 @@ def test_corrupt_image_is_a_counted_failure_or_strict_error(tmp_path, capsys):
     result = _run_json(capsys, ["--dataset", "300w:helen", "--data-root", str(root), "--no-cache",
                                 "--out", str(tmp_path / "c.h5")])
     assert result["splits"]["helen"]["n_failed_inputs"] == 1
-    from faceval.runs.io import read_run
+    from faceval.runs.runfile import read_run
 
     run = read_run(tmp_path / "c.h5")
     assert run.failed_inputs.tolist() == [False, True, False]

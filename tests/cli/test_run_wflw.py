@@ -21,7 +21,7 @@ def test_run_wflw_with_dataset_rectangles(tmp_path, capsys):
     assert result["protocol"]["box_source"] == "dataset" and result["protocol"]["conversion"] is None
     assert result["splits"]["test"]["n"] == 6 and result["splits"]["test"]["n_failed_inputs"] == 0
     assert result["protocol"]["thresholds"] == [0.1]
-    from faceval.runs.io import read_run
+    from faceval.runs.runfile import read_run
 
     run = read_run(tmp_path / "w.h5")
     assert list(run.splits) == splits

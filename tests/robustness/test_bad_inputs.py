@@ -922,7 +922,7 @@ def _(b, t, mp):
 
 @case("disk-full-merge-out")
 def _(b, t, mp):
-    from faceval.runs.io import read_run, write_run
+    from faceval.runs.runfile import read_run, write_run
 
     shard = read_run(b.run_a)  # a complete 1-of-1 shard set
     shard.protocol["shard"] = "1/1"
@@ -1074,7 +1074,7 @@ def test_nan_prediction_is_a_counted_failure(base: Base, tmp_path: Path, capsys)
     helen = result["splits"]["helen"]
     assert helen["n"] == 3 and helen["n_nonfinite"] == 1 and helen["n_failed_inputs"] == 0
     assert helen["fr@0.08"] == pytest.approx(1 / 3)
-    from faceval.runs.io import read_run
+    from faceval.runs.runfile import read_run
 
     run = read_run(out)
     assert np.isinf(run.nme[1]) and np.isfinite(run.nme[[0, 2]]).all()

@@ -182,7 +182,7 @@ def _readers() -> dict[str, Reader]:
     from faceval.io.pts import read_pts
     from faceval.io.spiga import read_spiga_json, read_spiga_subsets
     from faceval.io.wflw import read_wflw_attribute_list, read_wflw_list
-    from faceval.runs.io import read_run
+    from faceval.runs.runfile import read_run
 
     n = len(IDS_300W)
     return {r.name: r for r in [

@@ -82,7 +82,7 @@ def test_fixed_batch_larger_than_the_data_is_padded(tmp_path, capsys):
     code, out, err = _run(capsys, tmp_path, "--model", str(model), "--format", "json")
     assert code == 0, err
     assert json.loads(out)["splits"]["all"]["n"] == 3
-    from faceval.runs.io import read_run
+    from faceval.runs.runfile import read_run
 
     run = read_run(tmp_path / "out.h5")
     assert np.isfinite(run.predictions).all()

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from faceval.runs.model import RunData
+from faceval.runs.data import RunData
 
 
 def base_protocol(dataset: str = "300w", **overrides: Any) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def make_run(
         model_info={"params": 1234},
     )
     if with_summary:
-        from faceval.runs.build import recompute_summary
+        from faceval.evaluation.scoring import recompute_summary
 
         run.summary = recompute_summary(run)
     return run

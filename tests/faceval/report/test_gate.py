@@ -78,7 +78,7 @@ def test_planted_regression_fails():
     bad = three_splits_run("cand")
     bad.nme = bad.nme.copy()
     bad.nme[60:70] *= 1.5  # ten challenging images worse
-    from faceval.runs.build import recompute_summary
+    from faceval.evaluation.scoring import recompute_summary
 
     bad.summary = recompute_summary(bad)
     result = evaluate_gate(bad, base, [parse_rule("nme:+1%"), parse_rule("auc@0.08@common:-1%")])

@@ -13,7 +13,7 @@ from faceval.errors import InputError
 from faceval.report import render_report
 from faceval.report.formats import render_html
 from faceval.report.tables import build_table, parse_model_columns
-from faceval.runs.io import write_run
+from faceval.runs.runfile import write_run
 from faceval_cli.main import main
 from tests.faceval.report.helpers import three_splits_run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from faceval.runs.model import RunData
+from faceval.runs.data import RunData
 from faceval.runs.provenance import sample_set_sha256
 
 

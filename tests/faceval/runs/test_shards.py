@@ -10,7 +10,7 @@ from tests.faceval.runs.helpers import make_run
 
 def _split_run(run, count):  # noqa: ANN001
     """Cut a run into shards the way `faceval run --shard` selects samples."""
-    from faceval.runs.model import RunData
+    from faceval.runs.data import RunData
 
     shards = []
     n = len(run.sample_ids)

@@ -26,7 +26,7 @@ import numpy as np
 from faceval.atomic import atomic_path
 from faceval.errors import InputError
 from faceval.jsonable import json_default
-from faceval.runs.model import SCHEMA_VERSION, RunData
+from faceval.runs.data import SCHEMA_VERSION, RunData
 
 FORMAT_NAME = "faceval-run"
 _ARRAYS = ("predictions", "ground_truth", "visible", "normalizers", "nme", "failed_inputs")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol as TypingProtocol
 
 from faceval.errors import InputError
-from faceval.runs.model import RunData
+from faceval.runs.data import RunData
 
 
 class ProgressReporter(TypingProtocol):
@@ -112,10 +112,10 @@ def evaluate_model(
     from faceval.models.session import create_session
     from faceval.models.spec import load_spec_file, resolve_spec, validate_overrides
     from faceval.pipeline.cache import CropCache, crop_key_fields, default_cache_dir
-    from faceval.runs.build import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
-    from faceval.runs.checkpoint import Checkpoint, checkpoint_key, partial_path
-    from faceval.runs.inference import run_inference
-    from faceval.runs.io import write_run
+    from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
+    from faceval.evaluation.checkpoint import Checkpoint, checkpoint_key, partial_path
+    from faceval.evaluation.inference import run_inference
+    from faceval.runs.runfile import write_run
     from faceval.runs.provenance import collect, now_iso, sample_set_sha256, sha256_file
     from faceval.runs.shards import parse_shard, shard_range
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from faceval.datasets.base import Annotations
 from faceval.errors import InputError
-from faceval.runs.model import RunData
+from faceval.runs.data import RunData
 from faceval.runs.provenance import sample_set_sha256
 from faceval.schemes import load_scheme, scheme_for_points
 

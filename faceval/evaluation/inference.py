@@ -17,7 +17,7 @@ import numpy as np
 
 from faceval.datasets.base import Annotations
 from faceval.errors import InputError, RuntimeFailure
-from faceval.runs.checkpoint import Checkpoint
+from faceval.evaluation.checkpoint import Checkpoint
 
 
 @dataclass

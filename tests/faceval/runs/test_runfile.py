@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from faceval.errors import InputError
-from faceval.runs.io import read_run, write_run
+from faceval.runs.runfile import read_run, write_run
 from tests.faceval.runs.helpers import make_run
 
 

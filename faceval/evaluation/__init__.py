@@ -1,0 +1,1 @@
+"""The evaluation engine: run a model or score predictions into a RunData."""
