@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import click
 
-from faceval.jsonable import json_default
+from faceval.jsonable import to_jsonable
 
 data_root_option = click.option(
     "--data-root",
@@ -83,25 +83,10 @@ def emit_json(obj: Any) -> None:
     """Write one JSON object on stdout (sorted keys: stable for CI parsers).
 
     Non-finite numbers (an NME percentile that falls among failures is infinite)
-    are written as ``null``: JSON has no infinity.
+    are written as ``null``: JSON has no infinity (:func:`faceval.jsonable.to_jsonable`).
     """
-    sys.stdout.write(json.dumps(finite_or_null(obj), indent=2, sort_keys=True, allow_nan=False, default=json_default) + "\n")
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
     sys.stdout.flush()
-
-
-def finite_or_null(obj: Any) -> Any:
-    """Replace non-finite floats with None, recursively."""
-    import math
-
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite_or_null(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite_or_null(v) for v in obj]
-    if type(obj).__module__ == "numpy" and hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0:
-        return finite_or_null(obj.item())
-    return obj
 
 
 def info(message: str) -> None:

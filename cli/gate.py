@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
+from faceval.report.gate import DEFAULT_RULES_HELP
 from faceval_cli.common import emit_json, info
-
-_DEFAULTS = "nme:+1%, fr@T:+0.005, auc@T:-1% (T = the baseline's first threshold), on every common split"
 
 
 @click.command("gate")
@@ -17,7 +16,7 @@ _DEFAULTS = "nme:+1%, fr@T:+0.005, auc@T:-1% (T = the baseline's first threshold
 @click.option("--baseline", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Baseline run file.")
 @click.option("--rule", "rules", multiple=True, metavar="METRIC[@SPLIT]:BOUND",
               help="Allowed worsening, repeatable: nme:+0.001 (absolute, fractions), nme@full:+1% "
-                   "(relative), fr@0.10@test:+0.01, auc@0.10:-1%. Default: " + _DEFAULTS + ".")
+                   "(relative), fr@0.10@test:+0.01, auc@0.10:-1%. Default: " + DEFAULT_RULES_HELP + ".")
 @click.option("--significance", type=float, default=None, metavar="ALPHA",
               help="A check fails only if its bound is exceeded AND a paired Wilcoxon test on per-image "
                    "errors (samples matched by id) gives p < ALPHA.")
@@ -43,25 +42,24 @@ def command(run: Path, baseline: Path, rules: tuple[str, ...], significance: flo
       fr@0.10@test:+0.01 FR@0.10 on 'test' may rise by at most 1 point
       auc@0.10:-1%       AUC@0.10 may fall by at most 1 % relative
     Lower-is-better metrics take '+', higher-is-better ones (AUC) take '-'.
-    Default rules: nme:+1%, fr@T:+0.005, auc@T:-1% (T = the baseline's first
-    threshold) on every split common to both runs.
+    Default rules: see --rule.
 
     \b
     Runs with different protocols are not compared (exit 2) unless
-    --allow-protocol-change; runs of different datasets never are.
+    --allow-protocol-change; runs of different datasets never are, nor a
+    partial run (missing samples, a shard, --limit) against a complete baseline.
     """
     from faceval.atomic import check_writable_target
     from faceval.errors import InputError
     from faceval.report import ci_outputs
-    from faceval.report.gate import describe_difference, evaluate_gate, parse_rule
+    from faceval.report.gate import check_significance, describe_difference, evaluate_gate, parse_rule
     from faceval.runs.runfile import read_run
 
     parsed = [parse_rule(r) for r in rules]
     for output in (junit_path, summary_path):
         if output is not None:
             check_writable_target(output)  # fail before any output is written
-    if significance is not None and not 0.0 < significance < 1.0:
-        raise click.BadParameter(f"must be between 0 and 1, got {significance}", param_hint="--significance")
+    check_significance(significance)
     run_data = read_run(run)
     base_data = read_run(baseline)
     result = evaluate_gate(run_data, base_data, parsed or None, significance=significance,

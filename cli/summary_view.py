@@ -2,63 +2,86 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
 
 from faceval.runs.data import RunData
 
 
-def protocol_line(protocol: dict[str, Any]) -> str:
-    """One line naming the protocol, printed beside every number."""
-    parts = [f"NME normalised {protocol.get('normalizer')}"]
-    if protocol.get("aggregation") == "pooled":
-        parts.append("pooled")
-    if protocol.get("visible_only"):
-        parts.append("visible points only")
-    thresholds = "/".join(f"{t:.2f}" for t in protocol.get("thresholds", []))
-    parts.append(f"thresholds {thresholds}")
-    parts.append(f"AUC {protocol.get('auc_mode')}")
-    if protocol.get("box_source"):
-        square = ", square" if protocol.get("box_square") else ""
-        parts.append(f"box {protocol['box_source']} x{protocol.get('box_scale')}{square}")
-    if protocol.get("conversion"):
-        parts.append(f"converted {protocol['conversion']}")
-    return "protocol: " + "; ".join(parts)
+def protocol_line(run: RunData) -> str:
+    """``protocol: <the run's protocol text>`` (plus the landmark conversion, when one was made)."""
+    text = "protocol: " + run.protocol.describe()
+    if run.protocol.conversion:
+        text += f"; converted {run.protocol.conversion}"
+    return text
+
+
+def _num(value: object, scale: float = 1.0, digits: int = 4) -> str:
+    """A number for the table; "–" for a missing or NaN value (an empty split), never "nan"."""
+    if value is None or not isinstance(value, (int, float)) or math.isnan(value):
+        return "–"
+    return f"{scale * value:.{digits}f}"
+
+
+def summary_notes(run: RunData) -> list[str]:
+    """Warnings below the table: partial splits, pose scored on fewer images than n."""
+    notes = []
+    for count in run.incomplete_splits():
+        notes.append(f"warning: split '{count.split}' is partial: {count.describe()} "
+                     "(not comparable with the complete split)")
+    for split, stats in run.summary.items():
+        if "n_pose" in stats and int(stats["n_pose"]) < int(stats["n"]):
+            notes.append(f"warning: pose MAE on '{split}' is over {int(stats['n_pose'])} of {int(stats['n'])} "
+                         "images (the others have no usable pose label or prediction)")
+    return notes
 
 
 def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
     """Print the per-split summary of ``run`` on stderr."""
     from rich.table import Table
 
+    from faceval.metrics.registry import metric_name, threshold_key
     from faceval_cli.common import stderr_console
 
     console = stderr_console()
-    thresholds = [f"{t:.2f}" for t in run.protocol.get("thresholds", [])]
+    thresholds = list(run.protocol.thresholds)
     table = Table(title=f"{run.label} on {run.dataset}", title_justify="left")
     table.add_column("split")
     table.add_column("n", justify="right")
     table.add_column("NME %", justify="right")
     table.add_column("p90 %", justify="right")
     for t in thresholds:
-        table.add_column(f"FR@{t} %", justify="right")
-        table.add_column(f"AUC@{t}", justify="right")
+        table.add_column(f"FR@{threshold_key(t)} %", justify="right")
+        table.add_column(f"AUC@{threshold_key(t)}", justify="right")
     has_pose = any("mae_mean" in s for s in run.summary.values())
     if has_pose:
         table.add_column("pose MAE y/p/r (mean) °", justify="right")
+        table.add_column("n_pose", justify="right")
     table.add_column("failed", justify="right")
     for split, stats in run.summary.items():
-        row = [split, str(stats["n"]), f"{100 * stats['nme']:.4f}", f"{100 * stats['nme_p90']:.4f}"]
+        n_text = str(stats["n"])
+        if split in run.splits:
+            count = run.split_count(split)
+            if not count.complete:
+                n_text = f"{count.n} of {count.n_expected}†" if count.n_expected is not None else f"{count.n}†"
+        row = [split, n_text, _num(stats["nme"], 100), _num(stats["nme_p90"], 100)]
         for t in thresholds:
-            row += [f"{100 * stats[f'fr@{t}']:.4f}", f"{stats[f'auc@{t}']:.4f}"]
+            row += [_num(stats[metric_name("fr", t)], 100), _num(stats[metric_name("auc", t)])]
         if has_pose:
-            row.append(
-                f"{stats['mae_yaw']:.2f}/{stats['mae_pitch']:.2f}/{stats['mae_roll']:.2f} ({stats['mae_mean']:.2f})"
-                if "mae_mean" in stats
-                else "-"
-            )
+            if "mae_mean" in stats:
+                row.append(f"{_num(stats['mae_yaw'], digits=2)}/{_num(stats['mae_pitch'], digits=2)}/"
+                           f"{_num(stats['mae_roll'], digits=2)} ({_num(stats['mae_mean'], digits=2)})")
+                row.append(str(int(stats["n_pose"])) if "n_pose" in stats else "–")
+            else:
+                row += ["-", "-"]
         failed = int(stats.get("n_failed_inputs", 0)) + int(stats.get("n_nonfinite", 0))
         row.append(str(failed))
         table.add_row(*row)
     console.print(table)
-    console.print(protocol_line(run.protocol))
+    console.print(protocol_line(run))
+    notes = summary_notes(run)
+    if any(not run.split_count(s).complete for s in run.splits):
+        notes.insert(0, "† partial split: fewer images than the complete split")
+    for line in notes:
+        console.print(line, markup=False)
     for line in extra_lines or []:
         console.print(line)

@@ -7,7 +7,7 @@ faceval and predictions made elsewhere are scored identically.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -15,6 +15,7 @@ import numpy as np
 from faceval.datasets.base import Annotations
 from faceval.errors import InputError
 from faceval.runs.data import RunData
+from faceval.runs.protocol import Protocol
 from faceval.runs.provenance import sample_set_sha256
 from faceval.schemes import load_scheme, scheme_for_points
 
@@ -24,30 +25,6 @@ AGGREGATIONS = ("mean", "pooled")
 def default_thresholds(dataset: str) -> tuple[float, ...]:
     """Conventional failure thresholds: 0.08 and 0.10 for 300W, 0.10 elsewhere."""
     return (0.08, 0.10) if dataset == "300w" else (0.10,)
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """How errors are measured; recorded with every result and compared by the gate.
-
-    ``box_source``/``box_scale``/``box_square`` describe the face crop of a model run;
-    they are ``None`` for predictions made elsewhere (``faceval score``).
-    """
-
-    normalizer: str = "inter-ocular"
-    thresholds: tuple[float, ...] = (0.10,)
-    auc_mode: str = "exact"
-    aggregation: str = "mean"
-    visible_only: bool = False
-    pose_wrap: bool = False
-    box_source: str | None = None
-    box_scale: float | None = None
-    box_square: bool | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["thresholds"] = [float(t) for t in self.thresholds]
-        return data
 
 
 @dataclass
@@ -142,6 +119,7 @@ def build_run(
     )
     if extra_protocol:
         proto.update(extra_protocol)
+    recorded = Protocol.from_dict(proto)
     run = RunData(
         label=label,
         dataset=ann.dataset,
@@ -157,42 +135,38 @@ def build_run(
         failure_reasons=reasons,
         pose_pred=pose_pred,
         pose_gt=pose_gt,
-        protocol=proto,
+        protocol=recorded,
         provenance=dict(provenance or {}),
         model_info=dict(model_info or {}),
+        split_expected=expected_split_counts(ann),
     )
     run.summary = recompute_summary(run)
     return run
 
 
-def recompute_summary(run: RunData) -> dict[str, dict[str, float]]:
-    """Per-split summary metrics from a run's per-image arrays and its protocol."""
-    from faceval.metrics.nme import pooled_nme
-    from faceval.metrics.summary import summarize
+def expected_split_counts(ann: Annotations) -> dict[str, int]:
+    """Split -> sample count of the complete split, from the dataset's manifest (known splits only).
 
-    proto = run.protocol
-    with_pose = run.pose_pred is not None and run.pose_gt is not None
-    visible = run.visible if proto.get("visible_only") else None
-    summary: dict[str, dict[str, float]] = {}
-    for split, idx in run.splits.items():
-        stats = summarize(
-            run.nme[idx],
-            thresholds=proto["thresholds"],
-            auc_mode=proto.get("auc_mode", "exact"),
-            pose_pred=run.pose_pred[idx] if with_pose else None,
-            pose_gt=run.pose_gt[idx] if with_pose else None,
-            pose_wrap=bool(proto.get("pose_wrap", False)),
-            n_failed_inputs=int(run.failed_inputs[idx].sum()),
-        )
-        if proto.get("aggregation") == "pooled":
-            # Like the mean, pooled NME is over the images with a finite NME; failures count in FR.
-            ok = idx[np.isfinite(run.nme[idx])]
-            stats["nme"] = float(
-                pooled_nme(run.predictions[ok], run.ground_truth[ok], run.normalizers[ok],
-                           visible=None if visible is None else visible[ok])
-            ) if len(ok) else float("inf")
-        summary[split] = stats
-    return summary
+    A split the manifest gives no count for is left out (unknown size, treated as complete).
+    """
+    from faceval.datasets.registry import LOADERS, dataset_info
+
+    if ann.dataset not in LOADERS:
+        return {}
+    defs = dataset_info(ann.dataset).splits
+    out: dict[str, int] = {}
+    for split in ann.splits:
+        count = defs.get(split, {}).get("count")
+        if isinstance(count, int) and not isinstance(count, bool):
+            out[split] = count
+    return out
+
+
+def recompute_summary(run: RunData) -> dict[str, dict[str, float]]:
+    """Per-split summary metrics from a run's per-image arrays and its protocol (the registry's)."""
+    from faceval.metrics.registry import summary_of
+
+    return {split: summary_of(run.view(split)) for split in run.splits}
 
 
 def nonfinite_predictions(run: RunData) -> int:
@@ -201,13 +175,19 @@ def nonfinite_predictions(run: RunData) -> int:
 
 
 def summary_json(run: RunData) -> dict[str, Any]:
-    """The stable JSON summary printed by ``faceval score/run --format json``."""
+    """The stable JSON summary printed by ``faceval score/run --format json``.
+
+    Each split holds its metrics plus ``n_expected`` (samples of the complete split; null when
+    unknown) and ``complete`` (false for a split with missing samples, a shard or ``--limit``).
+    """
+    from faceval.metrics.run_metrics import split_json
+
     return {
         "schema_version": 1,
         "dataset": run.dataset,
         "label": run.label,
-        "protocol": run.protocol,
-        "splits": run.summary,
+        "protocol": run.protocol.to_dict(),
+        "splits": {split: split_json(run, split, values) for split, values in run.summary.items()},
     }
 
 

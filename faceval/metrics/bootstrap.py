@@ -14,6 +14,8 @@ interval bit for bit on every run.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,44 +26,41 @@ _CHUNK_ELEMENTS = 1 << 22
 
 Statistic = Callable[[np.ndarray], np.ndarray]
 
+if TYPE_CHECKING:
+    from faceval.metrics.registry import Metric
+    from faceval.metrics.view import MetricView
 
-def _string_statistic(name: str, values: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    """Turn a metric name into ``(per-image array to resample, row statistic on it)``.
 
-    Means of per-image contributions are resampled directly: ``fr@T`` uses ``[v_i > T]`` and
-    ``auc@T`` (closed form) ``max(0, T - v_i) / T``; ``nme`` is the mean of the finite values of
-    each replicate (inf when a replicate has none), as in ``summarize``; ``nme_p<q>`` the
-    replicate's linear percentile.
+@dataclass(frozen=True)
+class Interval:
+    """A metric's point estimate and its percentile-bootstrap interval (same units)."""
+
+    estimate: float
+    low: float
+    high: float
+    level: float
+    n_boot: int
+    seed: int
+
+
+def metric_interval(view: "MetricView", metric: "Metric | str", *, n_boot: int = 2000, level: float = 0.95,
+                    seed: int = 0) -> Interval | None:
+    """Point estimate and bootstrap interval of a registry metric over the images of one view.
+
+    The estimate is ``metric.value(view)`` (the summary's value); replicates resample the
+    metric's per-image array (images, with replacement) and apply the same aggregate. None for
+    counts and for a view without images.
     """
-    from faceval.metrics.curves import percentiles
-    from faceval.metrics.registry import metric_info
+    from faceval.metrics.registry import parse_metric
 
-    info = metric_info(name)
-    v = np.where(np.isnan(values), np.inf, values)
-    if info.name.startswith("fr@"):
-        assert info.threshold is not None
-        return (v > info.threshold).astype(np.float64), lambda s: s.mean(axis=1)
-    if info.name.startswith("auc@"):
-        t = info.threshold
-        assert t is not None
-        contrib = np.where(v < t, (t - v) / t, 0.0)
-        return contrib, lambda s: s.mean(axis=1)
-    if info.name == "nme":
-        def mean_finite(s: np.ndarray) -> np.ndarray:
-            ok = np.isfinite(s)
-            cnt = ok.sum(axis=1)
-            tot = np.where(ok, s, 0.0).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.inf)
-        return v, mean_finite
-    if info.quantile is not None:
-        q = info.quantile
-
-        def pct(s: np.ndarray) -> np.ndarray:
-            return np.array([next(iter(percentiles(row, (q,)).values())) for row in s])
-
-        return v, pct
-    raise InputError(f"bootstrap supports nme, nme_p<q>, fr@T and auc@T; not '{name}'")
+    m = parse_metric(metric) if isinstance(metric, str) else metric
+    if m.is_count or view.n == 0:
+        return None
+    values = m.per_image(view)
+    estimate = m.aggregate(values, view.protocol)
+    low, high = bootstrap_ci(values, lambda rows: m.aggregate_rows(rows, view.protocol), n_boot=n_boot,
+                             level=level, seed=seed)
+    return Interval(estimate=estimate, low=low, high=high, level=level, n_boot=int(n_boot), seed=seed)
 
 
 def bootstrap_ci(
@@ -72,12 +71,13 @@ def bootstrap_ci(
     level: float = 0.95,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``statistic`` over per-image ``values`` (``(N,)``).
+    """Percentile bootstrap interval of ``statistic`` over per-image ``values`` (``(N, ...)``).
 
     Args:
-        values: per-image values (e.g. NME fractions; inf for failures).
-        statistic: a callable mapping a ``(B, N)`` array of resampled rows to ``(B,)``, or a
-            metric name: ``"nme"``, ``"nme_p<q>"``, ``"fr@T"``, ``"auc@T"`` (closed-form AUC).
+        values: per-image values (e.g. NME fractions; inf for failures), images on axis 0.
+        statistic: a callable mapping a ``(B, N, ...)`` array of resampled rows to ``(B,)``, or
+            a registry metric name (``"nme"``, ``"nme_p<q>"``, ``"fr@T"``, ``"auc@T"`` exact,
+            ``"mae_yaw"``, ...) whose per-image values ``values`` are.
         n_boot: number of bootstrap replicates B.
         level: confidence level in (0, 1).
         seed: seed of ``np.random.default_rng``.
@@ -88,16 +88,24 @@ def bootstrap_ci(
     """
     from faceval.metrics.curves import percentiles
 
-    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = arr.reshape(-1)
     if not 0 < level < 1:
         raise InputError(f"confidence level must be in (0, 1); got {level!r}")
     if int(n_boot) < 1:
         raise InputError(f"n_boot must be >= 1; got {n_boot!r}")
-    n = arr.size
+    n = arr.shape[0]
     if n == 0:
         return float("nan"), float("nan")
     if isinstance(statistic, str):
-        data, func = _string_statistic(statistic, arr)
+        from faceval.metrics.registry import parse_metric
+
+        metric = parse_metric(statistic)
+        if metric.is_count:
+            raise InputError(f"bootstrap intervals are for rates and errors, not the count '{metric.name}'")
+        data = np.where(np.isnan(arr), np.inf, arr) if metric.unit == "fraction" else arr
+        func: Callable[[np.ndarray], np.ndarray] = metric.aggregate_rows
     else:
         data, func = arr, statistic
     rng = np.random.default_rng(seed)

@@ -46,22 +46,17 @@ def pose_mae(pred: np.ndarray, gt: np.ndarray, *, wrap: bool = False) -> dict[st
     Returns:
         ``{"mae_yaw", "mae_pitch", "mae_roll", "mae_mean"}``.
     """
+    from faceval.metrics.registry import parse_metric
+    from faceval.metrics.view import MetricView
+    from faceval.runs.protocol import Protocol
+
     p = _as_pose(pred, "predicted")
     g = _as_pose(gt, "ground-truth")
     if p.shape != g.shape:
         raise InputError(f"predicted {p.shape} and ground-truth {g.shape} head poses differ in shape")
-    diff = p - g
-    if wrap:
-        diff = wrap_degrees(diff)
-    err = np.abs(diff)
-    ok = np.isfinite(p) & np.isfinite(g)
-    counts = ok.sum(axis=0)
-    sums = np.where(ok, err, 0.0).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mae = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    out = {f"mae_{a}": float(v) for a, v in zip(POSE_ANGLES, mae)}
-    out["mae_mean"] = float(np.mean(mae))
-    return out
+    view = MetricView.from_nme(np.zeros(p.shape[0]), protocol=Protocol(pose_wrap=wrap, thresholds=()),
+                               pose_pred=p, pose_gt=g)
+    return {name: parse_metric(name).value(view) for name in POSE_KEYS}
 
 
 def pose_nonfinite_count(pred: np.ndarray, gt: np.ndarray) -> int:

@@ -1,16 +1,27 @@
-"""Metric names: parsing, display names, direction (lower or higher is better), units.
+"""The metric registry: one object per metric, used by every caller.
 
-Names (canonical form in brackets):
+Each :class:`Metric` has its canonical ``name``, ``display`` name, ``unit``, better
+``direction``, and the one formula: :meth:`Metric.per_image` (the per-image quantity of a
+:class:`~faceval.metrics.view.MetricView`) and :meth:`Metric.aggregate` (that array to the
+value). The summary, bootstrap intervals, report cells, gate rules and paired tests, CED
+legends and the JSON summary all call these, so they cannot disagree.
 
-* ``nme`` -- dataset NME (mean of finite per-image NMEs), fraction, lower is better;
-* ``nme_p50``, ``nme_p90``, ``nme_p95``, ``nme_p99`` (any ``nme_p<q>``, 0 <= q <= 100) -- NME
-  percentiles, fraction, lower;
-* ``fr@<t>`` -- failure rate at threshold t, fraction, lower; ``auc@<t>`` -- AUC at t,
-  fraction, higher. The threshold is written with two decimals (``fr@0.1`` -> ``fr@0.10``),
-  or more when two would round it (``auc@0.075``);
-* ``mae_yaw``, ``mae_pitch``, ``mae_roll``, ``mae_mean`` -- head-pose MAE, degrees, lower;
-* ``n`` -- images evaluated, count, higher; ``n_failed_inputs`` and ``n_nonfinite`` -- counts
-  of unusable inputs and of images with a non-finite NME, lower.
+Names are made by :func:`metric_name` and parsed by :func:`parse_metric`, nowhere else
+(canonical form in brackets):
+
+* ``nme`` -- dataset NME: the mean of the finite per-image NMEs, or with the ``pooled``
+  aggregation the sum of point errors over the sum of normalisers; fraction, lower is better;
+* ``nme_p<q>`` (``nme_p50``, ``nme_p90``, ``nme_p95``, ``nme_p99``; any 0 <= q <= 100) -- NME
+  percentile (linear; a failure is +inf), fraction, lower;
+* ``fr@<t>`` -- failure rate ``mean_i [NME_i > t]``, fraction, lower; ``auc@<t>`` -- AUC at t in
+  the protocol's AUC mode, fraction, higher. The threshold is written by :func:`threshold_key`:
+  two decimals (``fr@0.1`` -> ``fr@0.10``), or more when two would round it (``fr@0.075``);
+* ``mae_yaw``, ``mae_pitch``, ``mae_roll`` -- head-pose MAE over the images whose label and
+  prediction of that angle are both finite, the difference wrapped into (-180, 180] when the
+  protocol's ``pose_wrap`` is on; ``mae_mean`` the mean of the three; degrees, lower;
+* ``n`` -- images in the split; ``n_pose`` -- images with at least one scored angle (the pose
+  MAE's sample), higher; ``n_failed_inputs`` and ``n_nonfinite`` -- unusable inputs and
+  non-finite predictions of usable inputs, lower; counts.
 """
 
 from __future__ import annotations
@@ -22,43 +33,21 @@ from typing import Literal
 import numpy as np
 
 from faceval.errors import InputError, closest
+from faceval.metrics.view import MetricView
+from faceval.runs.protocol import Protocol
 
-_FIXED: dict[str, tuple[str, str, str]] = {
-    "nme": ("NME", "lower", "fraction"),
-    "nme_p50": ("NME p50", "lower", "fraction"),
-    "nme_p90": ("NME p90", "lower", "fraction"),
-    "nme_p95": ("NME p95", "lower", "fraction"),
-    "nme_p99": ("NME p99", "lower", "fraction"),
-    "mae_yaw": ("MAE yaw", "lower", "degrees"),
-    "mae_pitch": ("MAE pitch", "lower", "degrees"),
-    "mae_roll": ("MAE roll", "lower", "degrees"),
-    "mae_mean": ("MAE mean", "lower", "degrees"),
-    "n": ("Images", "higher", "count"),
-    "n_failed_inputs": ("Failed inputs", "lower", "count"),
-    "n_nonfinite": ("Non-finite NME", "lower", "count"),
-}
+Direction = Literal["lower", "higher"]
+Unit = Literal["fraction", "degrees", "count"]
 
-#: Names for suggestions in error messages (threshold metrics shown with a typical threshold).
-KNOWN_NAMES: tuple[str, ...] = tuple(_FIXED) + ("fr@0.10", "auc@0.10", "fr@0.08", "auc@0.08")
+POSE_ANGLES: tuple[str, ...] = ("yaw", "pitch", "roll")
+
+#: Percentiles reported in every summary.
+SUMMARY_PERCENTILES: tuple[int, ...] = (50, 90, 95, 99)
 
 _THRESHOLD_RE = re.compile(r"^(fr|auc)@(.+)$")
 _PERCENTILE_RE = re.compile(r"^nme_p(\d+(?:\.\d+)?)$")
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """What a metric is: canonical ``name``, ``display`` name, better ``direction``, ``unit``.
-
-    ``threshold`` is the t of ``fr@t`` / ``auc@t`` (None otherwise); ``quantile`` the q of
-    ``nme_p<q>`` (None otherwise).
-    """
-
-    name: str
-    display: str
-    direction: Literal["lower", "higher"]
-    unit: Literal["fraction", "degrees", "count"]
-    threshold: float | None = None
-    quantile: float | None = None
+_FIXED_FAMILIES = ("nme", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "n", "n_pose", "n_failed_inputs",
+                   "n_nonfinite")
 
 
 def threshold_key(t: float) -> str:
@@ -74,6 +63,306 @@ def threshold_key(t: float) -> str:
     return f"{t:.10f}".rstrip("0")
 
 
+def metric_name(family: str, param: float | None = None) -> str:
+    """The canonical name of a metric: the one place names are made.
+
+    ``metric_name("fr", 0.075) == "fr@0.075"``, ``metric_name("auc", 0.1) == "auc@0.10"``,
+    ``metric_name("nme_p", 90) == "nme_p90"``, ``metric_name("mae_yaw") == "mae_yaw"``.
+    """
+    if family in ("fr", "auc"):
+        if param is None:
+            raise InputError(f"metric '{family}' needs a threshold, e.g. {family}@0.10")
+        return f"{family}@{threshold_key(param)}"
+    if family == "nme_p":
+        if param is None:
+            raise InputError("a percentile metric needs q, e.g. nme_p90")
+        return f"nme_p{float(param):g}"
+    if family in _FIXED_FAMILIES and param is None:
+        return family
+    raise InputError(f"unknown metric family '{family}'")
+
+
+# --------------------------------------------------------------------------------------------
+# the metric objects
+# --------------------------------------------------------------------------------------------
+
+
+def _clean_nme(view: MetricView) -> np.ndarray:
+    arr = np.asarray(view.nme, dtype=np.float64).reshape(-1)
+    return np.where(np.isnan(arr), np.inf, arr)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: what it is (name, display, unit, direction) and its formula.
+
+    ``value(view) == aggregate(per_image(view), view.protocol)``. ``aggregate_rows`` evaluates
+    the aggregate on many resampled rows at once (bootstrap); ``paired_values`` gives the
+    ``(n,)`` per-image error a paired test compares (None for counts).
+    """
+
+    name: str
+    display: str
+    direction: Direction
+    unit: Unit
+    threshold: float | None = None
+    quantile: float | None = None
+
+    @property
+    def family(self) -> str:
+        """``nme``, ``nme_p``, ``fr``, ``auc``, ``mae_<angle>``, or a count name."""
+        if self.threshold is not None:
+            return self.name.split("@", 1)[0]
+        if self.quantile is not None:
+            return "nme_p"
+        return self.name
+
+    @property
+    def needs_pose(self) -> bool:
+        """True for the pose metrics (``mae_*``, ``n_pose``): they need predicted and GT poses."""
+        return self.unit == "degrees" or self.name == "n_pose"
+
+    @property
+    def is_count(self) -> bool:
+        """True for counts (no interval, no paired test)."""
+        return self.unit == "count"
+
+    def available(self, view: MetricView) -> bool:
+        """False when the view lacks what the metric needs (pose metrics without poses)."""
+        return view.has_pose or not self.needs_pose
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        """The per-image quantity the metric aggregates (first axis = images)."""
+        raise NotImplementedError
+
+    def aggregate(self, values: np.ndarray, protocol: Protocol | None = None) -> float:
+        """The metric's value from its per-image array."""
+        return float(self.aggregate_rows(np.asarray(values)[None, ...], protocol)[0])
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        """``aggregate`` on each row of ``(B, n, ...)`` at once -> ``(B,)``."""
+        raise NotImplementedError
+
+    def value(self, view: MetricView) -> float:
+        """The metric of one split: ``aggregate(per_image(view))``."""
+        if not self.available(view):
+            raise InputError(f"metric '{self.name}' needs head-pose predictions and ground truth")
+        return self.aggregate(self.per_image(view), view.protocol)
+
+    def paired_values(self, view: MetricView) -> np.ndarray | None:
+        """``(n,)`` per-image errors for a paired test (NaN: no value), or None (counts)."""
+        return None
+
+
+def _mean_finite_rows(rows: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(rows)
+    cnt = ok.sum(axis=1)
+    tot = np.where(ok, rows, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.inf)
+    return np.where(rows.shape[1] == 0, np.nan, out)
+
+
+@dataclass(frozen=True)
+class NmeMetric(Metric):
+    """``nme``: mean of the finite per-image NMEs (``pooled``: sum of errors / sum of normalisers)."""
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        if view.protocol.aggregation != "pooled":
+            return _clean_nme(view)
+        # Pooled: per image (sum_k v_ik e_ik, d_i sum_k v_ik); an image with a non-finite NME is
+        # left out of both sums (as the mean leaves it out), marked by an inf error sum.
+        if view.predictions is None or view.ground_truth is None or view.normalizers is None:
+            raise InputError("pooled NME needs the predictions, ground truth and normalisers of the run")
+        err = np.linalg.norm(np.asarray(view.predictions, dtype=np.float64)
+                             - np.asarray(view.ground_truth, dtype=np.float64), axis=2)
+        k = err.shape[1] if err.ndim == 2 else 0
+        if view.protocol.visible_only and view.visible is not None:
+            vis = np.asarray(view.visible, dtype=bool)
+        else:
+            vis = np.ones((view.n, k), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            sums = np.where(vis, err, 0.0).sum(axis=1)
+        weights = vis.sum(axis=1) * np.asarray(view.normalizers, dtype=np.float64)
+        sums = np.where(np.isfinite(_clean_nme(view)) & np.isfinite(sums), sums, np.inf)
+        return np.stack([sums, weights], axis=1) if view.n else np.empty((0, 2))
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim == 3:  # pooled pairs
+            ok = np.isfinite(rows[..., 0])
+            num = np.where(ok, rows[..., 0], 0.0).sum(axis=1)
+            den = np.where(ok, rows[..., 1], 0.0).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = np.where(ok.any(axis=1), num / np.where(den > 0, den, 1.0), np.inf)
+            return np.where(rows.shape[1] == 0, np.nan, out)
+        if rows.shape[0] == 1:
+            from faceval.metrics.nme import dataset_nme
+
+            return np.array([dataset_nme(rows[0])])
+        return _mean_finite_rows(rows)
+
+    def paired_values(self, view: MetricView) -> np.ndarray:
+        return _clean_nme(view)
+
+
+@dataclass(frozen=True)
+class PercentileMetric(Metric):
+    """``nme_p<q>``: linear percentile of the per-image NMEs (a failure is +inf)."""
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        return _clean_nme(view)
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        from faceval.metrics.curves import percentiles
+
+        assert self.quantile is not None
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.shape[0] == 1:
+            return np.array([next(iter(percentiles(rows[0], (self.quantile,)).values()))])
+        n = rows.shape[1]
+        if n == 0:
+            return np.full(rows.shape[0], np.nan)
+        srt = np.sort(rows, axis=1)
+        h = (n - 1) * self.quantile / 100.0
+        lo, hi = int(np.floor(h)), int(np.ceil(h))
+        a, b = srt[:, lo], srt[:, hi]
+        with np.errstate(invalid="ignore"):
+            out = np.where(h > lo, a + (h - lo) * (b - a), a)
+        return np.where(np.isinf(a) | ((h > lo) & np.isinf(b)), np.inf, out)
+
+    def paired_values(self, view: MetricView) -> np.ndarray:
+        return _clean_nme(view)
+
+
+@dataclass(frozen=True)
+class FailureRateMetric(Metric):
+    """``fr@t``: fraction of images with ``NME_i > t`` (strict; a failure is above every t)."""
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        return _clean_nme(view)
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.shape[1] == 0:
+            return np.full(rows.shape[0], np.nan)
+        return np.count_nonzero(rows > self.threshold, axis=1) / rows.shape[1]
+
+    def paired_values(self, view: MetricView) -> np.ndarray:
+        return _clean_nme(view)
+
+
+@dataclass(frozen=True)
+class AucMetric(Metric):
+    """``auc@t`` in the protocol's AUC mode (``exact``: ``mean_i max(0, t - NME_i) / t``)."""
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        return _clean_nme(view)
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        from faceval.metrics.curves import auc
+
+        assert self.threshold is not None
+        mode = (protocol or Protocol()).auc_mode
+        rows = np.asarray(rows, dtype=np.float64)
+        t = self.threshold
+        if rows.shape[0] > 1 and mode == "exact" and rows.shape[1]:
+            return np.where(rows < t, (t - rows) / t, 0.0).mean(axis=1)
+        # One row (the point estimate, summed in sorted order as the summary always did), or a
+        # legacy mode, which has no closed form: row by row.
+        return np.array([auc(np.sort(row), t, mode=mode) for row in rows])
+
+    def paired_values(self, view: MetricView) -> np.ndarray:
+        return _clean_nme(view)
+
+
+def _pose_errors(view: MetricView) -> np.ndarray:
+    """``(n, 3)`` absolute angle errors (wrapped when the protocol says so); NaN where unscored."""
+    from faceval.metrics.pose import wrap_degrees
+
+    if view.pose_pred is None or view.pose_gt is None:
+        raise InputError("pose metrics need head-pose predictions and ground truth")
+    p = np.asarray(view.pose_pred, dtype=np.float64).reshape(-1, 3)
+    g = np.asarray(view.pose_gt, dtype=np.float64).reshape(-1, 3)
+    ok = np.isfinite(p) & np.isfinite(g)
+    with np.errstate(invalid="ignore"):
+        diff = p - g
+        if view.protocol.pose_wrap:
+            diff = wrap_degrees(diff)
+    return np.where(ok, np.abs(diff), np.nan)
+
+
+def _masked_mean_rows(rows: np.ndarray) -> np.ndarray:
+    """Mean over axis 1 of the non-NaN entries (NaN when none), per row and trailing column."""
+    ok = ~np.isnan(rows)
+    cnt = ok.sum(axis=1)
+    tot = np.where(ok, rows, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+
+
+@dataclass(frozen=True)
+class PoseMaeMetric(Metric):
+    """``mae_<angle>``: mean absolute (wrapped) error over the scored images; ``mae_mean`` of the three."""
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        errors = _pose_errors(view)
+        if self.name == "mae_mean":
+            return errors
+        return errors[:, POSE_ANGLES.index(self.name[len("mae_"):])]
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim == 3:  # mae_mean: (B, n, 3) -> mean of the per-angle means
+            return _masked_mean_rows(rows).mean(axis=1)
+        return _masked_mean_rows(rows)
+
+    def paired_values(self, view: MetricView) -> np.ndarray:
+        values = self.per_image(view)
+        if values.ndim == 2:
+            ok = ~np.isnan(values)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(ok.any(axis=1), np.where(ok, values, 0.0).sum(axis=1) / np.maximum(ok.sum(axis=1), 1),
+                                np.nan)
+        return values
+
+
+@dataclass(frozen=True)
+class CountMetric(Metric):
+    """Counts: ``n``, ``n_pose``, ``n_failed_inputs``, ``n_nonfinite`` (sum of a per-image indicator)."""
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        if self.name == "n":
+            return np.ones(view.n)
+        if self.name == "n_pose":
+            return (~np.isnan(_pose_errors(view))).any(axis=1).astype(np.float64)
+        failed = np.asarray(view.failed_inputs, dtype=bool).reshape(-1)
+        if self.name == "n_failed_inputs":
+            return failed.astype(np.float64)
+        # n_nonfinite: non-finite NME of a usable input (a failed input is counted once, above)
+        return (~np.isfinite(np.asarray(view.nme, dtype=np.float64)) & ~failed).astype(np.float64)
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        return np.asarray(rows, dtype=np.float64).sum(axis=1)
+
+
+_FIXED: dict[str, Metric] = {
+    "nme": NmeMetric("nme", "NME", "lower", "fraction"),
+    "mae_yaw": PoseMaeMetric("mae_yaw", "MAE yaw", "lower", "degrees"),
+    "mae_pitch": PoseMaeMetric("mae_pitch", "MAE pitch", "lower", "degrees"),
+    "mae_roll": PoseMaeMetric("mae_roll", "MAE roll", "lower", "degrees"),
+    "mae_mean": PoseMaeMetric("mae_mean", "MAE mean", "lower", "degrees"),
+    "n": CountMetric("n", "Images", "higher", "count"),
+    "n_pose": CountMetric("n_pose", "Images with pose", "higher", "count"),
+    "n_failed_inputs": CountMetric("n_failed_inputs", "Failed inputs", "lower", "count"),
+    "n_nonfinite": CountMetric("n_nonfinite", "Non-finite NME", "lower", "count"),
+}
+
+#: Names for suggestions in error messages (threshold metrics shown with a typical threshold).
+KNOWN_NAMES: tuple[str, ...] = tuple(_FIXED) + tuple(f"nme_p{q}" for q in SUMMARY_PERCENTILES) + (
+    "fr@0.10", "auc@0.10", "fr@0.08", "auc@0.08")
+
+
 def _parse_threshold(text: str, name: str) -> float:
     try:
         t = float(text)
@@ -84,35 +373,56 @@ def _parse_threshold(text: str, name: str) -> float:
     return t
 
 
-def metric_info(name: str) -> MetricInfo:
-    """Parse a metric name (see the module docstring) into its ``MetricInfo``.
+def parse_metric(name: str) -> Metric:
+    """The metric of a name (any spelling: ``NME``, ``fr@0.1``, ``auc@.075``): the one parser.
 
     Raises:
         InputError: unknown name, with the closest known name suggested.
     """
-    key = name.strip().lower()
+    key = str(name).strip().lower()
     if key in _FIXED:
-        display, direction, unit = _FIXED[key]
-        q = None
-        m = _PERCENTILE_RE.match(key)
-        if m:
-            q = float(m.group(1))
-        return MetricInfo(key, display, direction, unit, quantile=q)  # type: ignore[arg-type]
+        return _FIXED[key]
     m = _THRESHOLD_RE.match(key)
     if m:
         kind, text = m.groups()
         t = _parse_threshold(text, name)
-        canon = f"{kind}@{threshold_key(t)}"
+        canon = metric_name(kind, t)
         if kind == "fr":
-            return MetricInfo(canon, f"FR@{threshold_key(t)}", "lower", "fraction", threshold=t)
-        return MetricInfo(canon, f"AUC@{threshold_key(t)}", "higher", "fraction", threshold=t)
+            return FailureRateMetric(canon, f"FR@{threshold_key(t)}", "lower", "fraction", threshold=t)
+        return AucMetric(canon, f"AUC@{threshold_key(t)}", "higher", "fraction", threshold=t)
     m = _PERCENTILE_RE.match(key)
     if m:
         q = float(m.group(1))
         if 0 <= q <= 100:
-            canon = f"nme_p{q:g}"
-            return MetricInfo(canon, f"NME p{q:g}", "lower", "fraction", quantile=q)
+            canon = metric_name("nme_p", q)
+            return PercentileMetric(canon, f"NME p{q:g}", "lower", "fraction", quantile=q)
     raise InputError(f"unknown metric '{name}'{closest(key, KNOWN_NAMES)}; known: {', '.join(KNOWN_NAMES)}")
+
+
+#: Kept name of the parser (a :class:`Metric` has every attribute the old ``MetricInfo`` had).
+metric_info = parse_metric
+MetricInfo = Metric
+
+
+def summary_metrics(thresholds: tuple[float, ...] | list[float], *, with_pose: bool) -> list[Metric]:
+    """The metrics of a split summary, in order: ``n``, ``nme``, percentiles, ``fr@T``/``auc@T``
+    per threshold, the pose metrics and ``n_pose`` (with pose), ``n_nonfinite``, ``n_failed_inputs``."""
+    names = ["n", "nme"] + [metric_name("nme_p", q) for q in SUMMARY_PERCENTILES]
+    for t in thresholds:
+        names += [metric_name("fr", t), metric_name("auc", t)]
+    if with_pose:
+        names += ["mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "n_pose"]
+    names += ["n_nonfinite", "n_failed_inputs"]
+    return [parse_metric(n) for n in names]
+
+
+def summary_of(view: MetricView) -> dict[str, float]:
+    """Every summary metric of one split (counts as ints), keyed by canonical name."""
+    out: dict[str, float] = {}
+    for metric in summary_metrics(view.protocol.thresholds, with_pose=view.has_pose):
+        value = metric.value(view)
+        out[metric.name] = int(value) if metric.is_count else value
+    return out
 
 
 def compute_metric(
@@ -125,39 +435,13 @@ def compute_metric(
     pose_wrap: bool = False,
     n_failed_inputs: int = 0,
 ) -> float:
-    """Value of one named metric from per-image NMEs (fractions) and, for ``mae_*``, poses.
+    """Value of one named metric from per-image NMEs (fractions) and, for pose metrics, poses.
 
-    Same definitions as :func:`faceval.metrics.summary.summarize` (``nme`` excludes non-finite
-    images; ``fr@t`` strict ``>``; ``auc@t`` in ``auc_mode``; percentiles linear).
-    ``n_failed_inputs`` is not derivable from NMEs: it returns the value passed in.
+    A thin wrapper: ``parse_metric(name).value(MetricView.from_nme(...))``.
 
     Raises:
         InputError: unknown name, or a pose metric without ``pose_pred`` and ``pose_gt``.
     """
-    from faceval.metrics.curves import auc, failure_rate, percentiles
-    from faceval.metrics.nme import dataset_nme
-    from faceval.metrics.pose import pose_mae
-
-    info = metric_info(name)
-    arr = np.asarray(nme, dtype=np.float64).reshape(-1)
-    if info.name == "nme":
-        return dataset_nme(arr)
-    if info.quantile is not None:
-        return next(iter(percentiles(arr, (info.quantile,)).values()))
-    if info.name.startswith("fr@"):
-        assert info.threshold is not None
-        return failure_rate(arr, info.threshold)
-    if info.name.startswith("auc@"):
-        assert info.threshold is not None
-        return auc(arr, info.threshold, mode=auc_mode)
-    if info.unit == "degrees":
-        if pose_pred is None or pose_gt is None:
-            raise InputError(f"metric '{info.name}' needs head-pose predictions and ground truth")
-        return pose_mae(pose_pred, pose_gt, wrap=pose_wrap)[info.name]
-    if info.name == "n":
-        return float(arr.size)
-    if info.name == "n_nonfinite":  # failed inputs are counted in n_failed_inputs, not twice
-        return float(max(0, np.count_nonzero(~np.isfinite(arr)) - int(n_failed_inputs)))
-    if info.name == "n_failed_inputs":
-        return float(n_failed_inputs)
-    raise AssertionError(info.name)  # pragma: no cover
+    view = MetricView.from_nme(nme, protocol=Protocol(auc_mode=auc_mode, pose_wrap=pose_wrap, thresholds=()),
+                               n_failed_inputs=n_failed_inputs, pose_pred=pose_pred, pose_gt=pose_gt)
+    return parse_metric(name).value(view)

@@ -3,7 +3,8 @@
 Values are fractions (NME, FR, AUC; not percent) and degrees (pose). Keys, in this order:
 ``n``, ``nme``, ``nme_p50``, ``nme_p90``, ``nme_p95``, ``nme_p99``, then for each threshold T
 (``threshold_key(T)``, e.g. ``0.10``) ``fr@T`` and ``auc@T``, then ``mae_yaw``, ``mae_pitch``,
-``mae_roll``, ``mae_mean`` (only when pose predictions and ground truth are given), then
+``mae_roll``, ``mae_mean`` and ``n_pose`` (only when pose predictions and ground truth are
+given), then
 ``n_nonfinite`` and ``n_failed_inputs``.
 
 Failures (images with a non-finite NME, i.e. no usable prediction):
@@ -27,15 +28,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from faceval.metrics.curves import auc, failure_rate, percentiles
-from faceval.metrics.nme import dataset_nme
-from faceval.metrics.pose import pose_mae
-from faceval.metrics.registry import threshold_key
+from faceval.metrics.registry import SUMMARY_PERCENTILES, summary_of, threshold_key
+from faceval.metrics.view import MetricView
+from faceval.runs.protocol import Protocol
 
 __all__ = ["summarize", "threshold_key", "PERCENTILES"]
 
 #: Percentiles reported in every summary.
-PERCENTILES: tuple[int, ...] = (50, 90, 95, 99)
+PERCENTILES: tuple[int, ...] = SUMMARY_PERCENTILES
 
 
 def summarize(
@@ -48,25 +48,18 @@ def summarize(
     pose_wrap: bool = False,
     n_failed_inputs: int = 0,
 ) -> dict[str, float]:
-    """Summary metrics of one split (see the module docstring for keys and failure handling).
+    """Summary metrics of one split from per-image NMEs (see the module docstring).
 
+    The values are the registry's (:func:`faceval.metrics.registry.summary_of`):
     ``nme = mean_{i: NME_i finite} NME_i``; ``nme_pQ = percentile_Q(NME)`` (linear);
     ``fr@T = mean_i [NME_i > T]``; ``auc@T`` in ``auc_mode`` (exact:
     ``mean_i max(0, T - NME_i) / T``); ``mae_a = mean_i |pred_ia - gt_ia|`` over images with
-    both angles finite; ``n_nonfinite = #{i: NME_i not finite}``.
+    both angles finite (wrapped with ``pose_wrap``); ``n_pose`` the images with a scored angle.
+    Runs are summarised by ``summary_of(run.view(split))``, which also knows the pooled
+    aggregation.
     """
-    arr = np.asarray(nme, dtype=np.float64).reshape(-1)
-    out: dict[str, float] = {"n": int(arr.size), "nme": dataset_nme(arr)}
-    out.update(percentiles(arr, PERCENTILES))
-    if arr.size:
-        # Clean once (NaN -> inf) and sort once: every threshold metric below reuses it.
-        arr = np.sort(np.where(np.isnan(arr), np.inf, arr))
-    for t in thresholds:
-        key = threshold_key(t)
-        out[f"fr@{key}"] = failure_rate(arr, t)
-        out[f"auc@{key}"] = auc(arr, t, mode=auc_mode)
-    if pose_pred is not None and pose_gt is not None:
-        out.update(pose_mae(pose_pred, pose_gt, wrap=pose_wrap))
-    out["n_nonfinite"] = max(0, int(np.count_nonzero(~np.isfinite(arr))) - int(n_failed_inputs))
-    out["n_failed_inputs"] = int(n_failed_inputs)
-    return out
+    protocol = Protocol(thresholds=tuple(float(t) for t in thresholds), auc_mode=auc_mode, pose_wrap=pose_wrap)
+    with_pose = pose_pred is not None and pose_gt is not None
+    view = MetricView.from_nme(nme, protocol=protocol, n_failed_inputs=n_failed_inputs,
+                               pose_pred=pose_pred if with_pose else None, pose_gt=pose_gt if with_pose else None)
+    return summary_of(view)

@@ -20,7 +20,8 @@ import numpy as np
 from faceval.errors import InputError
 from faceval.runs.data import RunData
 
-from .tables import canonical_metric, metric_value, run_thresholds
+from faceval.metrics.registry import metric_name, threshold_key
+from faceval.metrics.run_metrics import metric_value
 
 #: Points on the x grid of each curve.
 GRID_POINTS = 1001
@@ -65,23 +66,25 @@ def resolve_threshold(runs: Sequence[RunData], threshold: float | None) -> float
             raise InputError(f"--threshold must be positive, got {threshold}")
         return float(threshold)
     for run in runs:
-        thresholds = run_thresholds(run)
-        if thresholds:
-            return float(thresholds[0])
+        if run.protocol.thresholds:
+            return float(run.protocol.thresholds[0])
     return 0.10
 
 
 def _curve_label(run: RunData, split: str, t: float, show_dataset: bool) -> str:
-    auc = metric_value(run, split, canonical_metric(f"auc@{t:.2f}"))
-    fr = metric_value(run, split, canonical_metric(f"fr@{t:.2f}"))
+    auc = metric_value(run, split, metric_name("auc", t))
+    fr = metric_value(run, split, metric_name("fr", t))
     name = run.label
     if show_dataset:
         name += f" ({run.dataset} {split})"
+    count = run.split_count(split)
+    if not count.complete:
+        name += f" [partial: {count.describe()}]"
     bits = []
     if auc is not None and math.isfinite(auc):
-        bits.append(f"AUC@{t:.2f} {auc:.4f}")
+        bits.append(f"AUC@{threshold_key(t)} {auc:.4f}")
     if fr is not None and math.isfinite(fr):
-        bits.append(f"FR@{t:.2f} {fr * 100:.2f}%")
+        bits.append(f"FR@{threshold_key(t)} {fr * 100:.2f}%")
     return f"{name}: " + ", ".join(bits) if bits else name
 
 
@@ -135,7 +138,7 @@ def ced_figure(
     for run, s in chosen:
         ys = np.asarray(curves.ced(run.split_nme(s), xs), dtype=float)
         ax.plot(xs, ys, linewidth=1.4, label=_curve_label(run, s, t, show_dataset))
-    normalizer = runs[0].protocol.get("normalizer")
+    normalizer = runs[0].protocol.normalizer
     ax.set_xlabel(f"NME ({normalizer})" if normalizer else "NME")
     ax.set_ylabel("Proportion of images")
     ax.set_xlim(0.0, t)

@@ -53,7 +53,7 @@ def junit_xml(result: GateResult, *, suite_name: str = "faceval gate") -> str:
         ET.SubElement(props, "property", {"name": name, "value": value})
     for diff in result.protocol_differences:
         ET.SubElement(props, "property", {"name": f"protocol_change.{diff.key}",
-                                          "value": f"run {diff.run}; baseline {diff.baseline}"})
+                                          "value": f"run {diff.this}; baseline {diff.other}"})
     classname = f"faceval.gate.{result.dataset}"
     for check in result.checks:
         case = ET.SubElement(
@@ -116,7 +116,7 @@ def step_summary_markdown(result: GateResult) -> str:
     if result.protocol_differences:
         lines.append(
             "Protocol differences (allowed): "
-            + "; ".join(f"{_md(d.key)}: run {_md(d.run)}, baseline {_md(d.baseline)}" for d in result.protocol_differences)
+            + "; ".join(f"{_md(d.key)}: run {_md(d.this)}, baseline {_md(d.other)}" for d in result.protocol_differences)
         )
         lines.append("")
     lines.append("| metric | split | baseline | run | change | bound | p-value | result |")

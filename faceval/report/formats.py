@@ -17,19 +17,11 @@ import io
 import json
 from typing import Any, Sequence
 
+from faceval.jsonable import to_jsonable
 from faceval.runs.data import RunData
 
-from .tables import (
-    LONG_COLUMNS,
-    MODEL_COLUMNS,
-    ReportTable,
-    Units,
-    csv_number,
-    header_label,
-    long_records,
-    protocol_text,
-    runs_json,
-)
+from .tables import LONG_COLUMNS, MODEL_COLUMNS, ReportTable, long_records, runs_json
+from .units import Units, csv_number, header_label
 
 # --------------------------------------------------------------------------------------------
 # LaTeX
@@ -49,6 +41,10 @@ _LATEX_ESCAPES = {
     "±": r"$\pm$",
     "°": r"$^\circ$",
     "×": r"$\times$",
+    "†": r"$^\dagger$",
+    "‡": r"$^\ddagger$",
+    "§": r"\S{}",
+    "¶": r"\P{}",
 }
 
 
@@ -64,6 +60,7 @@ def _latex_number(table: ReportTable, row: int, col: Any, bold: bool) -> str:
     text = table.units.format(col.metric, cell.value)
     if text in ("inf", "-inf"):
         text = r"$\infty$" if text == "inf" else r"$-\infty$"
+    text += latex_escape(table.partial_mark(row, col))
     return rf"\textbf{{{text}}}" if bold else text
 
 
@@ -169,7 +166,7 @@ def render_markdown(table: ReportTable) -> str:
             if cell is None or cell.value is None:
                 cells.append("–")
             else:
-                text = table.units.format(col.metric, cell.value)
+                text = table.units.format(col.metric, cell.value) + table.partial_mark(i, col)
                 cells.append(f"**{text}**" if i in best[col] else text)
             if table.ci:
                 half = table.ci_halfwidth(i, col)
@@ -275,7 +272,7 @@ def render_csv_paper(table: ReportTable, *, stored_units: bool = True) -> str:
                 ci = cell.ci if cell else None
                 out.append(csv_number(ci[0] if ci else None, precision, factor))
                 out.append(csv_number(ci[1] if ci else None, precision, factor))
-        out.append(" | ".join(dict.fromkeys(protocol_text(r) for r in row.runs)))
+        out.append(" | ".join(dict.fromkeys(r.protocol.describe() for r in row.runs)))
         rows.append(out)
     return _csv_text(header, rows)
 
@@ -349,7 +346,7 @@ def _html_table(table: ReportTable) -> str:
             if cell is None or cell.value is None:
                 out.append("<td>–</td>")
             else:
-                text = esc(table.units.format(col.metric, cell.value))
+                text = esc(table.units.format(col.metric, cell.value) + table.partial_mark(i, col))
                 out.append(f"<td><strong>{text}</strong></td>" if i in best[col] else f"<td>{text}</td>")
             if table.ci:
                 half = table.ci_halfwidth(i, col)
@@ -362,22 +359,16 @@ def _html_table(table: ReportTable) -> str:
 
 def _meta_value(value: Any) -> str:
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(_plain(value), indent=1, sort_keys=True, allow_nan=True)
-    return str(_plain(value))
+        return json.dumps(to_jsonable(value, finite=False), indent=1, sort_keys=True, allow_nan=True)
+    return str(to_jsonable(value, finite=False))
 
 
-def _plain(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def _split_size(run: RunData, split: str) -> str:
+    """``330`` or, for a partial split, ``330 of 689``."""
+    count = run.split_count(split)
+    if count.complete:
+        return str(count.n)
+    return count.describe().removesuffix(" images")
 
 
 def _html_meta(title: str, mapping: dict[str, Any]) -> str:
@@ -436,11 +427,11 @@ def render_html(
     parts.append("<h2>Runs</h2>")
     for run in runs:
         parts.append(f"<h3>{esc(run.label)} on {esc(run.dataset)}</h3>")
-        parts.append(f"<p>Protocol: {esc(protocol_text(run))}. Splits: " + esc(
-            ", ".join(f"{s} ({len(idx)})" for s, idx in run.splits.items())) + ".</p>")
+        parts.append(f"<p>Protocol: {esc(run.protocol.describe())}. Splits: " + esc(
+            ", ".join(f"{s} ({_split_size(run, s)})" for s in run.splits)) + ".</p>")
         parts.append("<details open>" if len(runs) <= 2 else "<details>")
         parts.append("<summary>protocol, provenance and model</summary>")
-        parts.append(_html_meta("protocol", dict(run.protocol)))
+        parts.append(_html_meta("protocol", run.protocol.to_dict()))
         parts.append(_html_meta("provenance", dict(run.provenance)))
         parts.append(_html_meta("model", dict(run.model_info)))
         parts.append("</details>")

@@ -23,8 +23,13 @@ With a significance level, a check fails only when its change exceeds the bound 
 Wilcoxon signed-rank test of the per-image errors (NME; absolute pose error for pose metrics)
 over the samples common to both runs, matched by sample id, gives p < alpha.
 
-Runs with different protocols (``PROTOCOL_KEYS``) are not compared unless explicitly allowed;
-runs of different datasets never are.
+Runs with different protocols (:meth:`Protocol.differences
+<faceval.runs.protocol.Protocol.differences>`) are not compared unless explicitly allowed; runs
+of different datasets never are, nor a partial run (a split with missing samples, a shard, a
+``--limit`` run) against a complete baseline.
+
+Every value is computed from the runs' per-image arrays by the metric registry, the same
+numbers as ``report`` and the JSON summary.
 """
 
 from __future__ import annotations
@@ -37,9 +42,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.runs.data import PROTOCOL_KEYS, RunData
-
-from .tables import _fmt_protocol_value, metric_info, metric_value, per_image_values, run_thresholds
+from faceval.metrics.registry import metric_name, parse_metric
+from faceval.metrics.run_metrics import metric_value, paired_errors
+from faceval.runs.data import RunData
+from faceval.runs.protocol import ProtocolDifference
 
 #: Slack for floating-point noise when comparing a change with its bound.
 EPS = 1e-12
@@ -102,13 +108,11 @@ def parse_rule(text: str) -> Rule:
         else:
             split = tok
     try:
-        info = metric_info("@".join(metric_tokens))
+        info = parse_metric("@".join(metric_tokens))
     except InputError as exc:
         raise InputError(f"rule '{text}': {exc}") from None
-    metric = str(getattr(info, "name", "@".join(metric_tokens)))
-    direction = str(getattr(info, "direction", "lower"))
-    if direction not in ("lower", "higher"):
-        raise InputError(f"rule '{text}': metric {metric} has no better direction and cannot be gated")
+    metric = info.name
+    direction = info.direction
 
     match = _BOUND_RE.fullmatch(right)
     number = float("nan")
@@ -135,62 +139,54 @@ def parse_rule(text: str) -> Rule:
     return Rule(text=raw, metric=metric, split=split, bound=number, relative=bool(percent), direction=direction)
 
 
+#: The default rules, with ``{fr}`` and ``{auc}`` the metrics at the baseline's first threshold.
+DEFAULT_RULE_TEMPLATES: tuple[str, ...] = ("nme:+1%", "{fr}:+0.005", "{auc}:-1%")
+
+#: The default rules as the user reads them (``faceval gate --help``).
+DEFAULT_RULES_HELP = "nme:+1%, fr@T:+0.005, auc@T:-1% (T = the baseline's first threshold), on every common split"
+
+
 def default_rules(baseline: RunData) -> list[Rule]:
     """``nme:+1%``, ``fr@T:+0.005``, ``auc@T:-1%`` (T = the baseline's first threshold)."""
-    texts = ["nme:+1%"]
-    thresholds = run_thresholds(baseline)
-    if thresholds:
-        t = thresholds[0]
-        texts += [f"fr@{t:.2f}:+0.005", f"auc@{t:.2f}:-1%"]
-    return [parse_rule(t) for t in texts]
+    thresholds = baseline.protocol.thresholds
+    if not thresholds:
+        return [parse_rule(DEFAULT_RULE_TEMPLATES[0])]
+    t = thresholds[0]
+    names = {"fr": metric_name("fr", t), "auc": metric_name("auc", t)}
+    return [parse_rule(template.format(**names)) for template in DEFAULT_RULE_TEMPLATES]
 
 
-DEFAULT_RULES_HELP = "nme:+1%, fr@T:+0.005, auc@T:-1% (T = the baseline's first threshold; every common split)"
+def check_significance(significance: float | None) -> None:
+    """InputError unless ``significance`` is None or in (0, 1)."""
+    if significance is not None and not 0.0 < significance < 1.0:
+        raise InputError(f"--significance must be between 0 and 1, got {significance:g}")
 
 
-@dataclass(frozen=True)
-class ProtocolDifference:
-    """One protocol key whose values differ."""
-
-    key: str
-    run: str
-    baseline: str
-
-
-#: Protocol keys that stay unset in runs scored from a predictions file (no crop box was used).
-_BOX_KEYS = frozenset({"box_source", "box_scale", "box_square"})
-
-
-def describe_protocol_value(key: str, text: str | None) -> str:
-    """A protocol value for a message: quoted, or ``not set`` (box keys: ``not set (scored predictions)``)."""
-    if text is None or text == "":
-        return "not set (scored predictions)" if key in _BOX_KEYS else "not set"
-    return repr(text)
-
-
-def describe_difference(diff: "ProtocolDifference") -> str:
+def describe_difference(diff: ProtocolDifference) -> str:
     """``key: run 'a', baseline 'b'`` with unset values spelled out."""
-    return (f"{diff.key}: run {describe_protocol_value(diff.key, diff.run)}, "
-            f"baseline {describe_protocol_value(diff.key, diff.baseline)}")
+    return diff.describe("run", "baseline")
 
 
 def protocol_differences(run: RunData, baseline: RunData) -> list[ProtocolDifference]:
-    """The ``PROTOCOL_KEYS`` whose values differ between two runs (values as text)."""
-    out = []
-    for key in PROTOCOL_KEYS:
-        a = _fmt_protocol_value(run.protocol.get(key))
-        b = _fmt_protocol_value(baseline.protocol.get(key))
-        if _normalise(a) != _normalise(b):
-            out.append(ProtocolDifference(key, a, b))
-    return out
+    """The protocol keys whose values differ between two runs (``this`` = run, ``other`` = baseline)."""
+    return run.protocol.differences(baseline.protocol)
 
 
-def _normalise(text: str) -> str:
-    parts = text.split()
-    try:
-        return " ".join(format(float(p), "g") for p in parts)
-    except ValueError:
-        return text
+def check_complete(run: RunData, baseline: RunData) -> None:
+    """Raise InputError when ``run`` is partial (missing samples, a shard, ``--limit``) on a split
+    where ``baseline`` is complete: its numbers are not those of the split."""
+    for count in run.incomplete_splits():
+        if count.split not in baseline.splits:
+            continue
+        base = baseline.split_count(count.split)
+        if not base.complete:
+            continue
+        what = f"shard {count.shard} of a sharded run" if count.shard and not count.shard.endswith("/1") else "partial"
+        raise InputError(
+            f"run '{run.label}' is {what} on split '{count.split}' ({count.describe()}) but baseline "
+            f"'{baseline.label}' is complete there ({base.n} images): the numbers are not comparable"
+            + (" (merge the shards with faceval merge first)" if count.shard else "")
+        )
 
 
 @dataclass
@@ -257,7 +253,8 @@ class GateResult:
             "significance": self.significance,
             "n_checks": len(self.checks),
             "n_failed": len(self.failures),
-            "protocol_differences": [asdict(d) for d in self.protocol_differences],
+            "protocol_differences": [{"key": d.key, "run": d.this, "baseline": d.other}
+                                     for d in self.protocol_differences],
             "checks": [{k: clean(v) for k, v in asdict(c).items()} for c in self.checks],
         }
 
@@ -269,6 +266,7 @@ def check_comparable(run: RunData, baseline: RunData, *, allow_protocol_change: 
             f"run '{run.label}' is on dataset '{run.dataset}' but baseline '{baseline.label}' is on "
             f"'{baseline.dataset}': runs of different datasets are not compared"
         )
+    check_complete(run, baseline)
     diffs = protocol_differences(run, baseline)
     if diffs and not allow_protocol_change:
         detail = "; ".join(describe_difference(d) for d in diffs)
@@ -279,30 +277,15 @@ def check_comparable(run: RunData, baseline: RunData, *, allow_protocol_change: 
     return diffs
 
 
-def _paired_errors(run: RunData, baseline: RunData, split: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image errors of the samples common to both splits, matched by sample id."""
-    a_idx = np.asarray(run.splits[split])
-    b_idx = np.asarray(baseline.splits[split])
-    a_ids = np.asarray(run.sample_ids)[a_idx].astype(str)
-    b_ids = np.asarray(baseline.sample_ids)[b_idx].astype(str)
-    common, ia, ib = np.intersect1d(a_ids, b_ids, assume_unique=False, return_indices=True)
-    a_vals = per_image_values(run, split, metric)[ia]
-    b_vals = per_image_values(baseline, split, metric)[ib]
-    # NaN (a pose gap) counts as a failure: inf, which the paired test ranks above every error.
-    a_vals = np.where(np.isnan(a_vals), np.inf, a_vals)
-    b_vals = np.where(np.isnan(b_vals), np.inf, b_vals)
-    return a_vals, b_vals
-
-
 def _paired_p(run: RunData, baseline: RunData, split: str, metric: str) -> tuple[float | None, int]:
     from faceval.metrics import paired
 
-    a, b = _paired_errors(run, baseline, split, metric)
+    a, b = paired_errors(run, baseline, split, metric)
     if a.size == 0:
         return None, 0
     result = paired.paired_test(a, b)
     p = float(result.p_value)
-    return (p if math.isfinite(p) else 1.0), int(getattr(result, "n", a.size))
+    return (p if math.isfinite(p) else 1.0), result.n
 
 
 def evaluate_gate(
@@ -321,11 +304,10 @@ def evaluate_gate(
         allow_protocol_change: compare even when protocol keys differ.
 
     Raises:
-        InputError: different datasets or protocols, a rule's split absent from either run,
-            no common split, or a bad significance level.
+        InputError: different datasets or protocols, a partial run against a complete baseline,
+            a rule's split absent from either run, no common split, or a bad significance level.
     """
-    if significance is not None and not 0.0 < significance < 1.0:
-        raise InputError(f"--significance must be between 0 and 1, got {significance}")
+    check_significance(significance)
     diffs = check_comparable(run, baseline, allow_protocol_change=allow_protocol_change)
     rules = list(rules) if rules else default_rules(baseline)
     common = [s for s in baseline.splits if s in run.splits]

@@ -34,320 +34,30 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.runs.data import PROTOCOL_KEYS, RunData
+from faceval.jsonable import to_jsonable
+from faceval.metrics.registry import parse_metric, summary_of
+from faceval.metrics.run_metrics import (
+    CI_LEVEL,
+    CI_N_BOOT,
+    CI_SEED,
+    default_metrics,
+    metric_ci,
+    metric_value,
+    parse_metric_list,
+    split_json,
+)
+from faceval.report.units import Units, header_label
+from faceval.runs.data import RunData, SplitCount
+from faceval.runs.protocol import COLUMN_KEYS
 
-#: Bootstrap settings for ``--ci`` (documented in captions).
-CI_LEVEL = 0.95
-CI_N_BOOT = 2000
-CI_SEED = 0
+__all__ = [
+    "CI_LEVEL", "CI_N_BOOT", "CI_SEED", "Cell", "Column", "LONG_COLUMNS", "MODEL_COLUMNS", "ReportTable", "Row",
+    "Units", "build_table", "default_metrics", "long_records", "metric_ci", "metric_value", "parse_metric_list",
+    "parse_model_columns", "protocol_warnings", "runs_json",
+]
 
-#: Metrics whose default paper display stays a fraction (AUC is conventionally a fraction).
-_FRACTION_DISPLAY_PREFIXES = ("auc",)
-
-# --------------------------------------------------------------------------------------------
-# metric helpers
-# --------------------------------------------------------------------------------------------
-
-
-def metric_info(name: str) -> Any:
-    """The registry's :class:`MetricInfo` for ``name`` (InputError with a suggestion if unknown)."""
-    from faceval.metrics import registry
-
-    return registry.metric_info(name)
-
-
-def canonical_metric(name: str) -> str:
-    """The registry's canonical spelling of a metric name (``fr@0.1`` -> ``fr@0.10``)."""
-    info = metric_info(name.strip())
-    return str(getattr(info, "name", name.strip()))
-
-
-def parse_metric_list(text: str | Sequence[str] | None) -> list[str] | None:
-    """Parse ``"nme,fr@0.10,auc@0.10"`` (or a list) into canonical names; None stays None."""
-    if text is None:
-        return None
-    items = text.split(",") if isinstance(text, str) else list(text)
-    names: list[str] = []
-    for item in items:
-        item = item.strip()
-        if not item:
-            continue
-        name = canonical_metric(item)
-        if name not in names:
-            names.append(name)
-    if not names:
-        raise InputError("--metrics lists no metric")
-    return names
-
-
-def run_thresholds(run: RunData) -> list[float]:
-    """The run's protocol thresholds as floats, in the run's order (may be empty)."""
-    raw = run.protocol.get("thresholds")
-    if raw is None:
-        return []
-    if isinstance(raw, (int, float, np.floating, np.integer)):
-        return [float(raw)]
-    if isinstance(raw, str):
-        return [float(t) for t in raw.replace(",", " ").split()]
-    return [float(t) for t in np.asarray(raw, dtype=float).ravel()]
-
-
-def default_metrics(runs: Sequence[RunData]) -> list[str]:
-    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds."""
-    for run in runs:
-        thresholds = run_thresholds(run)
-        if thresholds:
-            t = thresholds[0]
-            return [canonical_metric("nme"), canonical_metric(f"fr@{t:.2f}"), canonical_metric(f"auc@{t:.2f}")]
-    return [canonical_metric("nme")]
-
-
-def _summary_lookup(run: RunData, split: str, metric: str) -> float | None:
-    values = run.summary.get(split) if isinstance(run.summary, dict) else None
-    if not values or metric not in values:
-        return None
-    value = values[metric]
-    if value is None:
-        return None
-    return float(value)
-
-
-def _pose_for(run: RunData, split: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-    if run.pose_pred is None or run.pose_gt is None:
-        return None, None
-    idx = run.splits[split]
-    return np.asarray(run.pose_pred)[idx], np.asarray(run.pose_gt)[idx]
-
-
-def metric_value(run: RunData, split: str, metric: str) -> float | None:
-    """A metric of one split: the stored summary value, else computed from per-image data.
-
-    Returns None when the run lacks the split or the metric cannot be computed (e.g. pose
-    metrics of a run without pose).
-    """
-    if split not in run.splits:
-        return None
-    stored = _summary_lookup(run, split, metric)
-    if stored is not None:
-        return stored
-    from faceval.metrics import registry
-
-    pose_pred, pose_gt = _pose_for(run, split)
-    if metric.startswith("mae") and pose_pred is None:
-        return None
-    value = registry.compute_metric(
-        metric,
-        run.split_nme(split),
-        auc_mode=str(run.protocol.get("auc_mode", "exact")),
-        pose_pred=pose_pred,
-        pose_gt=pose_gt,
-        pose_wrap=bool(run.protocol.get("pose_wrap", False)),
-        n_failed_inputs=int(np.count_nonzero(np.asarray(run.failed_inputs)[run.splits[split]])),
-    )
-    return None if value is None else float(value)
-
-
-def _pose_errors(run: RunData, split: str, metric: str) -> np.ndarray | None:
-    """Per-image absolute pose error for ``mae_yaw|pitch|roll|mean`` (degrees), or None."""
-    pred, gt = _pose_for(run, split)
-    if pred is None or gt is None:
-        return None
-    diff = np.abs(np.asarray(pred, dtype=float) - np.asarray(gt, dtype=float))
-    which = metric.split("_", 1)[1] if "_" in metric else "mean"
-    axes = {"yaw": 0, "pitch": 1, "roll": 2}
-    if which in axes:
-        return diff[:, axes[which]]
-    return diff.mean(axis=1)
-
-
-def per_image_values(run: RunData, split: str, metric: str) -> np.ndarray:
-    """The per-image quantity a metric aggregates: NME (fractions, inf = failure) or pose error."""
-    if metric.startswith("mae"):
-        errors = _pose_errors(run, split, metric)
-        if errors is None:
-            raise InputError(f"run '{run.label}' has no pose for metric {metric}")
-        return errors
-    return np.asarray(run.split_nme(split), dtype=float)
-
-
-def _vector_percentile(q: float):  # type: ignore[no-untyped-def]
-    def stat(rows: np.ndarray) -> Any:
-        return np.percentile(rows, q, axis=-1)
-
-    return stat
-
-
-def _mean_stat(values: np.ndarray) -> Any:
-    return np.mean(np.asarray(values, dtype=float), axis=-1)
-
-
-def metric_ci(run: RunData, split: str, metric: str) -> tuple[float, float] | None:
-    """Bootstrap 95 % interval of a metric over the images of a split (seeded, reproducible).
-
-    ``nme``, ``nme_p<q>``, ``fr@T`` and ``auc@T`` use the metrics package's statistics (AUC in
-    its exact closed form whatever the run's AUC mode); pose MAE the mean of per-image absolute
-    errors.  Counts get no interval (None).
-    """
-    if split not in run.splits:
-        return None
-    from faceval.metrics import bootstrap
-
-    base = metric.split("@", 1)[0]
-    if base in ("n", "n_nonfinite", "n_failed_inputs"):
-        return None
-    if metric.startswith("mae"):
-        values = _pose_errors(run, split, metric)
-        if values is None:
-            return None
-        statistic: Any = _mean_stat
-    elif base.startswith("nme_p"):
-        values = per_image_values(run, split, metric)
-        q = float(getattr(metric_info(metric), "quantile", None) or base[len("nme_p"):])
-        # Vectorised linear percentile when no failure is involved (same numbers as the
-        # metrics package, which loops per replicate to treat inf exactly).
-        statistic = _vector_percentile(q) if np.all(np.isfinite(values)) else metric
-    elif base in ("nme", "fr", "auc"):
-        values = per_image_values(run, split, metric)
-        statistic = metric
-    else:
-        return None
-    if values.size == 0:
-        return None
-    low, high = bootstrap.bootstrap_ci(values, statistic, n_boot=CI_N_BOOT, level=CI_LEVEL, seed=CI_SEED)
-    return float(low), float(high)
-
-
-# --------------------------------------------------------------------------------------------
-# units and number formatting
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Units:
-    """How values are displayed.
-
-    Attributes:
-        mode: ``"paper"`` (NME/FR percent, AUC fraction), ``"percent"`` (all fraction metrics
-            in percent) or ``"fraction"`` (stored fractions).
-        precision: digits after the point; None for the per-unit defaults (percent 2,
-            fraction 4, degrees 2, count 0).
-    """
-
-    mode: str = "paper"
-    precision: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("paper", "percent", "fraction"):
-            raise InputError(f"unknown unit mode {self.mode!r} (paper, percent or fraction)")
-        if self.precision is not None and not 0 <= self.precision <= 12:
-            raise InputError(f"--precision must be between 0 and 12, got {self.precision}")
-
-    def scale(self, metric: str) -> tuple[float, str]:
-        """(factor, unit) for a metric: unit one of percent, fraction, degrees, count."""
-        info = metric_info(metric)
-        unit = str(getattr(info, "unit", "fraction"))
-        if unit != "fraction":
-            return 1.0, unit
-        if self.mode == "fraction":
-            return 1.0, "fraction"
-        if self.mode == "paper" and metric.split("@", 1)[0].startswith(_FRACTION_DISPLAY_PREFIXES):
-            return 1.0, "fraction"
-        return 100.0, "percent"
-
-    def digits(self, metric: str) -> int:
-        """Digits after the point for a metric."""
-        if self.precision is not None:
-            return self.precision
-        _, unit = self.scale(metric)
-        return {"percent": 2, "fraction": 4, "degrees": 2, "count": 0}.get(unit, 4)
-
-    def format(self, metric: str, value: float | None) -> str:
-        """A fixed-point string for display ('' for None, 'inf'/'nan' for non-finite)."""
-        if value is None:
-            return ""
-        if not math.isfinite(value):
-            return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-        factor, _ = self.scale(metric)
-        digits = self.digits(metric)
-        text = f"{value * factor:.{digits}f}"
-        if text.startswith("-") and float(text) == 0.0:
-            text = text[1:]
-        return text
-
-
-def header_label(metric: str, units: Units, *, with_unit: bool = True) -> str:
-    """Column title of a metric: registry display name plus the unit, e.g. ``NME (%)``."""
-    info = metric_info(metric)
-    display = str(getattr(info, "display", metric))
-    if not with_unit:
-        return display
-    _, unit = units.scale(metric)
-    suffix = {"percent": " (%)", "degrees": " (°)"}.get(unit, "")
-    return display + suffix
-
-
-def csv_number(value: float | None, precision: int | None = None, factor: float = 1.0) -> str:
-    """Fixed formatting for machine-readable output: repr round trip, or fixed digits."""
-    if value is None:
-        return ""
-    value = float(value) * factor
-    if not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if precision is not None:
-        return f"{value:.{precision}f}"
-    return repr(value)
-
-
-# --------------------------------------------------------------------------------------------
-# protocol text
-# --------------------------------------------------------------------------------------------
-
-
-def _fmt_protocol_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return " ".join(_fmt_protocol_value(v) for v in np.asarray(value).ravel().tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (float, np.floating)):
-        return format(float(value), "g")
-    return str(value)
-
-
-def protocol_text(run: RunData) -> str:
-    """One line naming the protocol: normaliser, thresholds, AUC mode, box source and scale."""
-    p = run.protocol
-    parts = [f"{p.get('normalizer', 'unknown')} normaliser"]
-    if p.get("aggregation") not in (None, "", "mean"):
-        parts[-1] += f" ({p.get('aggregation')} aggregation)"
-    if p.get("visible_only"):
-        parts.append("visible points only")
-    thresholds = run_thresholds(run)
-    if thresholds:
-        parts.append("thresholds " + "/".join(f"{t:.2f}" for t in thresholds))
-    parts.append(f"AUC {p.get('auc_mode', 'exact')}")
-    box = p.get("box_source")
-    if box:
-        box_text = f"box {box}"
-        scale = p.get("box_scale")
-        if scale is not None:
-            box_text += f" x{_fmt_protocol_value(scale)}"
-        if p.get("box_square"):
-            box_text += " square"
-        parts.append(box_text)
-    return ", ".join(parts)
-
-
-def protocol_key(run: RunData) -> tuple[tuple[str, str], ...]:
-    """The comparable protocol of a run (PROTOCOL_KEYS, values as text)."""
-    return tuple((k, _fmt_protocol_value(run.protocol.get(k))) for k in PROTOCOL_KEYS)
-
-
-def protocol_columns(run: RunData) -> dict[str, str]:
-    """Protocol as flat text columns for the long layout."""
-    return {k: _fmt_protocol_value(run.protocol.get(k)) for k in PROTOCOL_KEYS}
-
+#: Footnote marks of partial cells (repeated, ``††``, once used up).
+_MARKS = ("†", "‡", "§", "¶")
 
 # --------------------------------------------------------------------------------------------
 # model-cost columns (params, FLOPs, throughput from the runs' model_info)
@@ -453,10 +163,15 @@ class Column:
 
 @dataclass
 class Cell:
-    """A value (stored fraction/degrees) and its optional bootstrap interval."""
+    """A value (stored fraction/degrees), its optional bootstrap interval and completeness.
+
+    ``partial`` is the split's count when the run lacks samples of the complete split (missing
+    files, a shard, ``--limit``): the cell is marked and never bold against complete cells.
+    """
 
     value: float | None
     ci: tuple[float, float] | None = None
+    partial: SplitCount | None = None
 
 
 @dataclass
@@ -526,20 +241,49 @@ class ReportTable:
         Values are compared as displayed (rounded), so ties on the page are all bold.
         Columns with fewer than two values have no best.
         """
-        info = metric_info(column.metric)
-        direction = str(getattr(info, "direction", "lower"))
-        if direction not in ("lower", "higher"):
-            return set()
+        direction = parse_metric(column.metric).direction
+        present = [(i, self.cells[(i, column)]) for i in range(len(self.rows)) if (i, column) in self.cells]
+        present = [(i, c) for i, c in present if c.value is not None and not math.isnan(c.value)]
+        complete = [(i, c) for i, c in present if c.partial is None]
+        if complete:
+            # A partial cell never competes with complete ones.
+            present = complete
+        elif len({(c.partial.n, c.partial.n_expected, c.partial.shard) for _, c in present if c.partial}) > 1:
+            return set()  # partial cells of different sample sets are not comparable either
         shown: dict[int, float] = {}
-        for i in range(len(self.rows)):
-            cell = self.cells.get((i, column))
-            if cell is None or cell.value is None or math.isnan(cell.value):
-                continue
+        for i, cell in present:
+            assert cell.value is not None
             shown[i] = float(self.units.format(column.metric, cell.value))
         if len(shown) < 2:
             return set()
         target = min(shown.values()) if direction == "lower" else max(shown.values())
         return {i for i, v in shown.items() if v == target}
+
+    def partial_mark(self, row: int, column: Column) -> str:
+        """The footnote mark of a partial cell (``†``, ``‡``, ...), ``""`` for a complete one."""
+        cell = self.cells.get((row, column))
+        if cell is None or cell.partial is None:
+            return ""
+        return self.footnote_marks[cell.partial.describe()]
+
+    @property
+    def footnote_marks(self) -> dict[str, str]:
+        """Partial-split text (``330 of 689 images``) -> its mark, in first-seen cell order."""
+        marks: dict[str, str] = {}
+        for i in range(len(self.rows)):
+            for col in self.columns:
+                cell = self.cells.get((i, col))
+                if cell is not None and cell.partial is not None:
+                    text = cell.partial.describe()
+                    if text not in marks:
+                        k = len(marks)
+                        marks[text] = _MARKS[k % len(_MARKS)] * (k // len(_MARKS) + 1)
+        return marks
+
+    def footnotes(self) -> list[str]:
+        """``† partial split: 330 of 689 images, not comparable with complete splits.`` per mark."""
+        return [f"{mark} partial split: {text}, not comparable with complete splits (never bold against them)."
+                for text, mark in self.footnote_marks.items()]
 
     def model_text(self, row: int, name: str) -> str | None:
         """Display text of a model-cost cell (e.g. ``1.43``), None when the value is missing."""
@@ -582,6 +326,8 @@ class ReportTable:
             text += f" Protocol: {self.protocols[0]}."
         else:
             text += " Protocols: " + "; ".join(f"({m}) {p}" for m, p in zip(self.marks, self.protocols)) + "."
+        for note in self.footnotes():
+            text += " " + note
         return text
 
 
@@ -610,13 +356,13 @@ def protocol_warnings(runs: Sequence[RunData]) -> list[str]:
     by_dataset: dict[str, list[RunData]] = {}
     for run in runs:
         by_dataset.setdefault(run.dataset, []).append(run)
-    texts = {protocol_text(r) for r in runs}
+    texts = {r.protocol.describe() for r in runs}
     if len(texts) > 1:
         out.append("runs use different protocols; each is named in the caption: " + " | ".join(sorted(texts)))
     for dataset, group in by_dataset.items():
         ref = group[0]
         for other in group[1:]:
-            diffs = [k for (k, a), (_, b) in zip(protocol_key(ref), protocol_key(other)) if a != b]
+            diffs = [d.key for d in ref.protocol.differences(other.protocol)]
             if diffs:
                 out.append(
                     f"{dataset}: '{other.label}' and '{ref.label}' differ in " + ", ".join(diffs)
@@ -651,7 +397,7 @@ def build_table(
         raise InputError("no runs given")
     model_names = parse_model_columns(list(model_columns)) if model_columns else []
     units = units or Units()
-    metric_names = [canonical_metric(m) for m in metrics] if metrics else default_metrics(runs)
+    metric_names = [parse_metric(m).name for m in metrics] if metrics else default_metrics(runs)
     warnings = protocol_warnings(runs)
 
     rows: list[Row] = []
@@ -682,19 +428,23 @@ def build_table(
             if run is None or col.split not in run.splits:
                 continue
             value = metric_value(run, col.split, col.metric)
+            if value is not None and math.isnan(value):
+                value = None  # an empty split or a metric without data: "–", never nan
             interval = metric_ci(run, col.split, col.metric) if ci and value is not None else None
-            cells[(i, col)] = Cell(value, interval)
+            count = run.split_count(col.split)
+            cells[(i, col)] = Cell(value, None if interval is None else (interval.low, interval.high),
+                                   None if count.complete else count)
 
     protocols: list[str] = []
     for row in rows:
         for run in row.runs:
-            text = protocol_text(run)
+            text = run.protocol.describe()
             if text not in protocols:
                 protocols.append(text)
     marks = [chr(ord("a") + k) if k < 26 else str(k + 1) for k in range(len(protocols))]
     if len(protocols) > 1:
         for row in rows:
-            row.protocol_marks = sorted({marks[protocols.index(protocol_text(r))] for r in row.runs})
+            row.protocol_marks = sorted({marks[protocols.index(r.protocol.describe())] for r in row.runs})
 
     model_values = {
         (i, name): model_info_value(row.runs, MODEL_COLUMNS[name].key)
@@ -721,7 +471,7 @@ def build_table(
 # long (tidy) layout and JSON
 # --------------------------------------------------------------------------------------------
 
-LONG_COLUMNS = ("run", "dataset", "split", "metric", "value", "unit", "n") + PROTOCOL_KEYS
+LONG_COLUMNS = ("run", "dataset", "split", "metric", "value", "unit", "n") + COLUMN_KEYS
 
 
 def long_records(
@@ -746,11 +496,11 @@ def long_records(
     if not runs:
         raise InputError("no runs given")
     model_names = parse_model_columns(list(model_columns)) if model_columns else []
-    metric_names = [canonical_metric(m) for m in metrics] if metrics else default_metrics(runs)
+    metric_names = [parse_metric(m).name for m in metrics] if metrics else default_metrics(runs)
     order = _split_order(runs, splits)
     out: list[dict[str, Any]] = []
     for run in runs:
-        proto = protocol_columns(run)
+        proto = run.protocol.columns()
         for split in order.get(run.dataset, []):
             if split not in run.splits:
                 continue
@@ -765,9 +515,9 @@ def long_records(
                 }
                 if ci:
                     interval = metric_ci(run, split, metric) if value is not None else None
-                    record["ci_low"] = interval[0] if interval else None
-                    record["ci_high"] = interval[1] if interval else None
-                record["unit"] = str(getattr(metric_info(metric), "unit", "fraction"))
+                    record["ci_low"] = interval.low if interval else None
+                    record["ci_high"] = interval.high if interval else None
+                record["unit"] = parse_metric(metric).unit
                 record["n"] = int(len(run.splits[split]))
                 record.update(proto)
                 out.append(record)
@@ -783,25 +533,6 @@ def long_records(
             record.update(proto)
             out.append(record)
     return out
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_value(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_json_value(v) for v in value.tolist()]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
 
 
 def _model_json(value: float | None) -> int | float | None:
@@ -822,15 +553,16 @@ def runs_json(
     """One ``faceval score --format json``-like object per run.
 
     ``{"schema_version", "label", "dataset", "protocol", "splits": {split: {metric: value}}}``
-    (values stored fractions/degrees; non-finite values become null).  Without ``metrics`` the
-    run's whole stored summary is given; with ``ci`` a ``"ci"`` object ``{split: {metric:
+    (values stored fractions/degrees, computed from the per-image arrays; non-finite values
+    become null; each split also has ``n_expected`` and ``complete``).  Without ``metrics`` the
+    whole summary is given; with ``ci`` a ``"ci"`` object ``{split: {metric:
     [low, high]}}`` is added.  With ``model_columns`` a ``"model_info"`` object holds the chosen
     ``model_info`` keys (``params``, ``flops``, ``images_per_s``; unscaled, null when missing).
     """
     if not runs:
         raise InputError("no runs given")
     model_names = parse_model_columns(list(model_columns)) if model_columns else []
-    metric_names = [canonical_metric(m) for m in metrics] if metrics else None
+    metric_names = [parse_metric(m).name for m in metrics] if metrics else None
     order = _split_order(runs, splits)
     out: list[dict[str, Any]] = []
     for run in runs:
@@ -840,22 +572,16 @@ def runs_json(
             if split not in run.splits:
                 continue
             if metric_names is None:
-                stored = dict(run.summary.get(split, {}))
-                if not stored:
-                    stored = {m: metric_value(run, split, m) for m in default_metrics([run])}
-                values = stored
+                values: dict[str, Any] = summary_of(run.view(split))
             else:
                 values = {m: metric_value(run, split, m) for m in metric_names}
-            split_values[split] = values
+            split_values[split] = split_json(run, split, values)
             if ci:
                 intervals[split] = {}
                 for m in values:
-                    try:
-                        interval = metric_ci(run, split, m)
-                    except InputError:
-                        interval = None
+                    interval = metric_ci(run, split, m)
                     if interval is not None:
-                        intervals[split][m] = list(interval)
+                        intervals[split][m] = [interval.low, interval.high]
         entry: dict[str, Any] = {
             "schema_version": int(run.schema_version),
             "label": run.label,
@@ -870,5 +596,5 @@ def runs_json(
             }
         if ci:
             entry["ci"] = {"level": CI_LEVEL, "n_boot": CI_N_BOOT, "seed": CI_SEED, "intervals": intervals}
-        out.append(_json_value(entry))
+        out.append(to_jsonable(entry))
     return out

@@ -7,25 +7,44 @@ without the model or the images.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from faceval.runs.protocol import COMPARED_KEYS, Protocol
+
+if TYPE_CHECKING:
+    from faceval.metrics.view import MetricView
 
 SCHEMA_VERSION = 1
 
 #: Protocol keys that must agree before two runs are compared (gate, report).
-PROTOCOL_KEYS = (
-    "normalizer",
-    "thresholds",
-    "auc_mode",
-    "aggregation",
-    "visible_only",
-    "box_source",
-    "box_scale",
-    "box_square",
-    "manifest_sha256",
-    "sample_set_sha256",
-)
+PROTOCOL_KEYS = COMPARED_KEYS
+
+
+@dataclass(frozen=True)
+class SplitCount:
+    """How complete one split of a run is: ``n`` samples present of ``n_expected`` (None: unknown)."""
+
+    split: str
+    n: int
+    n_expected: int | None
+    shard: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """False when the complete split is known to hold more samples, or for a shard I/N, N > 1."""
+        if self.shard is not None and not self.shard.endswith("/1"):
+            return False
+        return self.n_expected is None or self.n >= self.n_expected
+
+    def describe(self) -> str:
+        """``330 of 689 images``, ``shard 1/2, 165 of 330 images``, or ``330 images`` when complete."""
+        text = f"{self.n} images" if self.n_expected is None or self.n >= self.n_expected else (
+            f"{self.n} of {self.n_expected} images")
+        if self.shard is not None and not self.complete:
+            text = f"shard {self.shard}, {text}"
+        return text
 
 
 @dataclass
@@ -47,10 +66,13 @@ class RunData:
         failed_inputs: ``(N,)`` bool, True where the image or prediction was unusable.
         failure_reasons: ``(N,)`` str, empty where none.
         pose_pred / pose_gt: ``(N, 3)`` yaw, pitch, roll degrees, or None.
-        protocol: see ``PROTOCOL_KEYS`` (plus informative keys such as ``conversion``).
+        protocol: the :class:`~faceval.runs.protocol.Protocol` (a dict given here is validated
+            into one).
         provenance: versions, providers, model hash and spec, command line, times.
         summary: split -> metric name -> value (the ``faceval score --format json`` ``splits``).
         model_info: params, macs, flops, throughput when known.
+        split_expected: split -> number of samples the complete split has (from the dataset
+            manifest); a split without a key is of unknown size and treated as complete.
     """
 
     label: str
@@ -67,11 +89,45 @@ class RunData:
     failure_reasons: np.ndarray
     pose_pred: np.ndarray | None = None
     pose_gt: np.ndarray | None = None
-    protocol: dict[str, Any] = field(default_factory=dict)
+    protocol: Protocol = field(default_factory=Protocol)
     provenance: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, dict[str, float]] = field(default_factory=dict)
     model_info: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    split_expected: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.protocol, Protocol):
+            self.protocol = Protocol.from_dict(self.protocol)
+
+    def split_count(self, split: str) -> SplitCount:
+        """Samples of ``split`` present and expected."""
+        expected = self.split_expected.get(split)
+        return SplitCount(split, int(len(self.splits[split])), None if expected is None else int(expected),
+                          self.protocol.shard)
+
+    def incomplete_splits(self) -> list[SplitCount]:
+        """Splits with fewer samples than the complete split (missing files, ``--limit``) or of a shard."""
+        return [c for c in (self.split_count(s) for s in self.splits) if not c.complete]
+
+    def view(self, split: str) -> "MetricView":
+        """The typed per-image view of one split that every metric reads (see :mod:`faceval.metrics.view`)."""
+        from faceval.metrics.view import MetricView
+
+        idx = np.asarray(self.splits[split], dtype=np.int64)
+        with_pose = self.pose_pred is not None and self.pose_gt is not None
+        return MetricView(
+            nme=np.asarray(self.nme, dtype=np.float64)[idx],
+            failed_inputs=np.asarray(self.failed_inputs, dtype=bool)[idx],
+            protocol=self.protocol,
+            predictions=np.asarray(self.predictions)[idx],
+            ground_truth=np.asarray(self.ground_truth)[idx],
+            normalizers=np.asarray(self.normalizers, dtype=np.float64)[idx],
+            visible=np.asarray(self.visible, dtype=bool)[idx],
+            pose_pred=np.asarray(self.pose_pred, dtype=np.float64)[idx] if with_pose else None,
+            pose_gt=np.asarray(self.pose_gt, dtype=np.float64)[idx] if with_pose else None,
+            sample_ids=np.asarray(self.sample_ids)[idx],
+        )
 
     def split_nme(self, split: str) -> np.ndarray:
         """Per-image NME of one split (fractions; inf for failures)."""

@@ -3,7 +3,8 @@
 Layout (schema version 1)::
 
     /                 attrs: format="faceval-run", schema_version, label, dataset, scheme,
-                             protocol, provenance, summary, model_info (JSON strings)
+                             protocol, provenance, summary, model_info (JSON strings),
+                             split_expected (JSON, optional: split -> samples of the complete split)
     /samples/ids      (N,) UTF-8 strings, canonical order
     /arrays/...       predictions (N,K,2), ground_truth (N,K,2), visible (N,K), normalizers (N,),
                       nme (N,), failed_inputs (N,), failure_reasons (N,) strings,
@@ -51,7 +52,9 @@ def write_run(path: str | os.PathLike[str], run: RunData) -> Path:
             h5.attrs["dataset"] = run.dataset
             h5.attrs["scheme"] = run.scheme
             for name in _JSON_ATTRS:
-                h5.attrs[name] = _json_dumps(getattr(run, name))
+                value = getattr(run, name)
+                h5.attrs[name] = _json_dumps(value.to_dict() if name == "protocol" else value)
+            h5.attrs["split_expected"] = _json_dumps(run.split_expected)
             h5.create_dataset("samples/ids", data=np.asarray(run.sample_ids, dtype=object), dtype=str_dtype, track_times=False)
             for name in _ARRAYS:
                 h5.create_dataset(f"arrays/{name}", data=np.asarray(getattr(run, name)), track_times=False)
@@ -140,12 +143,19 @@ def read_run(path: str | os.PathLike[str]) -> RunData:
             pose_pred = h5["arrays/pose_pred"][()] if "arrays/pose_pred" in h5 else None
             pose_gt = h5["arrays/pose_gt"][()] if "arrays/pose_gt" in h5 else None
             meta = {name: json.loads(h5.attrs[name]) for name in _JSON_ATTRS}
+            split_expected = json.loads(h5.attrs["split_expected"]) if "split_expected" in h5.attrs else {}
+            if not isinstance(split_expected, dict) or not all(
+                    isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in split_expected.values()):
+                raise ValueError("attribute 'split_expected' is not an object of sample counts")
             label, dataset, scheme = (_attr_str(h5.attrs[k]) for k in ("label", "dataset", "scheme"))
             _check_consistent(ids, arrays, reasons, splits, pose_pred, pose_gt, meta)
     except _DAMAGED as exc:
         text = str(exc).strip().splitlines()
         detail = f"{type(exc).__name__}: {text[0][:80]}" if text else type(exc).__name__
         raise InputError(f"damaged run file ({detail})", path=source) from None
+    from faceval.runs.protocol import Protocol
+
+    protocol = Protocol.from_dict(meta["protocol"], source=source)
     return RunData(
         label=label,
         dataset=dataset,
@@ -161,9 +171,10 @@ def read_run(path: str | os.PathLike[str]) -> RunData:
         failure_reasons=reasons,
         pose_pred=pose_pred,
         pose_gt=pose_gt,
-        protocol=meta["protocol"],
+        protocol=protocol,
         provenance=meta["provenance"],
         summary=meta["summary"],
         model_info=meta["model_info"],
         schema_version=version,
+        split_expected={str(k): int(v) for k, v in split_expected.items()},
     )

@@ -7,13 +7,12 @@ the shards in order restores the canonical order exactly.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from faceval.errors import InputError
 from faceval.runs.data import RunData
-
-#: Protocol keys that may differ between shards of one evaluation.
-_SHARD_KEYS = ("shard",)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -45,25 +44,22 @@ def merge_runs(shards: list[RunData], names: list[str] | None = None) -> RunData
     names = names or [f"run {i + 1}" for i in range(len(shards))]
     seen: dict[str, str] = {}
     for name, run in zip(names, shards):
-        shard = run.protocol.get("shard")
+        shard = run.protocol.shard
         if not shard:
             raise InputError("not a shard run (made without --shard I/N)", path=name)
         if shard in seen:
             raise InputError(f"shard {shard} given twice: {seen[shard]} and {name}")
         seen[shard] = name
-    ordered = sorted(shards, key=lambda r: parse_shard(str(r.protocol.get("shard", "1/1")))[0])
-    counts = {parse_shard(str(r.protocol.get("shard", "1/1")))[1] for r in ordered}
-    indices = [parse_shard(str(r.protocol.get("shard", "1/1")))[0] for r in ordered]
+    ordered = sorted(shards, key=lambda r: parse_shard(str(r.protocol.shard))[0])
+    counts = {parse_shard(str(r.protocol.shard))[1] for r in ordered}
+    indices = [parse_shard(str(r.protocol.shard))[0] for r in ordered]
     if len(counts) != 1 or indices != list(range(1, counts.pop() + 1)):
-        have = ", ".join(str(r.protocol.get("shard", "none")) for r in ordered)
+        have = ", ".join(str(r.protocol.shard) for r in ordered)
         raise InputError(f"shards do not form a complete set 1..N (found: {have})")
     first = ordered[0]
     for run in ordered[1:]:
-        for key in sorted(set(first.protocol) | set(run.protocol)):
-            if key in _SHARD_KEYS:
-                continue
-            if first.protocol.get(key) != run.protocol.get(key):
-                raise InputError(f"shards differ in protocol '{key}': {first.protocol.get(key)!r} vs {run.protocol.get(key)!r}")
+        for diff in run.protocol.differences(first.protocol, informative=True):
+            raise InputError(f"shards differ in protocol '{diff.key}': {diff.other!r} vs {diff.this!r}")
         if run.dataset != first.dataset or run.provenance.get("model_sha256") != first.provenance.get("model_sha256"):
             raise InputError("shards come from different datasets or models")
 
@@ -77,7 +73,7 @@ def merge_runs(shards: list[RunData], names: list[str] | None = None) -> RunData
 
     pose_pred = cat("pose_pred") if all(r.pose_pred is not None for r in ordered) else None
     pose_gt = cat("pose_gt") if all(r.pose_gt is not None for r in ordered) else None
-    protocol = {k: v for k, v in first.protocol.items() if k not in _SHARD_KEYS}
+    protocol = replace(first.protocol, shard=None)
     merged = RunData(
         label=first.label,
         dataset=first.dataset,
@@ -94,13 +90,14 @@ def merge_runs(shards: list[RunData], names: list[str] | None = None) -> RunData
         pose_pred=pose_pred,
         pose_gt=pose_gt,
         protocol=protocol,
-        provenance=dict(first.provenance, merged_from=[str(r.protocol.get("shard")) for r in ordered],
+        provenance=dict(first.provenance, merged_from=[str(r.protocol.shard) for r in ordered],
                         shard_providers=[r.provenance.get("providers_used") for r in ordered]),
         model_info=dict(first.model_info),
+        split_expected=dict(first.split_expected),
     )
     from faceval.runs.provenance import sample_set_sha256
 
-    if sample_set_sha256(merged.sample_ids) != protocol.get("sample_set_sha256"):
+    if sample_set_sha256(merged.sample_ids) != protocol.sample_set_sha256:
         raise InputError("merged shards do not give the full sample set of the evaluation (missing or extra samples)")
     merged.summary = recompute_summary(merged)
     return merged

@@ -19,6 +19,8 @@ rows skip with a reason, and an unreadable file is also simulated as root with a
 
 from __future__ import annotations
 
+import dataclasses
+
 import errno
 import json
 import os
@@ -925,7 +927,7 @@ def _(b, t, mp):
     from faceval.runs.runfile import read_run, write_run
 
     shard = read_run(b.run_a)  # a complete 1-of-1 shard set
-    shard.protocol["shard"] = "1/1"
+    shard.protocol = dataclasses.replace(shard.protocol, shard="1/1")
     shard_path = write_run(t / "shard.h5", shard)
     _fail_replace(mp)
     out = t / "merged.h5"

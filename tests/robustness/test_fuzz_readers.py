@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from faceval.runs.protocol import Protocol
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -149,7 +151,8 @@ def valid_run(run: Any) -> None:
         idx = np.asarray(indices)
         assert idx.ndim == 1 and np.issubdtype(idx.dtype, np.integer), split
         assert ((idx >= 0) & (idx < n)).all(), split
-    assert all(isinstance(getattr(run, k), dict) for k in ("protocol", "provenance", "summary", "model_info"))
+    assert all(isinstance(getattr(run, k), dict) for k in ("provenance", "summary", "model_info", "split_expected"))
+    assert isinstance(run.protocol, Protocol)
     assert isinstance(run.label, str) and isinstance(run.dataset, str)
 
 

@@ -7,10 +7,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from faceval.runs.data import RunData
+from faceval.runs.protocol import Protocol
 
 
-def base_protocol(dataset: str = "300w", **overrides: Any) -> dict[str, Any]:
-    """A protocol dict as build_run writes it."""
+def base_protocol(dataset: str = "300w", **overrides: Any) -> Protocol:
+    """A protocol as build_run records it for scored predictions."""
     proto: dict[str, Any] = {
         "normalizer": "inter-ocular",
         "thresholds": [0.08, 0.10] if dataset == "300w" else [0.10],
@@ -25,7 +26,7 @@ def base_protocol(dataset: str = "300w", **overrides: Any) -> dict[str, Any]:
         "sample_set_sha256": f"samples-{dataset}",
     }
     proto.update(overrides)
-    return proto
+    return Protocol.from_dict(proto)
 
 
 def make_run(
@@ -35,7 +36,7 @@ def make_run(
     *,
     dataset: str = "300w",
     sample_ids: Sequence[str] | None = None,
-    protocol: dict[str, Any] | None = None,
+    protocol: Protocol | None = None,
     pose_pred: np.ndarray | None = None,
     pose_gt: np.ndarray | None = None,
     with_summary: bool = True,

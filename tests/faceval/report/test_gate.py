@@ -104,7 +104,7 @@ def test_protocol_difference_blocks_unless_allowed():
     base = make_run("b", [0.02, 0.03], dataset="wflw")
     other = make_run("c", [0.02, 0.03], dataset="wflw", protocol=base_protocol("wflw", normalizer="inter-pupil"))
     diffs = protocol_differences(other, base)
-    assert [(d.key, d.run, d.baseline) for d in diffs] == [("normalizer", "inter-pupil", "inter-ocular")]
+    assert [(d.key, d.this, d.other) for d in diffs] == [("normalizer", "inter-pupil", "inter-ocular")]
     with pytest.raises(InputError, match="normalizer: run 'inter-pupil', baseline 'inter-ocular'"):
         evaluate_gate(other, base)
     result = evaluate_gate(other, base, allow_protocol_change=True)

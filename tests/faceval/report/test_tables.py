@@ -7,6 +7,8 @@ import json
 import re
 import sys
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -273,7 +275,7 @@ def test_real_spiga_300w_table_shows_full_nme_2_99():
     md, _ = render_report([run], "markdown", metrics=["nme", "auc@0.08", "fr@0.08"], splits=["full"])
     assert "| SPIGA | 2.99 | 0.6272 | 0.73 |" in md  # exact closed-form AUC
     # SPIGA's own AUC (62.7275) comes from its histogram mode, recorded in the protocol
-    run.protocol["auc_mode"] = "spiga-hist"
+    run.protocol = replace(run.protocol, auc_mode="spiga-hist")
     from faceval.evaluation.scoring import recompute_summary
 
     run.summary = recompute_summary(run)

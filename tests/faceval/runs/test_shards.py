@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -22,7 +24,7 @@ def _split_run(run, count):  # noqa: ANN001
             "sample_ids", "predictions", "ground_truth", "visible", "normalizers", "nme", "failed_inputs",
             "failure_reasons", "pose_pred", "pose_gt")}
         shards.append(RunData(label=run.label, dataset=run.dataset, scheme=run.scheme, splits=splits,
-                              protocol=dict(run.protocol, shard=f"{i}/{count}"), provenance=dict(run.provenance),
+                              protocol=replace(run.protocol, shard=f"{i}/{count}"), provenance=dict(run.provenance),
                               **fields))
     return shards
 
@@ -48,7 +50,7 @@ def test_merge_restores_the_unsharded_run():
     assert list(merged.sample_ids) == list(run.sample_ids)
     for name in run.splits:
         np.testing.assert_array_equal(merged.splits[name], run.splits[name])
-    assert "shard" not in merged.protocol
+    assert merged.protocol.shard is None
     assert merged.summary["full"]["n"] == 23
     assert merged.summary["full"]["nme"] == pytest.approx(float(np.mean(run.nme)))
 

@@ -1,0 +1,284 @@
+"""The measurement protocol of a run: one typed value, written to the run file and read back.
+
+:class:`Protocol` is what ``build_run`` records, what a run file holds under its ``protocol``
+attribute (a JSON object) and what :func:`faceval.runs.runfile.read_run` gives back: the same
+type, validated by :meth:`Protocol.from_dict`. Its :meth:`~Protocol.describe` is the one
+protocol text (report captions, human summaries, gate messages) and
+:meth:`~Protocol.differences` the one comparison (``gate``, ``report`` warnings, ``merge``).
+
+Keys (JSON names = field names):
+
+* compared (:data:`COMPARED_KEYS`): ``normalizer``, ``thresholds``, ``auc_mode``,
+  ``aggregation``, ``visible_only``, ``pose_wrap``, ``box_source``, ``box_scale``,
+  ``box_square``, ``manifest_sha256``, ``sample_set_sha256``;
+* informative (:data:`INFORMATIVE_KEYS`, compared by ``merge`` only): ``conversion``,
+  ``pose_source``, ``gt_scheme``;
+* ``shard``: ``"I/N"`` for one shard of a sharded evaluation (written only when set);
+* any other key of a run file is kept in ``extra`` (JSON scalars only) and compared like the
+  compared keys, so a key a newer faceval writes is never silently ignored.
+
+Schema-1 run files written before this module have exactly these keys (a missing key takes
+its default), so they read back unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+from faceval.errors import InputError
+
+JsonScalar = Union[str, int, float, bool, None]
+
+#: Keys that must agree before two runs are compared (gate, report).
+COMPARED_KEYS: tuple[str, ...] = (
+    "normalizer",
+    "thresholds",
+    "auc_mode",
+    "aggregation",
+    "visible_only",
+    "pose_wrap",
+    "box_source",
+    "box_scale",
+    "box_square",
+    "manifest_sha256",
+    "sample_set_sha256",
+)
+
+#: Protocol columns of the long report layout (the compared keys as of schema 1, in that order).
+COLUMN_KEYS: tuple[str, ...] = tuple(k for k in COMPARED_KEYS if k != "pose_wrap")
+
+#: Keys that describe how the result was obtained; ``merge`` requires them equal as well.
+INFORMATIVE_KEYS: tuple[str, ...] = ("conversion", "pose_source", "gt_scheme")
+
+#: Keys that stay unset in runs scored from a predictions file (no crop box was used).
+_BOX_KEYS = frozenset({"box_source", "box_scale", "box_square"})
+
+_OPTIONAL_KEYS = ("shard",)
+
+
+def _threshold_text(t: float) -> str:
+    from faceval.metrics.registry import threshold_key
+
+    return threshold_key(t)
+
+
+@dataclass(frozen=True)
+class ProtocolDifference:
+    """One protocol key whose values differ: ``this`` (the run) and ``other`` (baseline, shard 1).
+
+    Values are display text (:func:`value_text`); ``""`` means not set.
+    """
+
+    key: str
+    this: str
+    other: str
+
+    def describe(self, this_name: str = "run", other_name: str = "baseline") -> str:
+        """``key: run 'a', baseline 'b'`` with unset values spelled out."""
+        return (f"{self.key}: {this_name} {_quoted(self.key, self.this)}, "
+                f"{other_name} {_quoted(self.key, self.other)}")
+
+
+def _quoted(key: str, text: str) -> str:
+    if text == "":
+        return "not set (scored predictions)" if key in _BOX_KEYS else "not set"
+    return repr(text)
+
+
+def value_text(value: Any) -> str:
+    """A protocol value as text: ``""`` for None, ``true``/``false``, ``%g`` floats, ``/``-less lists."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return " ".join(value_text(v) for v in value)
+    if isinstance(value, float):
+        return format(value, "g")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How errors are measured; recorded with every result and compared by gate and merge.
+
+    ``box_source``/``box_scale``/``box_square`` describe the face crop of a model run; they are
+    ``None`` for predictions made elsewhere (``faceval score``). ``shard`` is ``"I/N"`` for one
+    shard of a sharded run, None otherwise. ``extra`` holds keys this faceval does not know
+    (sorted ``(key, value)`` pairs), kept and compared.
+    """
+
+    normalizer: str | None = "inter-ocular"
+    thresholds: tuple[float, ...] = (0.10,)
+    auc_mode: str = "exact"
+    aggregation: str = "mean"
+    visible_only: bool = False
+    pose_wrap: bool = False
+    box_source: str | None = None
+    box_scale: float | None = None
+    box_square: bool | None = None
+    manifest_sha256: str | None = None
+    sample_set_sha256: str | None = None
+    conversion: str | None = None
+    pose_source: str | None = None
+    gt_scheme: str | None = None
+    shard: str | None = None
+    extra: tuple[tuple[str, JsonScalar], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "thresholds", tuple(float(t) for t in self.thresholds))
+        if self.box_scale is not None:
+            object.__setattr__(self, "box_scale", float(self.box_scale))
+
+    # -- file form --------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object stored in run files (``shard`` only when set; extra keys kept)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            if f.name in _OPTIONAL_KEYS and value is None:
+                continue
+            out[f.name] = list(value) if f.name == "thresholds" else value
+        out.update(dict(self.extra))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | Path | None = None) -> "Protocol":
+        """Validate a stored protocol object; a bad one raises a one-line :class:`InputError`.
+
+        ``source`` (the run file) is named in the error. Missing keys take their defaults
+        (old files); unknown keys with JSON scalar values go to ``extra``.
+        """
+
+        def bad(key: str, expected: str) -> InputError:
+            return InputError(f"damaged run file: protocol '{key}' is {data[key]!r}, expected {expected}",
+                              path=source)
+
+        if not isinstance(data, Mapping):
+            raise InputError(f"damaged run file: protocol is {type(data).__name__}, expected a JSON object",
+                             path=source)
+        known = {f.name for f in fields(cls)} - {"extra"}
+        kwargs: dict[str, Any] = {}
+        for key in ("normalizer", "box_source", "manifest_sha256", "sample_set_sha256", "conversion",
+                    "pose_source", "gt_scheme", "shard"):
+            if key in data:
+                if data[key] is not None and not isinstance(data[key], str):
+                    raise bad(key, "a string or null")
+                kwargs[key] = data[key]
+        for key in ("auc_mode", "aggregation"):
+            if key in data:
+                if not isinstance(data[key], str):
+                    raise bad(key, "a string")
+                kwargs[key] = data[key]
+        for key in ("visible_only", "pose_wrap"):
+            if key in data:
+                if not isinstance(data[key], bool):
+                    raise bad(key, "true or false")
+                kwargs[key] = data[key]
+        if "box_square" in data:
+            if data["box_square"] is not None and not isinstance(data["box_square"], bool):
+                raise bad("box_square", "true, false or null")
+            kwargs["box_square"] = data["box_square"]
+        if "box_scale" in data:
+            value = data["box_scale"]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value) or value <= 0):
+                raise bad("box_scale", "a positive number or null")
+            kwargs["box_scale"] = value
+        if "thresholds" in data:
+            raw = data["thresholds"]
+            if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                raw = [raw]
+            if not isinstance(raw, (list, tuple)) or any(
+                    isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0
+                    for t in raw):
+                raise bad("thresholds", "a list of positive numbers")
+            kwargs["thresholds"] = tuple(float(t) for t in raw)
+        if kwargs.get("shard") is not None:
+            from faceval.runs.shards import parse_shard
+
+            try:
+                parse_shard(kwargs["shard"])
+            except InputError:
+                raise bad("shard", "'I/N' with 1 <= I <= N") from None
+        extra = []
+        for key in sorted(set(data) - known):
+            value = data[key]
+            if value is not None and not isinstance(value, (str, int, float, bool)):
+                raise bad(key, "a JSON string, number, boolean or null")
+            extra.append((str(key), value))
+        return cls(**kwargs, extra=tuple(extra))
+
+    # -- text -------------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """The one protocol line: normaliser, aggregation, visibility, thresholds, AUC, box, shard.
+
+        e.g. ``inter-ocular normaliser, thresholds 0.08/0.10, AUC exact, box landmarks x1.2 square``.
+        """
+        parts = [f"{self.normalizer or 'unknown'} normaliser"]
+        if self.aggregation not in ("", "mean"):
+            parts[-1] += f" ({self.aggregation} aggregation)"
+        if self.visible_only:
+            parts.append("visible points only")
+        if self.thresholds:
+            parts.append("thresholds " + "/".join(_threshold_text(t) for t in self.thresholds))
+        parts.append(f"AUC {self.auc_mode}")
+        if self.pose_wrap:
+            parts.append("pose wrapped to (-180, 180]")
+        if self.box_source:
+            box_text = f"box {self.box_source}"
+            if self.box_scale is not None:
+                box_text += f" x{value_text(self.box_scale)}"
+            if self.box_square:
+                box_text += " square"
+            parts.append(box_text)
+        if self.shard:
+            parts.append(f"shard {self.shard}")
+        return ", ".join(parts)
+
+    # -- comparison -------------------------------------------------------------------------
+
+    def value(self, key: str) -> Any:
+        """The value of a protocol key (a field or an ``extra`` key; None when absent)."""
+        if key in _FIELD_NAMES:
+            return getattr(self, key)
+        return dict(self.extra).get(key)
+
+    def differences(self, other: "Protocol", *, informative: bool = False) -> list[ProtocolDifference]:
+        """Keys whose values differ, in :data:`COMPARED_KEYS` order, then extra keys (sorted).
+
+        ``informative=True`` (merge) also compares :data:`INFORMATIVE_KEYS`. ``shard`` is never
+        compared: gate and report treat a shard as a partial run instead.
+        """
+        keys = list(COMPARED_KEYS) + (list(INFORMATIVE_KEYS) if informative else [])
+        keys += sorted({k for k, _ in self.extra} | {k for k, _ in other.extra})
+        out = []
+        for key in keys:
+            a, b = self.value(key), other.value(key)
+            if _comparable(a) != _comparable(b):
+                out.append(ProtocolDifference(key, value_text(a), value_text(b)))
+        return out
+
+    def columns(self) -> dict[str, str]:
+        """The :data:`COLUMN_KEYS` as text columns (long report layout)."""
+        return {k: value_text(self.value(k)) for k in COLUMN_KEYS}
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(Protocol)) - {"extra"}
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_comparable(v) for v in value)
+    return value
