@@ -19,6 +19,7 @@ import numpy as np
 
 import faceval
 from faceval.errors import InputError
+from faceval.runs.provenance import sha256_file  # noqa: F401  (the one implementation)
 
 #: every dataset faceval knows, in display order
 DATASET_NAMES = ("300w", "wflw", "cofw", "aflw2000", "sample")
@@ -47,15 +48,6 @@ def load_manifest(name: str) -> dict[str, Any]:
 def manifest_sha256(name: str) -> str:
     """sha256 (hex) of the manifest file's bytes: recorded in runs as the dataset definition used."""
     return hashlib.sha256(_manifest_bytes(name)).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 (hex) of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def landmarks_digest(sample_ids: Iterable[str], landmarks: np.ndarray) -> str:

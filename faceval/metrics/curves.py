@@ -163,7 +163,9 @@ def auc(nme: np.ndarray, t: float, mode: str = "exact") -> float:
 
 def percentile_key(q: float) -> str:
     """Summary key of a percentile: ``50 -> 'nme_p50'``, ``99.9 -> 'nme_p99.9'``."""
-    return f"nme_p{float(q):g}"
+    from faceval.metrics.registry import metric_name
+
+    return metric_name("nme_p", q)
 
 
 def percentiles(nme: np.ndarray, qs: Sequence[float] = (50, 90, 95, 99)) -> dict[str, float]:

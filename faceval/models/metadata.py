@@ -8,7 +8,6 @@ metadata entries are kept as they are.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Mapping
 
 from faceval.errors import InputError
 from faceval.models.spec import METADATA_KEY, ModelSpec, spec_from_metadata
+from faceval.runs.provenance import sha256_file  # noqa: F401  (the one implementation)
 
 ONNX_HINT = "the onnx package is not installed: pip install 'faceval[onnx]'"
 
@@ -114,12 +114,3 @@ def write_spec(model_path: str | Path, spec: ModelSpec, out: str | Path | None =
     model = load_onnx(model_path)
     set_metadata(model, {METADATA_KEY: spec.to_json()})
     return save_atomic(model, out if out is not None else model_path)
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file (model provenance)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
