@@ -12,7 +12,7 @@ MAE) may *rise* by at most the bound (``+``); a higher-is-better one (AUC) may *
 it (``-``).  A sign contradicting the direction is an input error.  Relative bounds are relative
 to the baseline value.
 
-Default rules (when none is given), on every common split, with T the baseline's first protocol
+Default rules (when none is given), on every common split that has images in both runs, with T the baseline's first protocol
 threshold:
 
 * ``nme:+1%``       NME may rise by at most 1 % of the baseline value;
@@ -173,20 +173,19 @@ def protocol_differences(run: RunData, baseline: RunData) -> list[ProtocolDiffer
 
 
 def check_complete(run: RunData, baseline: RunData) -> None:
-    """Raise InputError when ``run`` is partial (missing samples, a shard, ``--limit``) on a split
-    where ``baseline`` is complete: its numbers are not those of the split."""
-    for count in run.incomplete_splits():
-        if count.split not in baseline.splits:
-            continue
-        base = baseline.split_count(count.split)
-        if not base.complete:
-            continue
-        what = f"shard {count.shard} of a sharded run" if count.shard and not count.shard.endswith("/1") else "partial"
-        raise InputError(
-            f"run '{run.label}' is {what} on split '{count.split}' ({count.describe()}) but baseline "
-            f"'{baseline.label}' is complete there ({base.n} images): the numbers are not comparable"
-            + (" (merge the shards with faceval merge first)" if count.shard else "")
-        )
+    """Raise InputError when ``run`` is partial (missing samples, a shard, ``--limit``) on splits
+    where ``baseline`` is complete: its numbers are not those of the split. Names every such split."""
+    bad = [c for c in run.incomplete_splits() if c.split in baseline.splits and baseline.split_count(c.split).complete]
+    if not bad:
+        return
+    shard = bad[0].shard if bad[0].shard and not bad[0].shard.endswith("/1") else None
+    what = f"shard {shard} of a sharded run" if shard else "partial"
+    where = ", ".join(f"'{c.split}' ({c.describe()}; baseline {baseline.split_count(c.split).n} images)" for c in bad)
+    raise InputError(
+        f"run '{run.label}' is {what} on split{'s' if len(bad) > 1 else ''} {where} where baseline "
+        f"'{baseline.label}' is complete: the numbers are not comparable"
+        + (" (merge the shards with faceval merge first)" if shard else "")
+    )
 
 
 @dataclass
@@ -326,9 +325,12 @@ def evaluate_gate(
                 if rule.split not in run.splits and rule.split not in baseline.splits:
                     where = "either run"
                 raise InputError(f"rule '{rule.text}': split '{rule.split}' is not in {where}{closest(rule.split, common)}")
+            if not (len(run.splits[rule.split]) and len(baseline.splits[rule.split])):
+                raise InputError(f"rule '{rule.text}': split '{rule.split}' has no images in "
+                                 f"{'the run' if not len(run.splits[rule.split]) else 'the baseline'}")
             splits = [rule.split]
         else:
-            splits = common
+            splits = [s for s in common if len(run.splits[s]) and len(baseline.splits[s])]
         for split in splits:
             checks.append(_check(rule, run, baseline, split, significance))
     return GateResult(

@@ -260,9 +260,9 @@ class ReportTable:
         return {i for i, v in shown.items() if v == target}
 
     def partial_mark(self, row: int, column: Column) -> str:
-        """The footnote mark of a partial cell (``†``, ``‡``, ...), ``""`` for a complete one."""
+        """The footnote mark of a partial cell (``†``, ``‡``, ...), ``""`` for a complete or empty one."""
         cell = self.cells.get((row, column))
-        if cell is None or cell.partial is None:
+        if cell is None or cell.partial is None or cell.value is None:
             return ""
         return self.footnote_marks[cell.partial.describe()]
 
@@ -273,7 +273,7 @@ class ReportTable:
         for i in range(len(self.rows)):
             for col in self.columns:
                 cell = self.cells.get((i, col))
-                if cell is not None and cell.partial is not None:
+                if cell is not None and cell.partial is not None and cell.value is not None:
                     text = cell.partial.describe()
                     if text not in marks:
                         k = len(marks)
