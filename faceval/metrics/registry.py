@@ -359,8 +359,8 @@ _FIXED: dict[str, Metric] = {
 }
 
 #: Names for suggestions in error messages (threshold metrics shown with a typical threshold).
-KNOWN_NAMES: tuple[str, ...] = tuple(_FIXED) + tuple(f"nme_p{q}" for q in SUMMARY_PERCENTILES) + (
-    "fr@0.10", "auc@0.10", "fr@0.08", "auc@0.08")
+KNOWN_NAMES: tuple[str, ...] = ("nme",) + tuple(metric_name("nme_p", q) for q in SUMMARY_PERCENTILES) + tuple(
+    n for n in _FIXED if n != "nme") + tuple(metric_name(k, t) for t in (0.10, 0.08) for k in ("fr", "auc"))
 
 
 def _parse_threshold(text: str, name: str) -> float:

@@ -1005,6 +1005,45 @@ def _(b, t, mp):
                   r"damaged run file \(ValueError: split 'helen' holds indices outside 0\.\.2\)$", path)
 
 
+@case("run-protocol-bad-value")
+def _(b, t, mp):
+    path = Path(shutil.copy(b.run_a, t / "proto.h5"))
+    with h5py.File(path, "r+") as h5:
+        proto = json.loads(h5.attrs["protocol"])
+        proto["thresholds"] = "abc"
+        h5.attrs["protocol"] = json.dumps(proto)
+    return Expect(["report", str(path)],
+                  r"damaged run file: protocol 'thresholds' is 'abc', expected a list of positive numbers$", path)
+
+
+def _complete_copy(b: Base, t: Path, name: str, **protocol: object) -> Path:
+    """run_a with its split sizes unknown (so treated as complete), protocol fields replaced."""
+    from faceval.runs.runfile import read_run, write_run
+
+    run = read_run(b.run_a)
+    run.split_expected = {}
+    run.protocol = dataclasses.replace(run.protocol, **protocol)  # type: ignore[arg-type]
+    return write_run(t / name, run)
+
+
+@case("gate-partial-run")
+def _(b, t, mp):
+    base = _complete_copy(b, t, "complete.h5")
+    return Expect(["gate", str(b.run_b), "--baseline", str(base)],
+                  r"run 'other' is partial on split 'helen' \(3 of 330 images; baseline 3 images\) where baseline "
+                  r"'preds' is complete: the numbers are not comparable$")
+
+
+@case("gate-shard-run")
+def _(b, t, mp):
+    base = _complete_copy(b, t, "complete.h5")
+    shard = _complete_copy(b, t, "shard.h5", shard="1/2")
+    return Expect(["gate", str(shard), "--baseline", str(base)],
+                  r"run 'preds' is shard 1/2 of a sharded run on split 'helen' \(shard 1/2, 3 images; baseline 3 "
+                  r"images\) where baseline 'preds' is complete: the numbers are not comparable \(merge the shards "
+                  r"with faceval merge first\)$")
+
+
 # ---- datasets verify
 
 @case("datasets-verify-incomplete")
