@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from faceval.report.gate import DEFAULT_RULES_HELP
+from faceval.report.gate import DEFAULT_RULES_HELP, GateResult
 from faceval_cli.common import emit_json, info
 
 
@@ -93,7 +93,7 @@ def command(run: Path, baseline: Path, rules: tuple[str, ...], significance: flo
     return 0 if result.passed else 1
 
 
-def _print_human(result) -> None:  # type: ignore[no-untyped-def]
+def _print_human(result: "GateResult") -> None:
     import sys
 
     from rich.console import Console

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from faceval.runs.data import RunData
 
 from faceval_cli.common import info
 
@@ -25,7 +29,7 @@ def write_output(out: Path | None, data: str | bytes) -> None:
     write_bytes_atomic(out, data.encode("utf-8") if isinstance(data, str) else data)
 
 
-def read_runs(paths: tuple[Path, ...]) -> list:  # type: ignore[type-arg]
+def read_runs(paths: tuple[Path, ...]) -> "list[RunData]":
     """Read run files (InputError for a missing or malformed one)."""
     from faceval.runs.runfile import read_run
 

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def wheel_names(tmp_path_factory) -> list[str]:
+def wheel_file(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
@@ -23,7 +23,12 @@ def wheel_names(tmp_path_factory) -> list[str]:
         pytest.fail(f"building the wheel failed: {proc.stderr[-2000:]}")
     wheels = list(out.glob("faceval-*.whl"))
     assert len(wheels) == 1
-    with zipfile.ZipFile(wheels[0]) as zf:
+    return wheels[0]
+
+
+@pytest.fixture(scope="module")
+def wheel_names(wheel_file: Path) -> list[str]:
+    with zipfile.ZipFile(wheel_file) as zf:
         return zf.namelist()
 
 
@@ -46,8 +51,23 @@ def test_wheel_contents(wheel_names):
         assert required in names, f"{required} missing from the wheel"
     assert not any(n.startswith("cli/") for n in names), "a top-level 'cli' package would be installed"
     assert not any(n.startswith("tests/") for n in names)
-    entry = next(n for n in names if n.endswith("entry_points.txt"))
-    assert entry
+    entries = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert len(entries) == 1, entries
+
+
+def test_console_script_entry_point(wheel_names, wheel_file):
+    """The wheel installs a `faceval` command that runs faceval_cli.main:entry."""
+    import configparser
+
+    entry = next(n for n in wheel_names if n.endswith(".dist-info/entry_points.txt"))
+    with zipfile.ZipFile(wheel_file) as zf:
+        text = zf.read(entry).decode("utf-8")
+    parser = configparser.ConfigParser()
+    parser.read_string(text)
+    assert dict(parser["console_scripts"]) == {"faceval": "faceval_cli.main:entry"}
+    from faceval_cli.main import entry as target
+
+    assert callable(target)
 
 
 def test_help_imports_no_heavy_modules():

@@ -95,7 +95,26 @@ def test_normalizer_errors() -> None:
         compute_normalizers(gt, "inter-ocular", None)
     with pytest.raises(InputError, match="out of range"):
         compute_normalizers(np.zeros((2, 19, 2)), "inter-ocular", SCHEME)
-    assert NORMALIZERS == ("inter-ocular", "inter-pupil", "bbox", "diagonal", "box-size")
+
+
+def test_every_normalizer_matches_its_definition() -> None:
+    """Each name in NORMALIZERS gives the documented d_i, computed here independently."""
+    rng = np.random.default_rng(5)
+    gt = rng.uniform(20, 180, size=(4, 68, 2))
+    sizes = np.array([50.0, 60.0, 70.0, 80.0])
+    w = gt[..., 0].max(axis=1) - gt[..., 0].min(axis=1)
+    h = gt[..., 1].max(axis=1) - gt[..., 1].min(axis=1)
+    expected = {
+        "inter-ocular": np.linalg.norm(gt[:, 36] - gt[:, 45], axis=1),
+        "inter-pupil": np.linalg.norm(gt[:, 36:42].mean(axis=1) - gt[:, 42:48].mean(axis=1), axis=1),
+        "bbox": np.sqrt(w * h),
+        "diagonal": np.sqrt(w ** 2 + h ** 2),
+        "box-size": sizes,
+    }
+    assert set(NORMALIZERS) == set(expected)  # every name has a definition checked here
+    for name in NORMALIZERS:
+        got = compute_normalizers(gt, name, SCHEME, box_sizes=sizes)
+        np.testing.assert_allclose(got, expected[name], rtol=1e-12, err_msg=name)
 
 
 def test_wflw_single_point_pupils() -> None:

@@ -259,7 +259,13 @@ def test_failures_and_pose_metrics():
     pose_pred = np.array([[1.0, 2.0, 3.0]] * 4)
     r = make_run("p", nme, dataset="wflw", pose_pred=pose_pred, pose_gt=pose_gt)
     text, _ = render_report([r], "markdown", metrics=["nme", "fr@0.10", "mae_yaw", "mae_mean"], ci=True)
-    assert "MAE yaw (°)" in text and "| p | 3.67 |" in text and "25.00" in text and "1.00" in text and "2.00" in text
+    header, _, row = text.splitlines()[:3]
+    assert header == "| Model | full NME (%) | ± | full FR@0.10 (%) | ± | full MAE yaw (°) | ± | full MAE mean (°) | ± |"
+    # NME: mean of the finite 0.02, 0.04, 0.05; FR: the one failure of 4; yaw error 1 on every
+    # image, mean (1 + 2 + 3) / 3 = 2 on every image: no spread, half-widths 0.
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[0] == "p" and cells[1] == "3.67" and cells[3] == "25.00"
+    assert cells[5:] == ["1.00", "0.00", "2.00", "0.00"]
 
 
 def test_long_layout_rejected_for_latex(runs):
