@@ -1,4 +1,4 @@
-"""Report tables built from runs: values, confidence intervals, units and protocol notes.
+"""Report tables built from runs: the paper-layout table and the tidy records.
 
 A :class:`ReportTable` is the format-neutral form of ``faceval report``: rows are models
 (``RunData.label``; runs of one model on several datasets share a row, as in the ASMNet
@@ -6,23 +6,17 @@ paper's Table 2), columns are ``(dataset, split, metric)`` grouped by split.  Th
 in :mod:`faceval.report.formats` turn it into LaTeX, Markdown, HTML or CSV; :func:`long_records`
 gives the tidy one-row-per-(run, split, metric) form and :func:`runs_json` the JSON form.
 
+Values and intervals come from :mod:`faceval.metrics.run_metrics` (the metric registry on the
+runs' per-image arrays), display units from :mod:`faceval.report.units`, model-cost columns from
+:mod:`faceval.report.model_columns`, protocol text from ``Protocol.describe()``.  A cell of a
+partial split (missing files, a shard, ``--limit``) carries its count: renderers mark it with a
+footnote mark and it is never bold against complete cells.
+
 Default metrics (:func:`default_metrics`): ``nme``, ``fr@T`` and ``auc@T`` with ``T`` the first
-threshold of the first run's protocol (the dataset's conventional threshold: 0.08 for 300W
-inter-ocular, 0.10 for WFLW); only ``nme`` when a run lists no thresholds.
-
-Units (:class:`Units`): by default ("paper" convention) NME, FR and other fraction metrics are
-shown in percent with 2 decimals and AUC as a fraction with 4 decimals, angles in degrees with
-2 decimals; ``percent`` shows every fraction metric (AUC too) in percent, ``fraction`` shows
-the stored fractions (4 decimals).  CSV and JSON keep stored fractions unless asked otherwise.
-
-Model-cost columns (:data:`MODEL_COLUMNS`, ``faceval report --model-columns params,flops,speed``):
-off by default.  When asked for, the paper layout gets "Params (M)", "FLOPs (B)" and "img/s"
-columns right after the model name, read from the runs' ``model_info`` (the first run of a row
-that has the value); they are never bold (a model's size is a property, not a score, and
-throughput depends on the machine).  See :func:`parse_model_columns`.
+threshold of the first run's protocol; only ``nme`` when a run lists no thresholds.
 
 Everything here is deterministic: the same runs give the same table (bootstrap intervals use a
-fixed seed).  This module never imports click or rich; metric code is imported lazily.
+fixed seed).  This module never imports click or rich.
 """
 
 from __future__ import annotations
@@ -31,7 +25,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-import numpy as np
 
 from faceval.errors import InputError
 from faceval.jsonable import to_jsonable
@@ -46,106 +39,20 @@ from faceval.metrics.run_metrics import (
     parse_metric_list,
     split_json,
 )
+from faceval.report.model_columns import MODEL_COLUMNS, ModelColumn, model_info_value, parse_model_columns
 from faceval.report.units import Units, header_label
 from faceval.runs.data import RunData, SplitCount
 from faceval.runs.protocol import COLUMN_KEYS
 
 __all__ = [
-    "CI_LEVEL", "CI_N_BOOT", "CI_SEED", "Cell", "Column", "LONG_COLUMNS", "MODEL_COLUMNS", "ReportTable", "Row",
+    "CI_LEVEL", "CI_N_BOOT", "CI_SEED", "Cell", "Column", "LONG_COLUMNS", "MODEL_COLUMNS", "ModelColumn",
+    "ReportTable", "Row", "model_info_value",
     "Units", "build_table", "default_metrics", "long_records", "metric_ci", "metric_value", "parse_metric_list",
     "parse_model_columns", "protocol_warnings", "runs_json",
 ]
 
 #: Footnote marks of partial cells (repeated, ``††``, once used up).
 _MARKS = ("†", "‡", "§", "¶")
-
-# --------------------------------------------------------------------------------------------
-# model-cost columns (params, FLOPs, throughput from the runs' model_info)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelColumn:
-    """A model-cost column of ``--model-columns``.
-
-    Attributes:
-        name: the option's name (``params``, ``flops``, ``speed``).
-        key: the ``RunData.model_info`` key (and the CSV/JSON name): ``params``, ``flops``,
-            ``images_per_s``.
-        title: the paper-layout header.
-        factor: display factor (params in millions, FLOPs in billions).
-        digits: display digits after the point.
-        unit: the long-layout ``unit`` (stored values are unscaled).
-    """
-
-    name: str
-    key: str
-    title: str
-    factor: float
-    digits: int
-    unit: str
-
-    def format(self, value: float | None) -> str | None:
-        """The display text (``value * factor`` with ``digits`` decimals), None when missing."""
-        if value is None:
-            return None
-        text = f"{value * self.factor:.{self.digits}f}"
-        if text.startswith("-") and float(text) == 0.0:
-            text = text[1:]
-        return text
-
-
-#: ``--model-columns`` names, in their canonical display order.
-MODEL_COLUMNS: dict[str, ModelColumn] = {
-    "params": ModelColumn("params", "params", "Params (M)", 1e-6, 2, "count"),
-    "flops": ModelColumn("flops", "flops", "FLOPs (B)", 1e-9, 2, "count"),
-    "speed": ModelColumn("speed", "images_per_s", "img/s", 1.0, 0, "images/s"),
-}
-
-
-def parse_model_columns(text: str | Sequence[str] | None) -> list[str] | None:
-    """Parse ``"params,flops,speed"`` (any subset, given order kept, duplicates dropped).
-
-    None stays None (no model columns).  An unknown name raises :class:`InputError` with the
-    closest known name; a list naming nothing raises too.
-    """
-    if text is None:
-        return None
-    items = text.split(",") if isinstance(text, str) else list(text)
-    names: list[str] = []
-    for item in items:
-        item = str(item).strip().lower()
-        if not item:
-            continue
-        if item not in MODEL_COLUMNS:
-            from faceval.errors import closest
-
-            raise InputError(
-                f"unknown model column '{item}'{closest(item, list(MODEL_COLUMNS))}"
-                f" (one or more of {', '.join(MODEL_COLUMNS)})"
-            )
-        if item not in names:
-            names.append(item)
-    if not names:
-        raise InputError("--model-columns lists no column (one or more of " + ", ".join(MODEL_COLUMNS) + ")")
-    return names
-
-
-def model_info_value(runs: Iterable[RunData], key: str) -> float | None:
-    """``model_info[key]`` of the first run that has a finite number there (None if none does)."""
-    for run in runs:
-        info = run.model_info if isinstance(run.model_info, dict) else {}
-        value = info.get(key)
-        if value is None or isinstance(value, (bool, np.bool_)):
-            continue
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(number):
-            return number
-    return None
-
 
 # --------------------------------------------------------------------------------------------
 # the table
