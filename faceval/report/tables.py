@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-
 from faceval.errors import InputError
 from faceval.jsonable import to_jsonable
 from faceval.metrics.registry import parse_metric, summary_of
