@@ -95,3 +95,18 @@ def test_merge_names_a_protocol_difference(tmp_path):
     two.protocol = replace(two.protocol, shard="2/2", normalizer="bbox")
     with pytest.raises(InputError, match="shards differ in protocol 'normalizer': 'inter-ocular' vs 'bbox'"):
         merge_runs([one, two])
+
+
+def test_shards_are_partial_and_the_merge_is_complete():
+    from faceval.runs.shards import merge_runs
+    from tests.faceval.runs.test_shards import _split_run
+
+    run = make_run(n=10)
+    run.split_expected = {"a": 5, "b": 5, "full": 10}
+    shards = _split_run(run, 2)
+    for shard in shards:
+        shard.split_expected = dict(run.split_expected)
+    first = {c.split: c.describe() for c in shards[0].incomplete_splits()}
+    assert first == {"a": "shard 1/2, 5 images", "b": "shard 1/2, 0 of 5 images", "full": "shard 1/2, 5 of 10 images"}
+    merged = merge_runs(shards)
+    assert merged.split_expected == run.split_expected and merged.incomplete_splits() == []
