@@ -296,7 +296,11 @@ def _masked_mean_rows(rows: np.ndarray) -> np.ndarray:
     """Mean over axis 1 of the non-NaN entries (NaN when none), per row and trailing column."""
     ok = ~np.isnan(rows)
     cnt = ok.sum(axis=1)
-    tot = np.where(ok, rows, 0.0).sum(axis=1)
+    kept = np.where(ok, rows, 0.0)
+    # Summed image after image (as a reduction over the image axis of (n, 3) always was), so a
+    # single angle and the three together give the same bits as the stored summaries.
+    one = rows.ndim == 2 and rows.shape[0] == 1 and rows.shape[1] > 0  # the point estimate
+    tot = np.cumsum(kept, axis=1)[:, -1] if one else kept.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
 

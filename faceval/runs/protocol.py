@@ -136,7 +136,7 @@ class Protocol:
     # -- file form --------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object stored in run files (``shard`` only when set; extra keys kept)."""
+        """The JSON object stored in run files, keys sorted (``shard`` only when set; extra keys kept)."""
         out: dict[str, Any] = {}
         for f in fields(self):
             if f.name == "extra":
@@ -146,7 +146,7 @@ class Protocol:
                 continue
             out[f.name] = list(value) if f.name == "thresholds" else value
         out.update(dict(self.extra))
-        return out
+        return dict(sorted(out.items()))  # as run files have always stored it (sorted keys)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | Path | None = None) -> "Protocol":
