@@ -27,7 +27,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.models.spec import POSE_ANGLES, ModelSpec, format_outputs
+from faceval.models.resolve import format_outputs
+from faceval.models.spec import POSE_ANGLES, ModelSpec
 
 
 def encode_landmarks(points: np.ndarray, spec: ModelSpec) -> np.ndarray:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from faceval.errors import InputError
-from faceval.models.spec import METADATA_KEY, ModelSpec, load_spec_file, resolve_spec
+from faceval.models.resolve import resolve_spec
+from faceval.models.spec import METADATA_KEY, ModelSpec, load_spec_file
 
 
 def write_json(path: Path, data: object) -> Path:
@@ -148,3 +149,24 @@ def test_bundled_model_spec() -> None:
     assert spec.input_size == (112, 112) and spec.mean == (0.5,) * 3 and spec.std == (0.5,) * 3
     assert spec.coords == "unit" and spec.points == 98 and spec.scheme == "wflw"
     assert spec.box == "landmarks" and spec.box_scale == 1.2 and spec.square and spec.color == "RGB"
+
+
+def test_moved_names_still_import_from_spec() -> None:
+    import faceval.models.resolve as resolve
+    import faceval.models.spec as spec_module
+
+    for name in ("IOInfo", "ResolvedSpec", "resolve_spec", "per_sample_size", "format_outputs"):
+        assert getattr(spec_module, name) is getattr(resolve, name)
+    with pytest.raises(AttributeError):
+        spec_module.SCHEME_BY_POINTS  # noqa: B018 - the points -> scheme table is faceval.schemes' now
+
+
+def test_scheme_inferred_from_every_scheme_of_the_schemes_module(tiny_model) -> None:
+    from faceval.schemes import SCHEME_NAMES, load_scheme
+
+    for name in SCHEME_NAMES:
+        k = load_scheme(name).num_points
+        path = tiny_model(f"k{k}.onnx", outputs=(("pts", 2 * k),), size=16)
+        resolved = resolve_spec(path)
+        assert resolved.spec.scheme == name and resolved.spec.points == k
+        assert f"scheme {name} ({k} points)" in resolved.assumptions
