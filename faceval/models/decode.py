@@ -92,6 +92,43 @@ def decode_pose(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
     return vals[:, order]
 
 
+def coords_warning(raw: np.ndarray, spec: ModelSpec) -> str | None:
+    """One line when the raw landmark values of a batch lie clearly outside ``spec.coords``.
+
+    Rules (on the finite rows; S = the larger input side):
+
+    - ``pixels`` while every value lies in [-1, 1] (input of 16 pixels or more): likely ``unit``
+      (or ``signed-unit`` when some values are below -0.05);
+    - ``unit``, ``signed-unit`` or ``asmnet`` while more than half the values lie outside [-2, 2]
+      and all within [-S/2, 1.5·S]: likely ``pixels``;
+    - ``unit`` while more than a quarter of the values lie below -0.1 and all within [-1.2, 1.2]:
+      likely ``signed-unit``; ``signed-unit`` while every value lies in [0, 1]: likely ``unit``.
+    """
+    v = np.asarray(raw, dtype=np.float64).reshape(len(raw), -1)
+    v = v[np.isfinite(v).all(axis=1)]
+    if v.size == 0:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    w, h = spec.width, spec.height
+    side = max(w, h)
+    likely = None
+    if spec.coords == "pixels" and min(w, h) >= 16 and lo >= -1.0 and hi <= 1.0:
+        likely = "signed-unit" if lo < -0.05 else "unit"
+    elif spec.coords in ("unit", "signed-unit", "asmnet") and float(np.mean(np.abs(v) > 2.0)) > 0.5 \
+            and lo >= -0.5 * side and hi <= 1.5 * side:
+        likely = "pixels"
+    elif spec.coords == "unit" and float(np.mean(v < -0.1)) > 0.25 and lo >= -1.2 and hi <= 1.2:
+        likely = "signed-unit"
+    elif spec.coords == "signed-unit" and lo >= 0.0 and hi <= 1.0:
+        likely = "unit"
+    if likely is None:
+        return None
+    return (
+        f"coords={spec.coords}, but the landmark values of the first batch lie in [{lo:.3g}, {hi:.3g}] "
+        f"for a {w}x{h} input: the model likely outputs '{likely}' coordinates (--set coords={likely})"
+    )
+
+
 def select_outputs(
     names: Sequence[str], outputs: Sequence[np.ndarray], spec: ModelSpec
 ) -> tuple[np.ndarray, np.ndarray | None]:

@@ -89,7 +89,7 @@ def import_ort() -> Any:
     except ImportError:
         raise RuntimeFailure(ORT_HINT) from None
     try:
-        ort.set_default_logger_severity(3)
+        ort.set_default_logger_severity(4)  # fatal only: ORT's own coloured lines never reach the terminal
     except Exception:  # noqa: BLE001 - very old runtimes
         pass
     return ort
@@ -125,7 +125,7 @@ def _first_line(exc: BaseException) -> str:
 def _make_session(ort: Any, path: Path, providers: list[str], intra_op_threads: int | None,
                   allow_spinning: bool = True) -> Any:
     opts = ort.SessionOptions()
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # fatal only (node errors are raised as exceptions anyway)
     if intra_op_threads is not None:
         opts.intra_op_num_threads = int(intra_op_threads)
     if not allow_spinning:
