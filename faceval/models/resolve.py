@@ -124,8 +124,6 @@ def resolve_spec(
     if not io.inputs:
         raise InputError("model has no inputs", path=model_path)
     in_name, in_shape = io.inputs[0]
-    if len(io.inputs) > 1:
-        assumptions.append(f"model has {len(io.inputs)} inputs; images go to the first, '{in_name}'")
     if "layout" not in explicit:
         layout = _guess_layout(in_shape)
         if layout is not None:
@@ -145,6 +143,7 @@ def resolve_spec(
             )
         data["input_size"] = list(size)
         assumptions.append(f"input size {size[0]}x{size[1]} from the input shape")
+    check_input_fits(in_name, in_shape, layout, tuple(data["input_size"]), model_path)
 
     if "landmark_output" not in explicit or not data.get("landmark_output"):
         data["landmark_output"] = _guess_landmark_output(io, data.get("points"), data.get("pose_output"), model_path)
@@ -216,6 +215,42 @@ def resolve_spec(
         sources.append("inferred")
     spec = ModelSpec.from_dict(data, source=" + ".join(sources))
     return ResolvedSpec(spec, assumptions, " + ".join(sources))
+
+
+def check_input_fits(name: str, shape: list[Any], layout: str, input_size: tuple[int, int], model: Any = None) -> None:
+    """Refuse a layout or input size that does not fit the input's declared shape (InputError).
+
+    faceval feeds a 4-D batch of 3-channel images, ``[batch,3,H,W]`` (NCHW) or ``[batch,H,W,3]``
+    (NHWC); symbolic dims fit anything.
+    """
+    text = _fmt_shape(shape)
+    if len(shape) != 4:
+        raise InputError(
+            f"input '{name}' has shape {text}: faceval feeds a 4-D image batch, [batch,3,H,W] (NCHW) "
+            "or [batch,H,W,3] (NHWC)",
+            path=model,
+        )
+    c_axis, (h_axis, w_axis) = (1, (2, 3)) if layout == "NCHW" else (3, (1, 2))
+    other = "NHWC" if layout == "NCHW" else "NCHW"
+    channels = shape[c_axis]
+    if isinstance(channels, int) and channels != 3:
+        fits_other = _guess_layout(shape) == other
+        hint = f"; the shape fits layout {other} (--set layout={other})" if fits_other else \
+            "; faceval feeds 3 channels (RGB or BGR)"
+        raise InputError(
+            f"layout {layout} does not fit input '{name}' {text}: axis {c_axis} has {channels} channels, not 3{hint}",
+            path=model,
+        )
+    h, w = shape[h_axis], shape[w_axis]
+    want_w, want_h = input_size
+    if (isinstance(w, int) and w > 0 and w != want_w) or (isinstance(h, int) and h > 0 and h != want_h):
+        fix = f"--set input_size=[{w},{h}]" if isinstance(w, int) and isinstance(h, int) else "an input_size that fits"
+        raise InputError(
+            f"input_size {want_w}x{want_h} does not fit input '{name}' {text} (layout {layout}: "
+            f"{w if isinstance(w, int) else '?'}x{h if isinstance(h, int) else '?'} width x height); use {fix} "
+            "or leave input_size out",
+            path=model,
+        )
 
 
 # -- helpers -------------------------------------------------------------------------------

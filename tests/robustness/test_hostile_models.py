@@ -134,3 +134,25 @@ def test_huge_input_refused_before_any_work(tmp_path, capfd) -> None:
     assert code == 2 and "above the bound of 1.00 GiB" in _error_line(err)
     code, _, err = _run(capfd, tmp_path, model, "--max-batch-memory", "lots")
     assert code == 2 and "--max-batch-memory 'lots': expected a size" in _error_line(err)
+
+
+def test_input_size_or_layout_that_does_not_fit_exits_2_before_any_work(tmp_path, capfd) -> None:
+    model = make_hostile_model(tmp_path / "m16.onnx")
+    code, _, err = _run(capfd, tmp_path, model, "--set", "input_size=128")
+    line = _error_line(err)
+    assert code == 2 and "m16.onnx: input_size 128x128 does not fit input 'input' [N,3,16,16]" in line
+    assert "--set input_size=[16,16]" in line
+    code, _, err = _run(capfd, tmp_path, model, "--set", "layout=NHWC")
+    assert code == 2 and "layout NHWC does not fit input 'input' [N,3,16,16]: axis 3 has 16 channels" in _error_line(err)
+    assert not (tmp_path / "out.h5").exists()
+
+
+def test_coords_outside_the_declared_convention_warn_on_the_first_batch(tmp_path, capfd) -> None:
+    model = make_hostile_model(tmp_path / "unit.onnx")  # sigmoid outputs: every value in (0, 1)
+    code, _, err = _run(capfd, tmp_path, model, "--set", "coords=pixels")
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if "coords=pixels" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("faceval: warning: coords=pixels, but the landmark values")
+    assert "the model likely outputs 'unit' coordinates (--set coords=unit)" in warnings[0]
+    code, _, err = _run(capfd, tmp_path, model, out="unit.h5")
+    assert code == 0 and "likely outputs" not in err
