@@ -2,7 +2,7 @@
 
 onnxruntime is imported lazily, inside functions, so that importing faceval (and the CLI's
 ``--help``) never loads it. ``onnxruntime`` and ``onnxruntime-gpu`` overwrite each other, so the
-install hint names both extras.
+install hint names both packages (faceval itself is not on the package index).
 
 Device policy:
 
@@ -25,9 +25,10 @@ from typing import Any
 
 from faceval.errors import InputError, RuntimeFailure
 
+#: faceval is not on the package index, so the hint names the runtime package itself.
 ORT_HINT = (
-    "ONNX Runtime is not installed: pip install 'faceval[cpu]' "
-    "(or 'faceval[gpu]' on a CUDA machine; never both)"
+    "ONNX Runtime is not installed: pip install 'onnxruntime>=1.16' "
+    "(or 'onnxruntime-gpu>=1.16' on a CUDA machine; never both)"
 )
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -182,7 +183,8 @@ def create_session(
         if CUDA not in available:
             raise RuntimeFailure(
                 f"--device cuda: this ONNX Runtime has no CUDAExecutionProvider "
-                f"(available: {', '.join(available)}); install 'faceval[gpu]' instead of 'faceval[cpu]', "
+                f"(available: {', '.join(available)}); replace onnxruntime with onnxruntime-gpu "
+                "(pip uninstall -y onnxruntime && pip install 'onnxruntime-gpu>=1.16'), "
                 "or use --device auto|cpu"
             )
         try:
