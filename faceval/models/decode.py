@@ -80,7 +80,11 @@ def decode_landmarks(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
 
 
 def decode_pose(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
-    """``raw`` (B, 3) in ``spec.pose_order`` and ``1/pose_scale`` degrees -> ``(B, 3)`` yaw, pitch, roll degrees."""
+    """``raw`` (B, 3) in ``spec.pose_order`` -> ``(B, 3)`` yaw, pitch, roll in degrees.
+
+    ``v = raw · pose_scale`` (in ``pose_units``), radians converted to degrees, reordered to
+    yaw, pitch, roll, multiplied by ``pose_signs`` (each fix explicit in the spec).
+    """
     arr = np.asarray(raw)
     if arr.ndim < 1 or int(np.prod(arr.shape[1:] if arr.ndim > 1 else (1,))) != 3:
         raise InputError(
@@ -88,8 +92,10 @@ def decode_pose(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
             "(set pose_output in the spec, or leave it empty)"
         )
     vals = arr.reshape(arr.shape[0], 3).astype(np.float64) * float(spec.pose_scale)
+    if spec.pose_units == "radians":
+        vals = np.degrees(vals)
     order = [spec.pose_order.index(a) for a in POSE_ANGLES]
-    return vals[:, order]
+    return vals[:, order] * np.asarray(spec.pose_signs, dtype=np.float64)
 
 
 def coords_warning(raw: np.ndarray, spec: ModelSpec) -> str | None:
@@ -129,10 +135,16 @@ def coords_warning(raw: np.ndarray, spec: ModelSpec) -> str | None:
     )
 
 
+def _missing(shapes: list[tuple[str, list[int]]], name: str | None, fix: str) -> np.ndarray:
+    raise InputError(f"model outputs: {format_outputs(shapes)}; no output named '{name}'; {fix}")
+
+
 def select_outputs(
     names: Sequence[str], outputs: Sequence[np.ndarray], spec: ModelSpec
-) -> tuple[np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Pick the landmark and pose arrays out of ``session.run`` results, checking shapes.
+
+    The landmark array is None for a pose-only spec (:attr:`ModelSpec.pose_only`).
 
     Error message example: ``model outputs: out0 [1,196], out1 [1,3]; none has 2x68 values;
     set landmark_output or points in the spec``.
@@ -140,6 +152,9 @@ def select_outputs(
     shapes = [(n, list(np.shape(o))) for n, o in zip(names, outputs)]
     by_name = dict(zip(names, outputs))
     k = spec.points
+    if spec.pose_only:
+        return None, (by_name[spec.pose_output] if spec.pose_output in by_name else
+                      _missing(shapes, spec.pose_output, "set pose_output in the spec"))
     def named(name: str, fix: str) -> np.ndarray:
         if name not in by_name:
             raise InputError(f"model outputs: {format_outputs(shapes)}; no output named '{name}'; {fix}")

@@ -78,6 +78,8 @@ def resolve_spec(
     spec_file: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     session_info: "SessionInfo | IOInfo | None" = None,
+    *,
+    allow_pose_only: bool = False,
 ) -> ResolvedSpec:
     """Decide the spec a model runs with: a :class:`ResolvedSpec` ``(spec, assumptions, source)``.
 
@@ -90,6 +92,9 @@ def resolve_spec(
 
     ``session_info`` is a :class:`~faceval.models.session.SessionInfo` or an :class:`IOInfo`;
     when None a CPU session is created to read the shapes.
+    A spec with ``pose_output`` on a model whose only output is that one is pose-only
+    (``landmark_output``, ``points``, ``scheme`` None); callers that can evaluate such a model
+    pass ``allow_pose_only=True``, others get an InputError saying so.
     ``source`` is one of ``"flags"``, ``"spec file <path>"``, ``"ONNX metadata"``, ``"inferred"``,
     joined with ``" + "`` when several contributed.
     """
@@ -145,58 +150,79 @@ def resolve_spec(
         assumptions.append(f"input size {size[0]}x{size[1]} from the input shape")
     check_input_fits(in_name, in_shape, layout, tuple(data["input_size"]), model_path)
 
-    if "landmark_output" not in explicit or not data.get("landmark_output"):
-        data["landmark_output"] = _guess_landmark_output(io, data.get("points"), data.get("pose_output"), model_path)
-        if len(io.outputs) > 1:
-            assumptions.append(f"landmarks read from output '{data['landmark_output']}'")
     names = [n for n, _ in io.outputs]
-    if data["landmark_output"] not in names:
-        raise InputError(
-            f"landmark_output '{data['landmark_output']}' is not an output of the model "
-            f"(outputs: {format_outputs(io.outputs)}){closest(data['landmark_output'], names)}",
-            path=model_path,
-        )
     if data.get("pose_output") and data["pose_output"] not in names:
         raise InputError(
             f"pose_output '{data['pose_output']}' is not an output of the model "
             f"(outputs: {format_outputs(io.outputs)}){closest(data['pose_output'], names)}",
             path=model_path,
         )
-    lm_shape = dict(io.outputs)[data["landmark_output"]]
-    lm_size = per_sample_size(lm_shape)
-    if "points" not in explicit or not data.get("points"):
-        if lm_size is None or lm_size % 2:
+    pose_only = bool(data.get("pose_output")) and not data.get("landmark_output") and not data.get("points") \
+        and names == [data["pose_output"]]
+    if data.get("pose_output"):
+        pose_size = per_sample_size(dict(io.outputs)[data["pose_output"]])
+        if pose_size is not None and pose_size != 3:
             raise InputError(
-                f"cannot tell the number of points from output '{data['landmark_output']}' "
-                f"{_fmt_shape(lm_shape)}; set points in the spec",
+                f"model outputs: {format_outputs(io.outputs)}; pose_output '{data['pose_output']}' has {pose_size} "
+                "values per image, not 3 (yaw, pitch, roll)",
                 path=model_path,
             )
-        data["points"] = lm_size // 2
-        assumptions.append(f"{data['points']} points (output '{data['landmark_output']}' has {lm_size} values)")
-    elif lm_size is not None and lm_size != 2 * int(data["points"]):
+    if pose_only and not allow_pose_only:
         raise InputError(
-            f"model outputs: {format_outputs(io.outputs)}; output '{data['landmark_output']}' has {lm_size} "
-            f"values, not 2x{data['points']}; set landmark_output or points in the spec",
+            f"a pose-only model (its one output '{data['pose_output']}' holds the pose): this command "
+            "evaluates landmark models only",
             path=model_path,
         )
-    if "scheme" not in explicit or not data.get("scheme"):
-        from faceval.schemes import scheme_for_points
-
-        found = scheme_for_points(int(data["points"]))
-        scheme = found.name if found is not None else None
-        if scheme is None:
+    if pose_only:
+        data["landmark_output"] = data["points"] = data["scheme"] = None
+        assumptions.append(f"pose-only model: output '{data['pose_output']}' holds the pose, no landmark output")
+    else:
+        if "landmark_output" not in explicit or not data.get("landmark_output"):
+            data["landmark_output"] = _guess_landmark_output(io, data.get("points"), data.get("pose_output"), model_path)
+            if len(io.outputs) > 1:
+                assumptions.append(f"landmarks read from output '{data['landmark_output']}'")
+        names = [n for n, _ in io.outputs]
+        if data["landmark_output"] not in names:
             raise InputError(
-                f"no known landmark scheme has {data['points']} points; set scheme in the spec",
+                f"landmark_output '{data['landmark_output']}' is not an output of the model "
+                f"(outputs: {format_outputs(io.outputs)}){closest(data['landmark_output'], names)}",
                 path=model_path,
             )
-        data["scheme"] = scheme
-        assumptions.append(f"scheme {scheme} ({data['points']} points)")
+        lm_shape = dict(io.outputs)[data["landmark_output"]]
+        lm_size = per_sample_size(lm_shape)
+        if "points" not in explicit or not data.get("points"):
+            if lm_size is None or lm_size % 2:
+                raise InputError(
+                    f"cannot tell the number of points from output '{data['landmark_output']}' "
+                    f"{_fmt_shape(lm_shape)}; set points in the spec",
+                    path=model_path,
+                )
+            data["points"] = lm_size // 2
+            assumptions.append(f"{data['points']} points (output '{data['landmark_output']}' has {lm_size} values)")
+        elif lm_size is not None and lm_size != 2 * int(data["points"]):
+            raise InputError(
+                f"model outputs: {format_outputs(io.outputs)}; output '{data['landmark_output']}' has {lm_size} "
+                f"values, not 2x{data['points']}; set landmark_output or points in the spec",
+                path=model_path,
+            )
+        if "scheme" not in explicit or not data.get("scheme"):
+            from faceval.schemes import scheme_for_points
+
+            found = scheme_for_points(int(data["points"]))
+            scheme = found.name if found is not None else None
+            if scheme is None:
+                raise InputError(
+                    f"no known landmark scheme has {data['points']} points; set scheme in the spec",
+                    path=model_path,
+                )
+            data["scheme"] = scheme
+            assumptions.append(f"scheme {scheme} ({data['points']} points)")
 
     defaults = ModelSpec()
     for key, text in (
         ("color", f"colour order {defaults.color}"),
         ("mean", None),
-        ("coords", f"landmark coordinates '{defaults.coords}' ([0,1] of the crop)"),
+        ("coords", None if pose_only else f"landmark coordinates '{defaults.coords}' ([0,1] of the crop)"),
         ("box", f"face box from the {defaults.box} (GT landmark box)"),
         ("box_scale", f"box scale {defaults.box_scale}"),
         ("square", "square box"),
@@ -207,7 +233,8 @@ def resolve_spec(
             if "mean" not in explicit and "std" not in explicit:
                 assumptions.append("scaling pixel/255 (mean 0, std 1)")
             continue
-        assumptions.append(text or key)
+        if text is not None:
+            assumptions.append(text)
 
     if not sources:
         sources.append("inferred")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -39,6 +40,7 @@ COLORS = ("RGB", "BGR")
 BOXES = ("landmarks", "dataset")
 COORDS = ("unit", "signed-unit", "pixels", "asmnet")
 POSE_ANGLES = ("yaw", "pitch", "roll")
+POSE_UNITS = ("degrees", "radians")
 RESAMPLES = ("bilinear", "bicubic", "nearest", "area", "lanczos")
 
 #: Names that moved to :mod:`faceval.models.resolve` (shape inference); still importable from here.
@@ -74,9 +76,17 @@ class ModelSpec:
             (``x = W·(0.5 - p)``, ASMNet's ``x = 112 - 224·p`` for its 224 input).
         points: number of landmarks K; None = output size / 2.
         scheme: landmark scheme name (``"300w"``, ``"wflw"``, ``"cofw"``, ``"aflw"``); None = from K.
-        pose_output: name of the output holding head pose (3 values), or None.
+        pose_output: name of the output holding head pose (3 values), or None. A spec with a
+            pose output and no landmark output (``landmark_output`` and ``points`` None after
+            resolving) is a pose-only model (FSA-Net, HopeNet, 6DRepNet, WHENet).
         pose_order: order of the three pose values in that output.
-        pose_scale: degrees per output unit (65 for ASMNet, 1 when the model outputs degrees).
+        pose_scale: ``pose_units`` per output unit (65 for ASMNet, 1 when the model outputs angles).
+        pose_units: ``"degrees"`` or ``"radians"``: the unit of ``value · pose_scale``.
+        pose_signs: ``(yaw, pitch, roll)`` factors, each 1 or -1, applied last: a model whose
+            sign convention differs from the labels' is fixed explicitly, never silently.
+
+    Pose decoding, per image: ``v = raw · pose_scale`` (in ``pose_order``), converted to degrees
+    when ``pose_units`` is radians, reordered to yaw, pitch, roll, then multiplied by ``pose_signs``.
     """
 
     input_size: tuple[int, int] | None = None
@@ -95,6 +105,8 @@ class ModelSpec:
     pose_output: str | None = None
     pose_order: tuple[str, str, str] = POSE_ANGLES
     pose_scale: float = 1.0
+    pose_units: str = "degrees"
+    pose_signs: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     def __post_init__(self) -> None:
         # Normalise and validate programmatic construction too (``ModelSpec(mean=0.5)``).
@@ -132,6 +144,11 @@ class ModelSpec:
     def to_json(self) -> str:
         """Compact JSON string (what goes into the ONNX metadata)."""
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def pose_only(self) -> bool:
+        """True for a resolved spec with a pose output and no landmark output."""
+        return self.pose_output is not None and self.landmark_output is None and self.points is None
 
     @property
     def width(self) -> int:
@@ -234,8 +251,9 @@ def check_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
             if name == "std" and any(float(v) == 0 for v in value):
                 raise InputError(f"model spec field 'std': must not contain 0, got {list(value)}", path=source)
             out[name] = tuple(float(v) for v in value)
-        elif name in ("layout", "color", "box", "coords", "resample"):
-            choices = {"layout": LAYOUTS, "color": COLORS, "box": BOXES, "coords": COORDS, "resample": RESAMPLES}[name]
+        elif name in ("layout", "color", "box", "coords", "resample", "pose_units"):
+            choices = {"layout": LAYOUTS, "color": COLORS, "box": BOXES, "coords": COORDS, "resample": RESAMPLES,
+                       "pose_units": POSE_UNITS}[name]
             if not isinstance(value, str):
                 raise _type_error(name, f"a string, one of {', '.join(choices)}", value, source)
             norm = value.upper() if name in ("layout", "color") else value.lower()
@@ -262,7 +280,20 @@ def check_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise _type_error(name, "a positive integer or null", value, source)
             out[name] = value
+        elif name == "pose_signs":
+            if isinstance(value, str):  # --set pose_signs=-1,1,1
+                parts = [p.strip() for p in value.split(",")]
+                value = [float(p) if re.fullmatch(r"[+-]?1(\.0*)?", p) else p for p in parts]
+            if (
+                not isinstance(value, (list, tuple))
+                or len(value) != 3
+                or not all(_is_number(v) and float(v) in (1.0, -1.0) for v in value)
+            ):
+                raise _type_error(name, "three signs, 1 or -1, for yaw, pitch, roll (e.g. [-1, 1, 1])", value, source)
+            out[name] = tuple(float(v) for v in value)
         elif name == "pose_order":
+            if isinstance(value, str):  # --set pose_order=pitch,yaw,roll
+                value = [p.strip() for p in value.split(",")]
             if (
                 not isinstance(value, (list, tuple))
                 or len(value) != 3

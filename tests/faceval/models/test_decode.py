@@ -85,3 +85,18 @@ def test_coords_warning_names_the_likely_convention() -> None:
     assert coords_warning(signed, _coords_spec("signed-unit")) is None
     assert coords_warning(unit * 112, _coords_spec("pixels")) is None
     assert coords_warning(np.full((2, 136), np.nan), _coords_spec("pixels")) is None
+
+
+def test_decode_pose_order_scale_units_and_signs() -> None:
+    from faceval.models.decode import decode_pose
+    from faceval.models.spec import ModelSpec
+
+    raw = np.array([[0.1, -0.2, 0.3]])  # in pose_order: pitch, yaw, roll
+    spec = ModelSpec(pose_output="p", pose_order=("pitch", "yaw", "roll"), pose_scale=2.0, pose_units="radians",
+                     pose_signs=(-1, 1, 1))
+    # v = raw * 2 rad = (0.2, -0.4, 0.6) rad; degrees; reorder to yaw, pitch, roll; yaw sign flipped
+    deg = 180.0 / np.pi
+    expected = np.array([[0.4 * deg, 0.2 * deg, 0.6 * deg]])
+    np.testing.assert_allclose(decode_pose(raw, spec), expected, rtol=1e-12)
+    plain = ModelSpec(pose_output="p")
+    np.testing.assert_array_equal(decode_pose(raw, plain), raw)

@@ -145,3 +145,34 @@ def test_parse_bytes() -> None:
     for bad in ("", "x", "1_000", "-5", "2 GB GB", "0", "1ZB"):
         with pytest.raises(InputError, match="expected a size"):
             parse_bytes(bad, "--max-batch-memory")
+
+
+def _fsanet_input(image: Path, pts: Path) -> np.ndarray:
+    """FSA-Net's own preprocessing, written here: the GT landmark box resized to 64x64, BGR, (p-127.5)/128."""
+    from PIL import Image
+
+    xy = np.loadtxt(pts)
+    x0, y0 = xy.min(axis=0)
+    x1, y1 = xy.max(axis=0)
+    face = Image.open(image).convert("RGB").crop((int(x0), int(y0), int(x1), int(y1))).resize((64, 64), Image.BILINEAR)
+    bgr = np.asarray(face, dtype=np.float32)[:, :, ::-1]
+    return ((bgr - 127.5) / 128.0).transpose(2, 0, 1)[None].copy()
+
+
+def test_fsanet_runs_as_a_pose_only_model_with_explicit_signs() -> None:
+    from tests.conftest import shared_path
+
+    model = shared_path("models", "fsanet", "fsanet-1x1-iter-688590.onnx")
+    helen = shared_path("300w_helen_test", "helen", "testset")
+    x = np.concatenate([_fsanet_input(helen / f"{n}.jpg", helen / f"{n}.pts") for n in ("296814969_3", "2968560214_1")])
+    info = create_session(model, "cpu")
+    overrides = {"pose_output": "output", "color": "BGR", "mean": 0.5, "std": 128 / 255, "pose_signs": [-1, 1, 1]}
+    spec = resolve_spec(model, overrides=overrides, session_info=info, allow_pose_only=True).spec
+    assert spec.pose_only and spec.input_size == (64, 64)
+    runner = ModelRunner.open(info, spec, batch_size=8)
+    assert runner.batch_size == 1  # FSA-Net's batch is fixed to 1
+    pred = runner.run(x)
+    assert pred.landmarks is None and pred.failures == {}
+    raw = np.concatenate([info.session.run(None, {"input": x[i : i + 1]})[0] for i in range(2)])  # yaw, pitch, roll
+    np.testing.assert_allclose(pred.pose, raw * np.array([-1.0, 1.0, 1.0]), rtol=1e-6, atol=1e-5)
+    assert np.all(np.abs(pred.pose) < 90)
