@@ -124,8 +124,13 @@ def batch_tensor_bytes(spec: ModelSpec, batch_size: int, dtype: np.dtype) -> int
     return int(batch_size) * 3 * int(spec.width) * int(spec.height) * np.dtype(dtype).itemsize
 
 
-def _gib(n: int) -> str:
-    return f"{n / 1024**3:.2f} GiB" if n >= 1024**3 else f"{n / 1024**2:.1f} MiB"
+def format_bytes(n: int) -> str:
+    """``51.50 GiB``, ``0.2 MiB``, ``9.8 KiB``, ``12 bytes``."""
+    if n >= 1024**3:
+        return f"{n / 1024**3:.2f} GiB"
+    if n >= 1024**2:
+        return f"{n / 1024**2:.1f} MiB"
+    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} bytes"
 
 
 def check_batch_memory(spec: ModelSpec, batch_size: int, dtype: np.dtype, max_bytes: int | None = None) -> None:
@@ -140,7 +145,7 @@ def check_batch_memory(spec: ModelSpec, batch_size: int, dtype: np.dtype, max_by
         "raise the bound with --max-batch-memory"
     raise InputError(
         f"a batch of {batch_size} model inputs of {spec.width}x{spec.height} {np.dtype(dtype).name} needs "
-        f"{_gib(need)}, above the bound of {_gib(limit)}; {fix}"
+        f"{format_bytes(need)}, above the bound of {format_bytes(limit)}; {fix}"
     )
 
 
