@@ -35,6 +35,9 @@ from faceval.models.spec import ModelSpec
 if TYPE_CHECKING:
     from faceval.models.session import SessionInfo
 
+#: faceval's own errors pass through the per-image failure handling untouched.
+FacevalErrors = (InputError, RuntimeFailure)
+
 #: Largest batch input tensor faceval builds unless told otherwise (2 GiB).
 DEFAULT_MAX_BATCH_BYTES = 2 * 1024**3
 
@@ -170,6 +173,7 @@ class ModelRunner:
                  batch_size: int, *, strict: bool, on_note: Callable[[str], None] | None) -> None:
         self._session = session_info.session
         self._model = session_info.model_path or None
+        self._where = f"{self._model}: " if self._model else ""
         self.spec = spec
         self.dtype = np.dtype(dtype)
         self._input = io.inputs[0][0]
@@ -230,7 +234,7 @@ class ModelRunner:
 
     def _wrong_rows(self, name: str, arr: np.ndarray, n: int) -> RuntimeFailure:
         return RuntimeFailure(
-            f"{self._model}: output '{name}' has shape [{','.join(map(str, arr.shape))}] for a batch of {n} "
+            f"{self._where}output '{name}' has shape [{','.join(map(str, arr.shape))}] for a batch of {n} "
             f"images; expected {n} rows, one per image"
         )
 
@@ -251,7 +255,7 @@ class ModelRunner:
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
             if n == 1 or self.fixed_batch:
                 raise RuntimeFailure(
-                    f"{self._model}: the model fails on a {_shape_text(x.shape)} {self.dtype.name} input: {ort_reason(exc)}"
+                    f"{self._where}the model fails on a {_shape_text(x.shape)} {self.dtype.name} input: {ort_reason(exc)}"
                 ) from None
             self._probe_single(f"the model fails on a batch of {n} ({ort_reason(exc)})")
             return
@@ -272,7 +276,7 @@ class ModelRunner:
             outputs = self._session_run(x)
         except Exception as exc:  # noqa: BLE001
             raise RuntimeFailure(
-                f"{self._model}: the model fails on a {_shape_text(x.shape)} {self.dtype.name} input: {ort_reason(exc)}"
+                f"{self._where}the model fails on a {_shape_text(x.shape)} {self.dtype.name} input: {ort_reason(exc)}"
             ) from None
         self._check_dtypes(outputs)
         wrong = self._rows_ok(outputs, 1)
@@ -309,7 +313,7 @@ class ModelRunner:
     def _fail(self, exc: BaseException) -> str:
         reason = f"model inference failed: {ort_reason(exc)}"
         if self.strict:
-            raise RuntimeFailure(f"{self._model}: {reason} (--strict)") from None
+            raise RuntimeFailure(f"{self._where}{reason} (--strict)") from None
         return reason
 
     # -- public --------------------------------------------------------------------------
@@ -344,9 +348,6 @@ class ModelRunner:
         lm = np.full((m, k, 2), np.nan) if k else None
         pose = np.full((m, 3), np.nan) if self.spec.pose_output is not None else None
         return BatchPrediction(landmarks=lm, pose=pose, failures=failures)
-
-
-FacevalErrors = (InputError, RuntimeFailure)
 
 
 def _concat(parts: list[BatchPrediction]) -> BatchPrediction:

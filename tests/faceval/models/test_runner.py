@@ -176,3 +176,18 @@ def test_fsanet_runs_as_a_pose_only_model_with_explicit_signs() -> None:
     raw = np.concatenate([info.session.run(None, {"input": x[i : i + 1]})[0] for i in range(2)])  # yaw, pitch, roll
     np.testing.assert_allclose(pred.pose, raw * np.array([-1.0, 1.0, 1.0]), rtol=1e-6, atol=1e-5)
     assert np.all(np.abs(pred.pose) < 90)
+
+
+def test_real_ghostone_fixed_batch_one_runs_one_image_per_call() -> None:
+    from tests.conftest import shared_path
+
+    model = shared_path("models", "pfld_ghostone", "PFLD_GhostOne_112_1_opt_sim.onnx")
+    info = create_session(model, "cpu")
+    spec = resolve_spec(model, session_info=info).spec
+    runner = ModelRunner.open(info, spec, batch_size=32)
+    assert runner.fixed_batch == 1 and runner.batch_size == 1 and runner.notes == []
+    x = np.random.default_rng(5).uniform(-1, 1, size=(3, 3, 112, 112)).astype(np.float32)
+    pred = runner.run(x)
+    raw = np.concatenate([info.session.run(None, {"input": x[i : i + 1]})[0] for i in range(3)])
+    np.testing.assert_allclose(pred.landmarks, raw.reshape(3, 98, 2) * 112, rtol=1e-6, atol=1e-4)
+    assert not np.allclose(pred.landmarks[0], pred.landmarks[1])
