@@ -304,3 +304,8 @@ def check_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
         else:  # unknown: callers reject these first; keep as given
             out[name] = value
     return out
+
+
+# The names these helpers had before resolve.py moved out (other modules may still use them).
+_check_fields = check_fields
+_reject_unknown = reject_unknown
