@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -54,6 +56,7 @@ def helen_run_file() -> tuple[Path, Path]:
 
     helen = shared_path("300w_helen_test", "helen", "testset")
     base = Path(tempfile.mkdtemp(prefix="faceval-views-helen-"))
+    atexit.register(shutil.rmtree, base, True)
     root = base / "data"
     (root / "300w" / "helen").mkdir(parents=True)
     (root / "300w" / "helen" / "testset").symlink_to(helen)
