@@ -104,7 +104,33 @@ def run_landmark_errors(run, split: str | None = None) -> LandmarkErrors:  # typ
 
     Follows the run's protocol: under ``visible_only`` only visible points count.
     """
+    pred, gt, norm, nme, visible = _run_arrays(run, split)
+    return landmark_errors(pred, gt, norm, nme, run.scheme, visible)
+
+
+def _run_arrays(run, split: str | None):  # type: ignore[no-untyped-def]
+    """Predictions, GT, normalisers, NME of one split (all samples when None), and the visibility
+    mask when the run's protocol is ``visible_only`` (else None)."""
     rows = np.arange(len(run.sample_ids)) if split is None else np.asarray(run.splits[split], dtype=np.int64)
     visible = np.asarray(run.visible)[rows] if bool(run.protocol.get("visible_only", False)) else None
-    return landmark_errors(np.asarray(run.predictions)[rows], np.asarray(run.ground_truth)[rows],
-                           np.asarray(run.normalizers)[rows], np.asarray(run.nme)[rows], run.scheme, visible)
+    return (np.asarray(run.predictions)[rows], np.asarray(run.ground_truth)[rows], np.asarray(run.normalizers)[rows],
+            np.asarray(run.nme)[rows], visible)
+
+
+#: metric-name prefix of a group NME: ``nme_group:eyes`` (fraction, lower is better)
+GROUP_METRIC_PREFIX = "nme_group:"
+
+
+def run_group_nme(run, split: str | None, group: str) -> float:  # type: ignore[no-untyped-def]
+    """The value of metric ``nme_group:<group>`` for one split of a run (see :func:`group_nme`).
+
+    Raises InputError naming the closest group when the run's scheme has no such group.
+    """
+    from faceval.errors import InputError, closest
+
+    groups = load_scheme(run.scheme).groups
+    if group not in groups:
+        raise InputError(f"the '{run.scheme}' scheme has no landmark group '{group}'{closest(group, list(groups))}; "
+                         f"its groups: {', '.join(groups)}")
+    pred, gt, norm, nme, visible = _run_arrays(run, split)
+    return group_nme(pred, gt, norm, nme, groups[group], visible)[0]

@@ -82,3 +82,17 @@ def test_run_landmark_errors_follows_the_split_and_visible_only():
     assert run_landmark_errors(run).point_count[30] > 0  # visible_only off: visibility ignored
     run.protocol["visible_only"] = True
     assert run_landmark_errors(run).point_count[30] == 0
+
+
+def test_run_group_nme_is_the_group_value_and_names_unknown_groups():
+    from faceval.errors import InputError
+    from faceval.metrics.landmarks import run_group_nme
+
+    run = run_with_failures()
+    assert run_group_nme(run, "a", "mouth") == run_landmark_errors(run, "a").group_nme["mouth"]
+    rows = run.splits["a"]
+    expected, _ = _loop_group_nme(run.predictions[rows].tolist(), run.ground_truth[rows].tolist(),
+                                  run.normalizers[rows].tolist(), run.nme[rows].tolist(), None, list(range(48, 68)))
+    assert run_group_nme(run, "a", "mouth") == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(InputError, match=r"no landmark group 'eyse' \(did you mean 'eyes'\?\)"):
+        run_group_nme(run, None, "eyse")
