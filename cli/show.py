@@ -40,26 +40,29 @@ def _value(value: object) -> str:
 def _print_human(overview) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
+    from faceval.metrics.registry import metric_name, threshold_key
+    from faceval.runs.protocol import Protocol
     from faceval.views.show import ordered_provenance
     from faceval_cli.summary_view import protocol_line
 
     console = stdout_console()
     click.echo(f"{overview.label} on {overview.dataset} ({overview.n_samples} samples, scheme {overview.scheme})")
-    click.echo(protocol_line(overview.protocol))
+    protocol = Protocol.from_dict(overview.protocol)
+    click.echo(protocol_line(protocol))
     click.echo("")
     click.echo("provenance:")
     for key, value in ordered_provenance(overview.provenance):
         click.echo(f"  {key}: {_value(value)}")
     click.echo("")
 
-    thresholds = [f"{t:.2f}" for t in overview.protocol.get("thresholds", [])]
+    thresholds = [threshold_key(t) for t in protocol.thresholds]
     table = Table(title="summary per split", title_justify="left")
     for name in ["split", "n", "NME %", "p90 %"] + [c for t in thresholds for c in (f"FR@{t} %", f"AUC@{t}")] + ["failed"]:
         table.add_column(name, justify="left" if name == "split" else "right")
     for split, stats in overview.summary.items():
         row = [split, str(stats.get("n", "")), _pct(stats.get("nme")), _pct(stats.get("nme_p90"))]
         for t in thresholds:
-            row += [_pct(stats.get(f"fr@{t}")), _num(stats.get(f"auc@{t}"))]
+            row += [_pct(stats.get(metric_name("fr", float(t)))), _num(stats.get(metric_name("auc", float(t))))]
         row.append(str(int(stats.get("n_failed_inputs", 0)) + int(stats.get("n_nonfinite", 0))))
         table.add_row(*_cells(row))
     print_table(table, console)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 from faceval.runs.data import RunData
+from faceval.runs.protocol import Protocol
 
 
-def protocol_line(run: RunData) -> str:
-    """``protocol: <the run's protocol text>`` (plus the landmark conversion, when one was made)."""
-    text = "protocol: " + run.protocol.describe()
-    if run.protocol.conversion:
-        text += f"; converted {run.protocol.conversion}"
+def protocol_line(protocol: Protocol) -> str:
+    """``protocol: <the protocol text>`` (plus the landmark conversion, when one was made)."""
+    text = "protocol: " + protocol.describe()
+    if protocol.conversion:
+        text += f"; converted {protocol.conversion}"
     return text
 
 
@@ -77,7 +78,7 @@ def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
         row.append(str(failed))
         table.add_row(*row)
     console.print(table)
-    console.print(protocol_line(run))
+    console.print(protocol_line(run.protocol))
     notes = summary_notes(run)
     if any(not run.split_count(s).complete for s in run.splits):
         notes.insert(0, "† partial split: fewer images than the complete split")

@@ -112,7 +112,7 @@ def _run_arrays(run, split: str | None):  # type: ignore[no-untyped-def]
     """Predictions, GT, normalisers, NME of one split (all samples when None), and the visibility
     mask when the run's protocol is ``visible_only`` (else None)."""
     rows = np.arange(len(run.sample_ids)) if split is None else np.asarray(run.splits[split], dtype=np.int64)
-    visible = np.asarray(run.visible)[rows] if bool(run.protocol.get("visible_only", False)) else None
+    visible = np.asarray(run.visible)[rows] if run.protocol.visible_only else None
     return (np.asarray(run.predictions)[rows], np.asarray(run.ground_truth)[rows], np.asarray(run.normalizers)[rows],
             np.asarray(run.nme)[rows], visible)
 

@@ -53,7 +53,7 @@ def sample_table(run, per_landmark: bool = False):  # type: ignore[no-untyped-de
         "sample_id": [str(s) for s in run.sample_ids],
         "splits": split_membership(run),
         "nme": np.asarray(run.nme, dtype=np.float64),
-        "normalizer": [str(run.protocol.get("normalizer", ""))] * n,
+        "normalizer": [str(run.protocol.normalizer or "")] * n,
         "normalizer_px": np.asarray(run.normalizers, dtype=np.float64),
         "failure_reason": [str(r) for r in failure_reasons(run)],
     }

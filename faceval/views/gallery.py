@@ -233,7 +233,7 @@ def _png_bytes(image) -> bytes:  # type: ignore[no-untyped-def]
 
 
 def _title(run, options: GalleryOptions, n_faces: int) -> str:  # type: ignore[no-untyped-def]
-    normalizer = run.protocol.get("normalizer", "")
+    normalizer = run.protocol.normalizer or ""
     return f"{run.label} on {run.provenance.get('dataset_spec') or run.dataset}: {options.describe(n_faces)} " \
            f"(NME {normalizer})"
 

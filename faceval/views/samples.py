@@ -65,11 +65,11 @@ def face_boxes(run) -> np.ndarray:  # type: ignore[no-untyped-def]
     if stored is not None:
         return np.asarray(stored, dtype=np.float64).reshape(n, 4)
     protocol = run.protocol
-    if protocol.get("box_source") == "landmarks" and protocol.get("box_scale"):
+    if protocol.box_source == "landmarks" and protocol.box_scale:
         from faceval.pipeline.transform import face_crops
 
-        return face_crops(np.asarray(run.ground_truth, dtype=np.float64), scale=float(protocol["box_scale"]),
-                          square=bool(protocol.get("box_square", True)))
+        return face_crops(np.asarray(run.ground_truth, dtype=np.float64), scale=float(protocol.box_scale),
+                          square=protocol.box_square is not False)
     return np.full((n, 4), np.nan)
 
 
@@ -80,7 +80,7 @@ def pose_errors(run) -> np.ndarray | None:  # type: ignore[no-untyped-def]
     from faceval.metrics.pose import wrap_degrees
 
     diff = np.asarray(run.pose_pred, dtype=np.float64) - np.asarray(run.pose_gt, dtype=np.float64)
-    if run.protocol.get("pose_wrap"):
+    if run.protocol.pose_wrap:
         diff = wrap_degrees(diff)
     return np.abs(diff)
 

@@ -98,7 +98,7 @@ def describe_run(run, worst: int = 10, split: str | None = None) -> RunOverview:
         dataset=run.dataset,
         scheme=run.scheme,
         n_samples=len(ids),
-        protocol=dict(run.protocol),
+        protocol=run.protocol.to_dict(),
         provenance=dict(run.provenance),
         summary={k: dict(v) for k, v in run.summary.items()},
         failures=failed,

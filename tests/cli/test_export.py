@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import csv
 import json
 import math
@@ -20,7 +22,7 @@ def _rows(path):
 
 def test_csv_has_one_row_per_sample_with_reason_pose_and_box(tmp_path, capsys):
     run = write_failures_run(tmp_path / "r.h5")
-    run.protocol["box_source"], run.protocol["box_scale"], run.protocol["box_square"] = "landmarks", 1.2, True
+    run.protocol = replace(run.protocol, box_source="landmarks", box_scale=1.2, box_square=True)
     from faceval.runs.runfile import write_run
 
     write_run(tmp_path / "r.h5", run)

@@ -14,7 +14,7 @@ def test_show_human_lists_protocol_provenance_failures_and_worst(tmp_path, capsy
     run = write_failures_run(tmp_path / "r.h5")
     assert main(["show", str(tmp_path / "r.h5"), "--worst", "3"]) == 0
     out = capsys.readouterr().out
-    assert "protocol: NME normalised inter-ocular" in out
+    assert "protocol: inter-ocular normaliser, thresholds 0.08/0.10, AUC exact" in out
     assert "model_sha256: abc" in out
     assert f"failures: {len(FAILURES)}" in out
     for i, (reason, _) in FAILURES.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import math
 
 import numpy as np
@@ -80,7 +82,7 @@ def test_run_landmark_errors_follows_the_split_and_visible_only():
     assert split_errors.point_nme[30] == pytest.approx(value, rel=1e-12)
     run.visible[:, 30] = False
     assert run_landmark_errors(run).point_count[30] > 0  # visible_only off: visibility ignored
-    run.protocol["visible_only"] = True
+    run.protocol = replace(run.protocol, visible_only=True)
     assert run_landmark_errors(run).point_count[30] == 0
 
 
