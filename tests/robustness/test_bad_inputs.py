@@ -924,8 +924,12 @@ def _(b, t, mp):
 def _(b, t, mp):
     from faceval.runs.runfile import read_run, write_run
 
+    from faceval.runs.shards import run_ground_truth_sha256
+
     shard = read_run(b.run_a)  # a complete 1-of-1 shard set
     shard.protocol["shard"] = "1/1"
+    shard.protocol["shard_of"] = {"n": len(shard.sample_ids), "sample_set_sha256": shard.protocol["sample_set_sha256"],
+                                  "ground_truth_sha256": run_ground_truth_sha256(shard), "boxes_sha256": None}
     shard_path = write_run(t / "shard.h5", shard)
     _fail_replace(mp)
     out = t / "merged.h5"
@@ -1001,6 +1005,62 @@ def _(b, t, mp):
         h5.create_dataset("splits/helen", data=np.array([0, 1, 7], dtype=np.int64))
     return Expect(["gate", str(path), "--baseline", str(b.run_a)],
                   r"damaged run file \('splits/helen' does not match its checksum\)$", path)
+
+
+def _shards_of(run_path: Path, t: Path, count: int = 2) -> list[Path]:
+    """Cut a run file into the shard files `faceval run --shard I/N` would have written."""
+    from faceval.runs.data import RunData
+    from faceval.runs.provenance import sample_set_sha256
+    from faceval.runs.runfile import read_run, write_run
+    from faceval.runs.shards import run_ground_truth_sha256, shard_range
+
+    run = read_run(run_path)
+    n = len(run.sample_ids)
+    full = {"n": n, "sample_set_sha256": run.protocol["sample_set_sha256"],
+            "ground_truth_sha256": run_ground_truth_sha256(run), "boxes_sha256": None}
+    paths = []
+    for i in range(1, count + 1):
+        lo, hi = shard_range(n, i, count)
+        rows = np.arange(lo, hi)
+        fields = {f: getattr(run, f)[rows] for f in ("sample_ids", "predictions", "ground_truth", "visible",
+                                                      "normalizers", "nme", "failed_inputs", "failure_reasons")}
+        part = RunData(label=run.label, dataset=run.dataset, scheme=run.scheme,
+                       splits={k: v[(v >= lo) & (v < hi)] - lo for k, v in run.splits.items()},
+                       protocol=dict(run.protocol, shard=f"{i}/{count}", shard_of=full,
+                                     sample_set_sha256=sample_set_sha256(fields["sample_ids"])),
+                       provenance=dict(run.provenance, spec={"color": "RGB", "mean": [0.5, 0.5, 0.5]}), **fields)
+        paths.append(write_run(t / f"shard{i}.h5", part))
+    return paths
+
+
+@case("merge-shards-differ-in-spec")
+def _(b, t, mp):
+    from faceval.runs.runfile import read_run, write_run
+
+    first, second = _shards_of(b.run_a, t)
+    run = read_run(second)
+    run.provenance["spec"]["color"] = "BGR"
+    write_run(second, run)
+    out = t / "merged.h5"
+    return Expect(["merge", str(first), str(second), "--out", str(out)],
+                  rf"^shards differ in model spec field 'color': 'RGB' \({re.escape(str(first))}\) vs 'BGR' "
+                  rf"\({re.escape(str(second))}\); shards of one evaluation must use the same model, spec, boxes and "
+                  r"data$", None, outs=[out])
+
+
+@case("merge-shards-of-another-set")
+def _(b, t, mp):
+    from faceval.runs.runfile import read_run, write_run
+
+    first, second = _shards_of(b.run_a, t)
+    run = read_run(second)
+    run.protocol["shard_of"]["ground_truth_sha256"] = "0" * 64
+    write_run(second, run)
+    out = t / "merged.h5"
+    return Expect(["merge", str(first), str(second), "--out", str(out)],
+                  r"^shards differ in full set field 'ground_truth_sha256': '[0-9a-f]{64}' \(.*shard1.h5\) vs '0{64}' "
+                  r"\(.*shard2.h5\); shards of one evaluation must use the same model, spec, boxes and data$",
+                  None, outs=[out])
 
 
 @case("run-nme-edited-in-place")
