@@ -153,7 +153,9 @@ class _Damaged(ValueError):
 
 
 def _expected_shapes(h5: Any, n: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Dataset path -> (expected shape, allowed dtype kinds), from the predictions' shape."""
+    """Dataset path -> (expected shape, allowed dtype kinds), from the predictions' shape.
+
+    ``h5`` is the file or a mapping of dataset path -> dataset."""
     pred = h5["arrays/predictions"]
     if len(pred.shape) != 3 or pred.shape[0] != n or pred.shape[2] != 2:
         raise _Damaged(f"predictions of shape {pred.shape} do not match {n} samples")
@@ -300,52 +302,57 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
         raise InputError("not a faceval run file (not HDF5)", path=source) from None
     try:
         with h5:
-            marker = h5.attrs.get("format")
+            attrs = dict(h5.attrs.items())  # each attribute read once
+            marker = attrs.get("format")
             if isinstance(marker, bytes):
                 marker = marker.decode("utf-8", "replace")
             if marker != FORMAT_NAME:
                 raise InputError("not a faceval run file (no 'faceval-run' format marker)", path=source)
-            version = int(h5.attrs.get("schema_version", -1))
+            version = int(attrs.get("schema_version", -1))
             if version > FILE_SCHEMA_VERSION:
                 raise InputError(
                     f"run file schema version {version} is newer than this faceval supports ({FILE_SCHEMA_VERSION}); "
                     "upgrade faceval",
                     path=source,
                 )
-            if version < FILE_SCHEMA_VERSION or _ATTRS_DIGEST not in h5.attrs:
+            if version < FILE_SCHEMA_VERSION or _ATTRS_DIGEST not in attrs:
                 raise InputError(
                     f"run file schema version {version} has no checksums and cannot be verified; "
                     "re-create it with this faceval (faceval run or faceval score)", path=source)
-            attrs_digest = _attr_str(h5.attrs[_ATTRS_DIGEST])
-            if _attrs_sha256(h5.attrs) != attrs_digest:
+            attrs_digest = _attr_str(attrs[_ATTRS_DIGEST])
+            if _attrs_sha256(attrs) != attrs_digest:
                 raise _Damaged("attributes do not match their checksum")
-            checksums = json.loads(h5.attrs[_CHECKSUMS_ATTR])
-            meta = {name: json.loads(h5.attrs[name]) for name in _JSON_ATTRS}
+            checksums = json.loads(attrs[_CHECKSUMS_ATTR])
+            meta = {name: json.loads(attrs[name]) for name in _JSON_ATTRS}
             for name, value in meta.items():
                 if not isinstance(value, dict):
                     raise _Damaged(f"attribute '{name}' is not a JSON object")
-            label, dataset, scheme = (_attr_str(h5.attrs[k]) for k in ("label", "dataset", "scheme"))
-            present: list[str] = []
-            h5.visit(lambda name: present.append(name) if isinstance(h5[name], h5py.Dataset) else None)
+            label, dataset, scheme = (_attr_str(attrs[k]) for k in ("label", "dataset", "scheme"))
+            datasets: dict[str, Any] = {}  # each object opened once (h5py lookups dominate small reads)
+            h5.visititems(lambda name, obj: datasets.__setitem__(name, obj) if isinstance(obj, h5py.Dataset) else None)
+            present = list(datasets)
             if sorted(present) != sorted(checksums):
                 missing, extra = sorted(set(checksums) - set(present)), sorted(set(present) - set(checksums))
                 raise _Damaged("; ".join(filter(None, [missing and f"missing {', '.join(missing[:3])}",
                                                        extra and f"not in its checksum list: {', '.join(extra[:3])}"])))
-            n = h5["samples/ids"].shape[0] if len(h5["samples/ids"].shape) == 1 else -1
-            shapes = _expected_shapes(h5, n)
+            ids_shape = datasets["samples/ids"].shape
+            n = ids_shape[0] if len(ids_shape) == 1 else -1
+            shapes = _expected_shapes(datasets, n)
             for name, (shape, kinds) in shapes.items():
-                if h5[name].shape != shape or h5[name].dtype.kind not in kinds:
-                    raise _Damaged(f"{name} of shape {h5[name].shape} ({h5[name].dtype}), expected {shape}")
+                found = datasets[name]
+                if found.shape != shape or found.dtype.kind not in kinds:
+                    raise _Damaged(f"{name} of shape {found.shape} ({found.dtype}), expected {shape}")
             splits = {}
-            for split in h5["splits"]:
-                indices = _read_verified(h5, f"splits/{split}", checksums, {})
+            for split in h5["splits"].keys():  # creation order (track_order)
+                indices = _read_verified(datasets, f"splits/{split}", checksums, {})
                 if indices.ndim != 1 or indices.dtype.kind not in "iu" or (
                         indices.size and (indices.min() < 0 or indices.max() >= n)):
                     raise _Damaged(f"split '{split}' holds indices outside 0..{n - 1}")
                 splits[split] = indices
             lazy_source = RunFileSource(source, attrs_digest, checksums, shapes)
             present_fields = [f for f, p in _LAZY_PATHS.items() if p in shapes]
-            eager = {} if lazy else {f: _read_verified(h5, _LAZY_PATHS[f], checksums, shapes) for f in present_fields}
+            eager = {} if lazy else {f: _read_verified(datasets, _LAZY_PATHS[f], checksums, shapes)
+                                     for f in present_fields}
     except _DAMAGED as exc:
         raise _damaged(source, exc) from None
     fields: dict[str, Any] = {f: eager.get(f, _UNLOADED) for f in present_fields}

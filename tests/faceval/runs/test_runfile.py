@@ -275,3 +275,9 @@ def test_lazy_run_behaves_as_run_data(tmp_path):
     eager = read_run(tmp_path / "r.h5", lazy=False)
     assert set(eager.loaded()) == {"sample_ids", "failure_reasons", "predictions", "ground_truth", "visible",
                                    "normalizers", "nme", "failed_inputs", "pose_pred", "pose_gt"}
+
+
+def test_splits_keep_their_order(tmp_path):
+    run = make_run()
+    run.splits = {"zeta": run.splits["a"], "alpha": run.splits["b"], "full": run.splits["full"]}
+    assert list(read_run(write_run(tmp_path / "r.h5", run)).splits) == ["zeta", "alpha", "full"]
