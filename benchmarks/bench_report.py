@@ -1,6 +1,7 @@
 """Cost growth of ``faceval report`` over 1 / 10 / 100 run files, before and after lazy reading.
 
     python benchmarks/bench_report.py [--before REV] [--repeat 5] [--faces 2500] [--points 98]
+    python benchmarks/bench_report.py --gate-only --gate-faces 100000
 
 Writes WFLW-sized synthetic runs (``--faces`` faces of ``--points`` points, 7 splits, poses)
 once with the code at git revision ``--before`` (default ``main``: the reader that loads every
@@ -55,11 +56,11 @@ for r in range(count):
     write_run(f"{out}/run{r:03d}.h5", run)
 """
 
-#: runs the CLI of the tree on sys.path[0]; prints the peak RSS (KiB) last on stderr
-_REPORT = r"""
-import resource, sys
+#: runs the CLI of the tree on sys.path[0] (argv[1] is the command line); prints the peak RSS (KiB) last on stderr
+_CLI = r"""
+import resource, shlex, sys
 from faceval_cli.main import entry
-sys.argv = ["faceval", "report", "--format", "markdown"] + sys.argv[1:]
+sys.argv = ["faceval"] + shlex.split(sys.argv[1])
 try:
     entry()
 except SystemExit as exc:
@@ -94,14 +95,51 @@ def python(path: Path, script: str, *args: str) -> subprocess.CompletedProcess:
                           text=True)
 
 
-def time_report(path: Path, files: list[Path]) -> tuple[float, int]:
+def time_cli(path: Path, args: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
+    import shlex
+
     start = time.perf_counter()
-    done = python(path, _REPORT, *map(str, files))
+    done = python(path, _CLI, shlex.join(args))
     wall = time.perf_counter() - start
-    if done.returncode != 0:
+    if done.returncode not in ok:
         raise SystemExit(f"report failed ({done.returncode}): {done.stderr.strip()[-500:]}")
     rss = int(done.stderr.strip().splitlines()[-1].split("=")[1])
     return wall, rss
+
+
+def time_report(path: Path, files: list[Path]) -> tuple[float, int]:
+    return time_cli(path, ["report", "--format", "markdown", *map(str, files)])
+
+
+def bench_gate(variants: dict[str, Path], top: Path, faces: int, points: int, repeat: int) -> None:
+    """``faceval gate RUN --baseline BASE`` (default rules) on two runs of ``faces`` faces."""
+    files: dict[str, list[Path]] = {}
+    for name, path in variants.items():
+        folder = top / f"gate-{name}"
+        folder.mkdir()
+        made = python(path, _WRITE, str(folder), "2", str(faces), str(points))
+        if made.returncode != 0:
+            raise SystemExit(f"writing {name} gate runs failed: {made.stderr.strip()[-500:]}")
+        files[name] = sorted(folder.glob("*.h5"))
+    size_mb = files["after"][0].stat().st_size / 1e6
+    results: dict[str, list[tuple[float, int]]] = {name: [] for name in variants}
+    load_before = os.getloadavg()
+    for _ in range(repeat):
+        for name, path in variants.items():
+            results[name].append(time_cli(path, ["gate", str(files[name][1]), "--baseline", str(files[name][0]),
+                                                 "--format", "json"], ok=(0, 1)))
+    load_after = os.getloadavg()
+    print()
+    print(f"faceval gate (default rules) on two runs of {faces} faces x {points} points ({size_mb:.0f} MB per file "
+          f"after); {repeat} runs each, interleaved; load before {load_before[0]:.2f}, after {load_after[0]:.2f}")
+    print()
+    print("| variant | wall s median (min–max) | peak RSS MB median (min–max) |")
+    print("|---|---|---|")
+    for name in variants:
+        walls = [w for w, _ in results[name]]
+        rss = [r / 1024 for _, r in results[name]]
+        print(f"| {name} | {statistics.median(walls):.3f} ({min(walls):.3f}–{max(walls):.3f}) "
+              f"| {statistics.median(rss):.0f} ({min(rss):.0f}–{max(rss):.0f}) |")
 
 
 def main() -> None:
@@ -111,12 +149,18 @@ def main() -> None:
     ap.add_argument("--faces", type=int, default=2500)
     ap.add_argument("--points", type=int, default=98)
     ap.add_argument("--sizes", default="1,10,100")
+    ap.add_argument("--gate-faces", type=int, default=0, help="also time gate on two runs of this many faces")
+    ap.add_argument("--gate-only", action="store_true", help="only the gate measurement")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as top_name:
         top = Path(top_name)
         variants = {"before": tree(checkout(args.before, top / "src-before"), top / "py-before"),
                     "after": tree(ROOT, top / "py-after")}
+        if args.gate_faces:
+            bench_gate(variants, top, args.gate_faces, 68, args.repeat)
+        if args.gate_only:
+            return
         runs: dict[str, list[Path]] = {}
         for name, path in variants.items():
             folder = top / f"runs-{name}"

@@ -170,6 +170,24 @@ def _expected_shapes(h5: Any, n: int) -> dict[str, tuple[tuple[int, ...], str]]:
     return shapes
 
 
+class _DatasetMap(dict):  # type: ignore[type-arg]
+    """``"group/name"`` -> dataset, opened on first use from already-open groups."""
+
+    def __init__(self, groups: dict[str, Any], names: list[str]) -> None:
+        super().__init__()
+        self.groups = groups
+        self.names = set(names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __missing__(self, name: str) -> Any:
+        group, _, key = name.partition("/")
+        value = self.groups[group][key]
+        self[name] = value
+        return value
+
+
 class RunFileSource:
     """Where a lazily read run lives, and what it must still be when an array is read.
 
@@ -328,9 +346,12 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
                 if not isinstance(value, dict):
                     raise _Damaged(f"attribute '{name}' is not a JSON object")
             label, dataset, scheme = (_attr_str(attrs[k]) for k in ("label", "dataset", "scheme"))
-            datasets: dict[str, Any] = {}  # each object opened once (h5py lookups dominate small reads)
-            h5.visititems(lambda name, obj: datasets.__setitem__(name, obj) if isinstance(obj, h5py.Dataset) else None)
-            present = list(datasets)
+            # each object opened once, groups listed by name (h5py lookups dominate small reads)
+            groups = {name: h5[name] for name in h5.keys()}
+            if set(groups) - {"samples", "arrays", "splits"}:
+                raise _Damaged(f"unexpected {', '.join(sorted(set(groups) - {'samples', 'arrays', 'splits'}))}")
+            present = [f"{g}/{k}" for g, group in groups.items() if isinstance(group, h5py.Group) for k in group.keys()]
+            datasets = _DatasetMap(groups, present)
             if sorted(present) != sorted(checksums):
                 missing, extra = sorted(set(checksums) - set(present)), sorted(set(present) - set(checksums))
                 raise _Damaged("; ".join(filter(None, [missing and f"missing {', '.join(missing[:3])}",
@@ -343,7 +364,7 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
                 if found.shape != shape or found.dtype.kind not in kinds:
                     raise _Damaged(f"{name} of shape {found.shape} ({found.dtype}), expected {shape}")
             splits = {}
-            for split in h5["splits"].keys():  # creation order (track_order)
+            for split in groups["splits"].keys():  # creation order (track_order)
                 indices = _read_verified(datasets, f"splits/{split}", checksums, {})
                 if indices.ndim != 1 or indices.dtype.kind not in "iu" or (
                         indices.size and (indices.min() < 0 or indices.max() >= n)):

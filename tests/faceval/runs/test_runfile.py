@@ -219,6 +219,11 @@ def test_a_dataset_removed_or_added_is_a_damaged_file(tmp_path):
         h5["splits/extra"] = np.arange(3)
     with pytest.raises(InputError, match=r"damaged run file \(not in its checksum list: splits/extra\)"):
         read_run(path)
+    path = write_run(tmp_path / "t.h5", make_run())
+    with h5py.File(path, "r+") as h5:
+        h5["extra"] = np.arange(3)
+    with pytest.raises(InputError, match=r"damaged run file \(unexpected extra\)"):
+        read_run(path)
 
 
 def test_schema_1_files_without_checksums_are_refused(tmp_path):
