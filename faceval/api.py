@@ -109,7 +109,10 @@ class Run:
 
     @property
     def protocol(self) -> dict[str, Any]:
-        return self.data.protocol
+        """The protocol as its JSON object (as in ``summary["protocol"]``)."""
+        from faceval.runs.shards import protocol_dict
+
+        return protocol_dict(self.data.protocol)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -143,7 +146,7 @@ class Run:
             from faceval.metrics.pose import POSE_ANGLES, wrap_degrees
 
             diff = np.asarray(data.pose_pred, dtype=np.float64) - np.asarray(data.pose_gt, dtype=np.float64)
-            if data.protocol.get("pose_wrap"):
+            if self.protocol.get("pose_wrap"):
                 diff = wrap_degrees(diff)
             for i, angle in enumerate(POSE_ANGLES):
                 columns[f"err_{angle}"] = np.abs(diff[:, i])

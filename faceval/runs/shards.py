@@ -9,8 +9,9 @@ A shard's identity (its protocol) says what it is a part of:
 * ``shard``: ``"I/N"``; present only in unmerged shards (a run without it is complete
   for its selection);
 * ``sample_set_sha256``: the shard's own samples (so a shard never compares as the full set);
-* ``shard_of``: the full selection: ``n``, ``sample_set_sha256``, ``ground_truth_sha256``
-  (ids, landmarks, visibility, poses, splits) and ``boxes_sha256`` (dataset boxes and sizes).
+* ``shard_of_n``, ``shard_of_sample_set_sha256``, ``shard_of_ground_truth_sha256`` (ids,
+  landmarks, visibility, poses, splits) and ``shard_of_boxes_sha256`` (dataset boxes and sizes):
+  the full selection it was cut from (flat JSON scalars, like every protocol key).
 
 ``merge_runs`` requires every field that determines predictions to agree across shards
 (dataset, model sha256, resolved spec, box source and its inputs, dataset selection, manifest,
@@ -31,11 +32,26 @@ if TYPE_CHECKING:
     from faceval.datasets.base import Annotations
 
 #: Protocol keys that may differ between shards of one evaluation.
-_SHARD_KEYS = ("shard", "sample_set_sha256", "shard_of")
+SHARD_OF_KEYS = ("shard_of_n", "shard_of_sample_set_sha256", "shard_of_ground_truth_sha256", "shard_of_boxes_sha256")
+_SHARD_KEYS = ("shard", "sample_set_sha256", *SHARD_OF_KEYS)
 #: Provenance fields that determine predictions: shards must agree on them.
 IDENTITY_PROVENANCE = ("command", "model_sha256", "spec", "dataset_spec", "predictions_sha256")
 #: ... and any provenance field whose name starts with one of these (box sources and their inputs).
 IDENTITY_PREFIXES = ("box", "detector", "data_identity")
+
+
+def protocol_dict(protocol: Any) -> dict[str, Any]:
+    """A run's protocol as its JSON object (a typed protocol's ``to_dict()``, or the dict itself)."""
+    return protocol.to_dict() if hasattr(protocol, "to_dict") else dict(protocol)
+
+
+def full_set_of(run: RunData) -> dict[str, Any] | None:
+    """What a shard run was cut from (``n``, ``sample_set_sha256``, ``ground_truth_sha256``,
+    ``boxes_sha256``), or None for a run that is not a shard."""
+    proto = protocol_dict(run.protocol)
+    if not any(key in proto for key in SHARD_OF_KEYS):
+        return None
+    return {key.removeprefix("shard_of_"): proto.get(key) for key in SHARD_OF_KEYS}
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -98,7 +114,7 @@ def full_set_identity(ann: "Annotations") -> dict[str, Any]:
 
 def shard_identity(ann: "Annotations", index: int, count: int) -> dict[str, Any]:
     """Protocol keys of shard ``index`` of ``count`` of the selection ``ann`` (before it is cut)."""
-    return {"shard": f"{index}/{count}", "shard_of": full_set_identity(ann)}
+    return {"shard": f"{index}/{count}", **{f"shard_of_{k}": v for k, v in full_set_identity(ann).items()}}
 
 
 _DISPLAY = {"command": "command", "model_sha256": "model sha256", "spec": "model spec",
@@ -107,7 +123,7 @@ _DISPLAY = {"command": "command", "model_sha256": "model sha256", "spec": "model
 
 def _identity_fields(run: RunData) -> dict[str, Any]:
     """Everything besides the protocol that determines a shard's predictions, by display name."""
-    fields: dict[str, Any] = {"dataset": run.dataset, "scheme": run.scheme, "full set": run.protocol.get("shard_of")}
+    fields: dict[str, Any] = {"dataset": run.dataset, "scheme": run.scheme, "full set": full_set_of(run)}
     keys = set(IDENTITY_PROVENANCE) | {k for k in run.provenance if k.startswith(IDENTITY_PREFIXES)}
     for key in sorted(keys):
         fields[_DISPLAY.get(key, f"provenance '{key}'")] = run.provenance.get(key)
@@ -144,16 +160,17 @@ def _check_shard_sizes(ordered: list[RunData], names: list[str]) -> None:
     from faceval.runs.provenance import sample_set_sha256
 
     for name, run in zip(names, ordered):
-        index, count = parse_shard(str(run.protocol["shard"]))
-        full = run.protocol.get("shard_of")
+        proto = protocol_dict(run.protocol)
+        index, count = parse_shard(str(proto["shard"]))
+        full = full_set_of(run)
         if not isinstance(full, dict) or not isinstance(full.get("n"), int):
-            raise InputError("shard run without the identity of its full set (shard_of); "
+            raise InputError("shard run without the identity of its full set (shard_of_*); "
                              "re-run it with this faceval", path=name)
         lo, hi = shard_range(full["n"], index, count)
         if len(run.sample_ids) != hi - lo:
             raise InputError(f"shard {index}/{count} of {full['n']} samples should hold {hi - lo}, "
                              f"holds {len(run.sample_ids)}", path=name)
-        if sample_set_sha256(run.sample_ids) != run.protocol.get("sample_set_sha256"):
+        if sample_set_sha256(run.sample_ids) != proto.get("sample_set_sha256"):
             raise InputError("shard's samples do not match its sample_set_sha256", path=name)
 
 
@@ -207,7 +224,8 @@ def merge_runs(shards: list[RunData], names: list[str] | None = None) -> RunData
     pose_gt = np.concatenate([np.full((len(r.sample_ids), 3), np.nan) if r.pose_gt is None else r.pose_gt
                               for r in ordered]) if any(r.pose_gt is not None for r in ordered) else None
     protocol = {k: v for k, v in first.protocol.items() if k not in _SHARD_KEYS}
-    full = first.protocol["shard_of"]
+    full = full_set_of(first)
+    assert full is not None  # checked by _check_shard_sizes
     protocol["sample_set_sha256"] = full["sample_set_sha256"]
     merged = RunData(
         label=first.label,

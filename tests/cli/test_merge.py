@@ -35,15 +35,19 @@ def test_a_shard_says_which_part_of_which_set_it_is(shards):
     from faceval.runs.provenance import sample_set_sha256
     from faceval.runs.runfile import read_run
 
-    full, s1, s2 = (read_run(shards[k]) for k in ("full", "s1", "s2"))
-    assert "shard" not in full.protocol
-    assert (s1.protocol["shard"], s2.protocol["shard"]) == ("1/2", "2/2")
+    from faceval.runs.shards import protocol_dict
+
+    runs = {k: read_run(shards[k]) for k in ("full", "s1", "s2")}
+    s1, s2 = runs["s1"], runs["s2"]
+    full, p1, p2 = (protocol_dict(runs[k].protocol) for k in ("full", "s1", "s2"))
+    assert "shard" not in full
+    assert (p1["shard"], p2["shard"]) == ("1/2", "2/2")
     assert len(s1.sample_ids) == 1 and len(s2.sample_ids) == 2  # floor(3/2) = 1, then 2
     # its own sample set, so it never compares as the full set; the full set is named beside it
-    assert s1.protocol["sample_set_sha256"] == sample_set_sha256(list(s1.sample_ids))
-    assert s1.protocol["sample_set_sha256"] != full.protocol["sample_set_sha256"]
-    assert s1.protocol["shard_of"]["sample_set_sha256"] == full.protocol["sample_set_sha256"]
-    assert s1.protocol["shard_of"]["n"] == 3
+    assert p1["sample_set_sha256"] == sample_set_sha256(list(s1.sample_ids))
+    assert p1["sample_set_sha256"] != full["sample_set_sha256"]
+    assert p1["shard_of_sample_set_sha256"] == full["sample_set_sha256"]
+    assert p1["shard_of_n"] == 3
 
 
 def test_merged_shards_equal_the_single_run(shards, capsys):

@@ -924,12 +924,13 @@ def _(b, t, mp):
 def _(b, t, mp):
     from faceval.runs.runfile import read_run, write_run
 
-    from faceval.runs.shards import run_ground_truth_sha256
+    from faceval.runs.shards import protocol_dict, run_ground_truth_sha256
 
     shard = read_run(b.run_a)  # a complete 1-of-1 shard set
-    shard.protocol["shard"] = "1/1"
-    shard.protocol["shard_of"] = {"n": len(shard.sample_ids), "sample_set_sha256": shard.protocol["sample_set_sha256"],
-                                  "ground_truth_sha256": run_ground_truth_sha256(shard), "boxes_sha256": None}
+    proto = protocol_dict(shard.protocol)
+    shard.protocol = dict(proto, shard="1/1", shard_of_n=len(shard.sample_ids),
+                          shard_of_sample_set_sha256=proto["sample_set_sha256"],
+                          shard_of_ground_truth_sha256=run_ground_truth_sha256(shard), shard_of_boxes_sha256=None)
     shard_path = write_run(t / "shard.h5", shard)
     _fail_replace(mp)
     out = t / "merged.h5"
@@ -1012,12 +1013,13 @@ def _shards_of(run_path: Path, t: Path, count: int = 2) -> list[Path]:
     from faceval.runs.data import RunData
     from faceval.runs.provenance import sample_set_sha256
     from faceval.runs.runfile import read_run, write_run
-    from faceval.runs.shards import run_ground_truth_sha256, shard_range
+    from faceval.runs.shards import protocol_dict, run_ground_truth_sha256, shard_range
 
     run = read_run(run_path)
     n = len(run.sample_ids)
-    full = {"n": n, "sample_set_sha256": run.protocol["sample_set_sha256"],
-            "ground_truth_sha256": run_ground_truth_sha256(run), "boxes_sha256": None}
+    proto = protocol_dict(run.protocol)
+    full = {"shard_of_n": n, "shard_of_sample_set_sha256": proto["sample_set_sha256"],
+            "shard_of_ground_truth_sha256": run_ground_truth_sha256(run), "shard_of_boxes_sha256": None}
     paths = []
     for i in range(1, count + 1):
         lo, hi = shard_range(n, i, count)
@@ -1026,7 +1028,7 @@ def _shards_of(run_path: Path, t: Path, count: int = 2) -> list[Path]:
                                                       "normalizers", "nme", "failed_inputs", "failure_reasons")}
         part = RunData(label=run.label, dataset=run.dataset, scheme=run.scheme,
                        splits={k: v[(v >= lo) & (v < hi)] - lo for k, v in run.splits.items()},
-                       protocol=dict(run.protocol, shard=f"{i}/{count}", shard_of=full,
+                       protocol=dict(proto, shard=f"{i}/{count}", **full,
                                      sample_set_sha256=sample_set_sha256(fields["sample_ids"])),
                        provenance=dict(run.provenance, spec={"color": "RGB", "mean": [0.5, 0.5, 0.5]}), **fields)
         paths.append(write_run(t / f"shard{i}.h5", part))
@@ -1054,7 +1056,9 @@ def _(b, t, mp):
 
     first, second = _shards_of(b.run_a, t)
     run = read_run(second)
-    run.protocol["shard_of"]["ground_truth_sha256"] = "0" * 64
+    from faceval.runs.shards import protocol_dict
+
+    run.protocol = dict(protocol_dict(run.protocol), shard_of_ground_truth_sha256="0" * 64)
     write_run(second, run)
     out = t / "merged.h5"
     return Expect(["merge", str(first), str(second), "--out", str(out)],

@@ -7,7 +7,7 @@ import pytest
 
 from faceval.errors import InputError
 from faceval.runs.data import RunData
-from faceval.runs.shards import merge_runs, parse_shard, shard_range
+from faceval.runs.shards import merge_runs, parse_shard, protocol_dict, shard_range
 from faceval.runs.provenance import sample_set_sha256
 from tests.faceval.runs.helpers import make_run
 
@@ -25,10 +25,10 @@ def _split_run(run, count):  # noqa: ANN001
         fields = {name: getattr(run, name)[rows] for name in (
             "sample_ids", "predictions", "ground_truth", "visible", "normalizers", "nme", "failed_inputs",
             "failure_reasons", "pose_pred", "pose_gt")}
-        full = {"n": n, "sample_set_sha256": run.protocol["sample_set_sha256"],
-                "ground_truth_sha256": _independent_gt_digest(run), "boxes_sha256": "b" * 64}
+        full = {"shard_of_n": n, "shard_of_sample_set_sha256": run.protocol["sample_set_sha256"],
+                "shard_of_ground_truth_sha256": _independent_gt_digest(run), "shard_of_boxes_sha256": "b" * 64}
         shards.append(RunData(label=run.label, dataset=run.dataset, scheme=run.scheme, splits=splits,
-                              protocol=dict(run.protocol, shard=f"{i}/{count}", shard_of=full,
+                              protocol=dict(protocol_dict(run.protocol), shard=f"{i}/{count}", **full,
                                             sample_set_sha256=sample_set_sha256(fields["sample_ids"])),
                               provenance=dict(run.provenance, spec=dict(SPEC)), **fields))
     return shards
@@ -98,10 +98,12 @@ def test_merge_errors_name_the_files():
 def test_merged_run_has_the_full_sample_set_and_no_shard_keys():
     run = make_run(n=23)
     shards = _split_run(run, 4)
-    assert {s.protocol["sample_set_sha256"] for s in shards}.isdisjoint({run.protocol["sample_set_sha256"]})
+    assert {protocol_dict(s.protocol)["sample_set_sha256"] for s in shards}.isdisjoint(
+        {protocol_dict(run.protocol)["sample_set_sha256"]})
     merged = merge_runs(shards, [f"s{i}.h5" for i in range(4)])
-    assert merged.protocol["sample_set_sha256"] == run.protocol["sample_set_sha256"]
-    assert "shard" not in merged.protocol and "shard_of" not in merged.protocol
+    proto = protocol_dict(merged.protocol)
+    assert proto["sample_set_sha256"] == protocol_dict(run.protocol)["sample_set_sha256"]
+    assert not [k for k in proto if k.startswith("shard")]
     assert [s["file"] for s in merged.provenance["shards"]] == ["s0.h5", "s1.h5", "s2.h5", "s3.h5"]
     assert merged.provenance["spec"] == SPEC
 
@@ -124,7 +126,7 @@ def test_shards_that_differ_in_what_determines_predictions_are_refused(where, ke
     elif where == "provenance":
         second.provenance[key] = value
     else:
-        second.protocol["shard_of"] = dict(second.protocol["shard_of"], **{key: value})
+        second.protocol = dict(protocol_dict(second.protocol), **{f"shard_of_{key}": value})
     with pytest.raises(InputError, match="^shards differ in " + re.escape(message)):
         merge_runs(shards, ["a.h5", "b.h5"])
 
@@ -152,8 +154,9 @@ def test_shard_identity_survives_the_run_file(tmp_path):
     shards = _split_run(make_run(n=10), 2)
     paths = [write_run(tmp_path / f"s{i}.h5", s) for i, s in enumerate(shards)]
     back = [read_run(p) for p in paths]
-    assert back[0].protocol["shard"] == "1/2" and back[0].protocol["shard_of"]["n"] == 10
+    proto = protocol_dict(back[0].protocol)
+    assert proto["shard"] == "1/2" and proto["shard_of_n"] == 10
     merged = merge_runs(back, [str(p) for p in paths])
     out = read_run(write_run(tmp_path / "merged.h5", merged))
-    assert "shard" not in out.protocol
-    assert out.protocol["sample_set_sha256"] == sample_set_sha256([f"img{i:03d}.jpg" for i in range(10)])
+    assert "shard" not in protocol_dict(out.protocol)
+    assert protocol_dict(out.protocol)["sample_set_sha256"] == sample_set_sha256([f"img{i:03d}.jpg" for i in range(10)])
