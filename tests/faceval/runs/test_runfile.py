@@ -286,3 +286,26 @@ def test_splits_keep_their_order(tmp_path):
     run = make_run()
     run.splits = {"zeta": run.splits["a"], "alpha": run.splits["b"], "full": run.splits["full"]}
     assert list(read_run(write_run(tmp_path / "r.h5", run)).splits) == ["zeta", "alpha", "full"]
+
+
+def test_report_and_gate_never_read_the_landmark_arrays(tmp_path):
+    """Issue 14: a table or a default gate reads summaries and small arrays only. Damaged
+    predictions/GT/visibility (never read) leave them working; reading them still fails."""
+    import h5py
+
+    from faceval.report import render_report
+    from faceval.report.gate import evaluate_gate
+
+    path = write_run(tmp_path / "r.h5", make_run())
+    with h5py.File(path, "r+") as h5:
+        for name in ("arrays/predictions", "arrays/ground_truth", "arrays/visible"):
+            data = h5[name][()]
+            data.flat[0] = not data.flat[0] if data.dtype.kind == "b" else data.flat[0] + 1
+            h5[name][...] = data
+    run, base = read_run(path), read_run(path)
+    text, _ = render_report([run], "markdown")
+    assert "model" in text
+    assert evaluate_gate(run, base).passed
+    assert not {"predictions", "ground_truth", "visible"} & set(run.loaded() + base.loaded())
+    with pytest.raises(InputError, match="'arrays/predictions' does not match its checksum"):
+        run.predictions  # noqa: B018
