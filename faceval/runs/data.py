@@ -116,14 +116,15 @@ class RunData:
 
         idx = np.asarray(self.splits[split], dtype=np.int64)
         with_pose = self.pose_pred is not None and self.pose_gt is not None
+        pooled = self.protocol.aggregation == "pooled"  # only pooled NME needs the landmark arrays
         return MetricView(
             nme=np.asarray(self.nme, dtype=np.float64)[idx],
             failed_inputs=np.asarray(self.failed_inputs, dtype=bool)[idx],
             protocol=self.protocol,
-            predictions=np.asarray(self.predictions)[idx],
-            ground_truth=np.asarray(self.ground_truth)[idx],
-            normalizers=np.asarray(self.normalizers, dtype=np.float64)[idx],
-            visible=np.asarray(self.visible, dtype=bool)[idx],
+            predictions=np.asarray(self.predictions)[idx] if pooled else None,
+            ground_truth=np.asarray(self.ground_truth)[idx] if pooled else None,
+            normalizers=np.asarray(self.normalizers, dtype=np.float64)[idx] if pooled else None,
+            visible=np.asarray(self.visible, dtype=bool)[idx] if pooled and self.protocol.visible_only else None,
             pose_pred=np.asarray(self.pose_pred, dtype=np.float64)[idx] if with_pose else None,
             pose_gt=np.asarray(self.pose_gt, dtype=np.float64)[idx] if with_pose else None,
             sample_ids=np.asarray(self.sample_ids)[idx],
