@@ -229,7 +229,7 @@ def evaluate(model: PathLike, dataset: str, *, data_root: PathLike | None = None
         >>> import faceval
         >>> run = faceval.evaluate(faceval.BUNDLED_MODEL, "sample", cache=False, thresholds=[0.08])
         >>> sorted(run.summary["splits"]["all"])[:4]
-        ['auc@0.08', 'fr@0.08', 'n', 'n_failed_inputs']
+        ['auc@0.08', 'complete', 'fr@0.08', 'n']
         >>> run.protocol["box_source"], run.protocol["conversion"]
         ('landmarks', 'wflw->300w')
     """
