@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from faceval_cli.common import emit_json, info
+
+if TYPE_CHECKING:
+    from faceval.evaluation.evaluate import EvaluationRequest
 
 
 def out_folder(out: Path | None) -> Path:
@@ -35,7 +38,7 @@ def out_folder(out: Path | None) -> Path:
     return out
 
 
-def run_sweep(template: Any, patterns: tuple[Path, ...], out: Path | None, output_format: str, show: bool) -> None:
+def run_sweep(template: "EvaluationRequest", patterns: tuple[Path, ...], out: Path | None, output_format: str, show: bool) -> None:
     from faceval.atomic import check_writable_target
     from faceval.evaluation.sweep import evaluate_sweep, expand_models, sweep_targets
 

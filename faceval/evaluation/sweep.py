@@ -32,7 +32,7 @@ def is_sweep(models: Sequence[str | os.PathLike[str]]) -> bool:
 
 
 def expand_models(patterns: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Model files of ``patterns`` in the order given (each glob's matches sorted), without duplicates.
+    """Model files of ``patterns`` in the order given (each glob's matches sorted), without repeating a path.
 
     Raises:
         InputError: a glob that matches no file.
@@ -48,7 +48,8 @@ def expand_models(patterns: Sequence[str | os.PathLike[str]]) -> list[Path]:
         else:
             hits = [Path(text)]
         for hit in hits:
-            key = hit.resolve()
+            # the same path twice is one model; a link under another name is another model (its own run file)
+            key = Path(os.path.abspath(hit))
             if key not in seen:
                 seen.add(key)
                 out.append(hit)

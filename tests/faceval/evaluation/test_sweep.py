@@ -38,6 +38,12 @@ def test_expand_models_sorts_each_glob_and_drops_duplicates(tmp_path: Path) -> N
     assert got == [tmp_path / "a.onnx", tmp_path / "b.onnx"]
 
 
+def test_links_under_other_names_are_separate_models(tmp_path: Path) -> None:
+    (tmp_path / "a.onnx").write_bytes(b"x")
+    (tmp_path / "b.onnx").symlink_to(tmp_path / "a.onnx")
+    assert expand_models([str(tmp_path / "*.onnx")]) == [tmp_path / "a.onnx", tmp_path / "b.onnx"]
+
+
 def test_expand_models_glob_without_match_names_the_pattern(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"nothing\*\.onnx.*no model file matches"):
         expand_models([str(tmp_path / "nothing*.onnx")])
