@@ -37,6 +37,7 @@ class FaceBoxes:
         n_detected: images the detector actually ran on (cache misses).
         n_cached: images whose detections came from the cache.
         detector_seconds: wall time of decoding + detection on the cache misses.
+        unreadable: sample index -> why its image could not be read (never detected; only when not strict).
         warnings: cache warnings.
     """
 
@@ -50,6 +51,7 @@ class FaceBoxes:
     n_detected: int
     n_cached: int
     detector_seconds: float
+    unreadable: dict[int, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -70,6 +72,7 @@ def detect_face_boxes(
     *,
     min_iou: float = DEFAULT_MIN_IOU,
     cache: DetectionCache | None = None,
+    strict: bool = True,
 ) -> FaceBoxes:
     """Detect faces on each sample's image and match each sample's GT face (see the module docstring).
 
@@ -79,9 +82,10 @@ def detect_face_boxes(
         detector: the face detector.
         min_iou: least IoU with the GT landmark box for a match.
         cache: detections per image identity (None: no caching). Saved before returning.
+        strict: an unreadable image raises; otherwise its faces are unmatched and listed in ``unreadable``.
 
     Raises:
-        InputError: an unreadable image (named), a bad ``min_iou``.
+        InputError: an unreadable image (named) when ``strict``; a bad ``min_iou``.
         RuntimeFailure: the detector fails.
     """
     from faceval.errors import InputError
@@ -97,7 +101,8 @@ def detect_face_boxes(
     iou = np.zeros(n)
     matched = np.zeros(n, dtype=bool)
     no_image = np.array([p is None for p in image_paths], dtype=bool)
-    per_image: dict[str, Detections] = {}
+    per_image: dict[str, Detections | str] = {}  # detections, or why the image could not be read
+    unreadable: dict[int, str] = {}
     n_detected = n_cached = 0
     seconds = 0.0
     try:
@@ -107,18 +112,26 @@ def detect_face_boxes(
             key = str(path)
             found = per_image.get(key)
             if found is None:
-                identity = image_identity(path) if cache is not None else None
-                found = cache.get(identity) if cache is not None and identity is not None else None
-                if found is None:
-                    t0 = time.perf_counter()
-                    found = detector.detect_file(path)
-                    seconds += time.perf_counter() - t0
-                    n_detected += 1
-                    if cache is not None and identity is not None:
-                        cache.put(identity, found)
-                else:
-                    n_cached += 1
+                try:
+                    identity = image_identity(path) if cache is not None else None
+                    found = cache.get(identity) if identity is not None and cache is not None else None
+                    if found is not None:
+                        n_cached += 1
+                    else:
+                        t0 = time.perf_counter()
+                        found = detector.detect_file(path)
+                        seconds += time.perf_counter() - t0
+                        n_detected += 1
+                        if identity is not None and cache is not None:
+                            cache.put(identity, found)
+                except InputError as exc:  # ImageReadError and a vanished file
+                    if strict:
+                        raise
+                    found = str(exc)
                 per_image[key] = found
+            if isinstance(found, str):
+                unreadable[i] = found
+                continue
             m = match_face(gt[i], found.boxes, found.scores, min_iou)
             iou[i] = m.iou
             if m.matched:
@@ -127,4 +140,4 @@ def detect_face_boxes(
         if cache is not None:
             cache.save()
     return FaceBoxes(boxes, scores, iou, matched, no_image, float(min_iou), len(per_image), n_detected,
-                     n_cached, seconds, list(cache.warnings) if cache is not None else [])
+                     n_cached, seconds, unreadable, list(cache.warnings) if cache is not None else [])

@@ -142,3 +142,22 @@ def test_every_helen_face_is_detected_and_matched():
         assert iou >= 0.3
         assert iou == pytest.approx(reported, rel=1e-9)
     assert np.isfinite(found.scores).all() and (found.scores > 0.7).all()
+
+
+def test_boxes_equal_an_independent_ultraface_loop_on_real_photos():
+    """Without JPEG drafting, FaceDetector gives exactly the boxes of the straightforward loop (tests/.../independent.py)."""
+    import onnxruntime as ort
+    from PIL import Image
+
+    from tests.faceval.detection.independent import ultraface_boxes
+
+    images = sorted(shared_path(*HELEN).glob("*.jpg"))[:12]
+    det = FaceDetector(spec=DetectorSpec(draft=False), device="cpu")
+    session = ort.InferenceSession(str(shared_path("models", "ultraface", "version-RFB-320.onnx")),
+                                   providers=["CPUExecutionProvider"])
+    for path in images:
+        ours = det.detect_file(path)
+        theirs = ultraface_boxes(session, Image.open(path).convert("RGB"))
+        assert len(ours) == len(theirs) >= 1
+        np.testing.assert_allclose(ours.boxes, [b for _, b in theirs], atol=1e-3)
+        np.testing.assert_allclose(ours.scores, [s for s, _ in theirs], atol=1e-6)
