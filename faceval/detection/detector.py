@@ -155,32 +155,43 @@ class FaceDetector:
             a = a.transpose(2, 0, 1)
         return np.ascontiguousarray(a[None], dtype=np.float32)
 
-    def detect_image(self, image: Any, extent: tuple[float, float] | None = None) -> Detections:
-        """Faces on an RGB ``PIL.Image`` (or ``(H, W, 3)`` uint8 array).
-
-        ``extent``: ``(W, H)`` of the original image in its own pixels when ``image`` was decoded at
-        reduced size (default: the image's own size).
-        """
+    def prepare_image(self, image: Any, extent: tuple[float, float] | None = None) -> tuple[np.ndarray, tuple[float, float]]:
+        """An RGB ``PIL.Image`` (or ``(H, W, 3)`` uint8 array) -> (detector input, extent in original pixels)."""
         from PIL import Image
 
         if not isinstance(image, Image.Image):
             image = Image.fromarray(np.asarray(image, dtype=np.uint8), "RGB")
         if extent is None:
             extent = (float(image.size[0]), float(image.size[1]))
-        feed = {self.info.input_name: self.to_input(image)}
+        return self.to_input(image), extent
+
+    def prepare_file(self, path: str | os.PathLike[str]) -> tuple[np.ndarray, tuple[float, float]]:
+        """Decode and resize an image file (thread-safe; JPEGs drafted when ``spec.draft``, never below the input size)."""
+        from faceval.pipeline.images import open_image
+
+        image, scale, _original = open_image(path, target_min_size=self.spec.input_size if self.spec.draft else None)
+        # decoded pixel k covers original pixels [k/scale, (k+1)/scale): the decoded frame spans size/scale
+        return self.prepare_image(image, (image.size[0] / scale, image.size[1] / scale))
+
+    def run_input(self, x: np.ndarray, extent: tuple[float, float]) -> Detections:
+        """Run the detector on a prepared input and decode its boxes."""
         try:
-            scores, boxes = self.info.session.run([self.spec.scores_output, self.spec.boxes_output], feed)
+            scores, boxes = self.info.session.run([self.spec.scores_output, self.spec.boxes_output],
+                                                  {self.info.input_name: x})
         except Exception as exc:  # noqa: BLE001 - ORT raises pybind11 types
             text = str(exc).strip().splitlines()
             raise RuntimeFailure(f"face detector {self.model_path.name} failed: "
                                  f"{text[0] if text else type(exc).__name__}") from None
         return decode_detections(scores, boxes, self.spec, extent)
 
-    def detect_file(self, path: str | os.PathLike[str]) -> Detections:
-        """Faces on an image file (JPEGs decoded at reduced size when ``spec.draft``, never below the input size)."""
-        from faceval.pipeline.images import open_image
+    def detect_image(self, image: Any, extent: tuple[float, float] | None = None) -> Detections:
+        """Faces on an RGB ``PIL.Image`` (or ``(H, W, 3)`` uint8 array).
 
-        image, scale, _original = open_image(path, target_min_size=self.spec.input_size if self.spec.draft else None)
-        # decoded pixel k covers original pixels [k/scale, (k+1)/scale): the decoded frame spans size/scale
-        extent = (image.size[0] / scale, image.size[1] / scale)
-        return self.detect_image(image, extent)
+        ``extent``: ``(W, H)`` of the original image in its own pixels when ``image`` was decoded at
+        reduced size (default: the image's own size).
+        """
+        return self.run_input(*self.prepare_image(image, extent))
+
+    def detect_file(self, path: str | os.PathLike[str]) -> Detections:
+        """Faces on an image file."""
+        return self.run_input(*self.prepare_file(path))

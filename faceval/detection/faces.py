@@ -10,14 +10,15 @@ The detector's own time (decoding + inference, cache misses only) is measured ap
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from faceval.detection.cache import DetectionCache, image_identity
+from faceval.detection.cache import DetectionCache, ImageIdentity, image_identity
 from faceval.detection.detector import Detections, FaceDetector
 from faceval.detection.geometry import DEFAULT_MIN_IOU, landmark_boxes, match_face
 
@@ -73,16 +74,18 @@ def detect_face_boxes(
     min_iou: float = DEFAULT_MIN_IOU,
     cache: DetectionCache | None = None,
     strict: bool = True,
+    workers: int | None = None,
 ) -> FaceBoxes:
     """Detect faces on each sample's image and match each sample's GT face (see the module docstring).
 
     Args:
         image_paths: per sample, its image file (None: no image; a miss).
         landmarks: ``(N, K, 2)`` ground truth (its landmark box is what a detection is matched to).
-        detector: the face detector.
+        detector: the face detector (``prepare_file`` runs in ``workers`` threads, ``run_input`` in this one).
         min_iou: least IoU with the GT landmark box for a match.
         cache: detections per image identity (None: no caching). Saved before returning.
         strict: an unreadable image raises; otherwise its faces are unmatched and listed in ``unreadable``.
+        workers: decoding threads (None: CPU count, at most 4). Results do not depend on it.
 
     Raises:
         InputError: an unreadable image (named) when ``strict``; a bad ``min_iou``.
@@ -96,48 +99,91 @@ def detect_face_boxes(
     gt = landmark_boxes(np.asarray(landmarks, dtype=np.float64))
     if gt.shape[0] != n:
         raise ValueError(f"{n} image paths but {gt.shape[0]} landmark sets")
+    found: dict[str, Detections | str] = {}  # per image: detections, or why it could not be read
+    todo: list[tuple[str, ImageIdentity | None]] = []
+    queued: set[str] = set()
+    n_cached = 0
+    for path in image_paths:
+        key = str(path)
+        if path is None or key in found or key in queued:
+            continue
+        identity = None
+        if cache is not None:
+            try:
+                identity = image_identity(path)
+            except InputError as exc:
+                if strict:
+                    raise
+                found[key] = str(exc)
+                continue
+            hit = cache.get(identity)
+            if hit is not None:
+                found[key] = hit
+                n_cached += 1
+                continue
+        queued.add(key)
+        todo.append((key, identity))
+    t0 = time.perf_counter()
+    try:
+        _detect_all(todo, detector, cache, found, strict, workers)
+    finally:
+        seconds = time.perf_counter() - t0
+        if cache is not None:
+            cache.save()
     boxes = np.full((n, 4), np.nan)
     scores = np.full(n, np.nan)
     iou = np.zeros(n)
     matched = np.zeros(n, dtype=bool)
-    no_image = np.array([p is None for p in image_paths], dtype=bool)
-    per_image: dict[str, Detections | str] = {}  # detections, or why the image could not be read
     unreadable: dict[int, str] = {}
-    n_detected = n_cached = 0
-    seconds = 0.0
-    try:
-        for i, path in enumerate(image_paths):
-            if path is None:
+    for i, path in enumerate(image_paths):
+        if path is None:
+            continue
+        dets = found[str(path)]
+        if isinstance(dets, str):
+            unreadable[i] = dets
+            continue
+        m = match_face(gt[i], dets.boxes, dets.scores, min_iou)
+        iou[i] = m.iou
+        if m.matched:
+            boxes[i], scores[i], matched[i] = m.box, m.score, True
+    no_image = np.array([p is None for p in image_paths], dtype=bool)
+    return FaceBoxes(boxes, scores, iou, matched, no_image, float(min_iou), len(found), len(todo), n_cached,
+                     seconds if todo else 0.0, unreadable, list(cache.warnings) if cache is not None else [])
+
+
+def _detect_all(todo: list[tuple[str, ImageIdentity | None]], detector: FaceDetector, cache: DetectionCache | None,
+                found: dict[str, Detections | str], strict: bool, workers: int | None) -> None:
+    """Decode in threads (in order), run the detector here, store each result (and in the cache)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from faceval.errors import InputError
+
+    if not todo:
+        return
+
+    def prepare(key: str) -> tuple[Any, Any] | InputError:
+        try:
+            return detector.prepare_file(key)
+        except InputError as exc:
+            return exc
+
+    threads = max(1, min(4, os.cpu_count() or 1) if workers is None else int(workers))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        # bounded look-ahead: at most 2 * threads decoded images wait for the detector
+        pending = [pool.submit(prepare, key) for key, _ in todo[: 2 * threads]]
+        for k, (key, identity) in enumerate(todo):
+            prepared = pending[k].result()
+            nxt = k + 2 * threads
+            if nxt < len(todo):
+                pending.append(pool.submit(prepare, todo[nxt][0]))
+            if isinstance(prepared, InputError):
+                if strict:
+                    for future in pending[k + 1:]:
+                        future.cancel()
+                    raise prepared
+                found[key] = str(prepared)
                 continue
-            key = str(path)
-            found = per_image.get(key)
-            if found is None:
-                try:
-                    identity = image_identity(path) if cache is not None else None
-                    found = cache.get(identity) if identity is not None and cache is not None else None
-                    if found is not None:
-                        n_cached += 1
-                    else:
-                        t0 = time.perf_counter()
-                        found = detector.detect_file(path)
-                        seconds += time.perf_counter() - t0
-                        n_detected += 1
-                        if identity is not None and cache is not None:
-                            cache.put(identity, found)
-                except InputError as exc:  # ImageReadError and a vanished file
-                    if strict:
-                        raise
-                    found = str(exc)
-                per_image[key] = found
-            if isinstance(found, str):
-                unreadable[i] = found
-                continue
-            m = match_face(gt[i], found.boxes, found.scores, min_iou)
-            iou[i] = m.iou
-            if m.matched:
-                boxes[i], scores[i], matched[i] = m.box, m.score, True
-    finally:
-        if cache is not None:
-            cache.save()
-    return FaceBoxes(boxes, scores, iou, matched, no_image, float(min_iou), len(per_image), n_detected,
-                     n_cached, seconds, unreadable, list(cache.warnings) if cache is not None else [])
+            dets = detector.run_input(*prepared)
+            found[key] = dets
+            if cache is not None and identity is not None:
+                cache.put(identity, dets)

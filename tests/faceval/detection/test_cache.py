@@ -17,9 +17,11 @@ class CountingDetector:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def detect_file(self, path):
+    def prepare_file(self, path):
         self.calls.append(str(path))
-        a = np.asarray(Image.open(path), dtype=np.float64)
+        return np.asarray(Image.open(path), dtype=np.float64), None
+
+    def run_input(self, a, _extent):
         v = float(a.mean()) / 10.0  # the box moves with the image contents
         return Detections(np.array([[10.0 + v, 10.0, 50.0 + v, 50.0], [0.1, 0.2, 0.30000000000000004, 0.4]]),
                           np.array([0.9, 0.75]))

@@ -161,3 +161,16 @@ def test_boxes_equal_an_independent_ultraface_loop_on_real_photos():
         assert len(ours) == len(theirs) >= 1
         np.testing.assert_allclose(ours.boxes, [b for _, b in theirs], atol=1e-3)
         np.testing.assert_allclose(ours.scores, [s for s, _ in theirs], atol=1e-6)
+
+
+def test_decoding_threads_do_not_change_the_boxes():
+    from faceval.datasets import load
+
+    sample = load("sample", None, strict=False)
+    det = FaceDetector(device="cpu")
+    paths = [*sample.image_paths, sample.image_paths[0]]  # a repeated image is detected once
+    lms = np.concatenate([sample.landmarks, sample.landmarks[:1]])
+    one = detect_face_boxes(paths, lms, det, workers=1)
+    four = detect_face_boxes(paths, lms, det, workers=4)
+    np.testing.assert_array_equal(one.boxes, four.boxes)
+    assert one.matched.all() and one.n_images == 3 and one.n_detected == 3
