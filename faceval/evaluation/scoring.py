@@ -169,6 +169,7 @@ def recompute_summary(run: RunData) -> dict[str, dict[str, float]]:
     """Per-split summary metrics from a run's per-image arrays and its protocol."""
     from faceval.metrics.nme import pooled_nme
     from faceval.metrics.summary import summarize
+    from faceval.detection.source import box_source_stats
 
     proto = run.protocol
     with_pose = run.pose_pred is not None and run.pose_gt is not None
@@ -191,6 +192,7 @@ def recompute_summary(run: RunData) -> dict[str, dict[str, float]]:
                 pooled_nme(run.predictions[ok], run.ground_truth[ok], run.normalizers[ok],
                            visible=None if visible is None else visible[ok])
             ) if len(ok) else float("inf")
+        stats.update(box_source_stats(proto, run.failure_reasons[idx], run.failed_inputs[idx]))
         summary[split] = stats
     return summary
 
