@@ -11,7 +11,7 @@ need nothing from here. For the two others, :func:`resolve_boxes` gives every sa
 
 A sample without a box is a failure (NME ``inf``, counted in FR), or with ``strict`` an InputError
 before any landmark inference. What determines the boxes (file sha256 and field; detector model
-sha256, spec, match IoU) is recorded by :meth:`ResolvedBoxes.protocol` and is part of the crop
+sha256, spec, match IoU) is recorded by :meth:`ResolvedBoxes.protocol` (flat protocol keys) and is part of the crop
 cache key (:meth:`ResolvedBoxes.cache_identity`).
 
 The reason prefixes are how :func:`box_source_stats` recounts the per-split figures from a run
@@ -104,8 +104,19 @@ class ResolvedBoxes:
     warnings: list[str] = field(default_factory=list)
 
     def protocol(self) -> dict[str, Any]:
-        """Protocol entries of the run: ``box_source_detail`` (the box source's identity)."""
-        return {"box_source_detail": dict(self.source)}
+        """Protocol entries of the run (flat JSON scalars, like every protocol key): the box source's identity.
+
+        ``file``: ``box_file``, ``box_file_sha256``, ``box_file_format``, ``box_file_field``.
+        ``detector``: ``detector_model``, ``detector_model_sha256``, ``detector_spec`` (compact JSON),
+        ``detector_min_iou``, ``detector_code_version``.
+        """
+        src = self.source
+        if self.kind == "file":
+            return {"box_file": src["file"], "box_file_sha256": src["sha256"], "box_file_format": src["format"],
+                    "box_file_field": src["field"]}
+        return {"detector_model": src["model"], "detector_model_sha256": src["model_sha256"],
+                "detector_spec": json.dumps(src["spec"], sort_keys=True, separators=(",", ":")),
+                "detector_min_iou": float(src["min_iou"]), "detector_code_version": int(src["detection_code_version"])}
 
     def cache_identity(self) -> str:
         """A short hash of :attr:`source` and the boxes themselves, for the crop cache key."""

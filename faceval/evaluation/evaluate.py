@@ -51,6 +51,8 @@ class EvaluationRequest:
     out: Path = Path("run.h5")
     #: ``file`` / ``detector`` face boxes (faceval.detection.source); None = ``spec.box`` (landmarks | dataset).
     box_source: Any = None
+    #: bound on one batch input tensor (None: faceval.models.runner.DEFAULT_MAX_BATCH_BYTES)
+    max_batch_bytes: int | None = None
 
 
 @dataclass
@@ -119,7 +121,7 @@ def evaluate_model(
     from faceval.evaluation.inference import run_inference
     from faceval.runs.runfile import write_run
     from faceval.runs.provenance import collect, now_iso, sample_set_sha256, sha256_file
-    from faceval.runs.shards import parse_shard, shard_range
+    from faceval.runs.shards import parse_shard, shard_identity, shard_range
 
     t_start = time.perf_counter()
     started = now_iso()
@@ -133,7 +135,7 @@ def evaluate_model(
     extra_protocol: dict[str, Any] = {}
     if request.shard:
         index, count = parse_shard(request.shard)
-        extra_protocol = {"shard": request.shard, "sample_set_sha256": sample_set_sha256(ann.sample_ids)}
+        extra_protocol = shard_identity(ann, index, count)  # the shard's own sample set stays its identity
         ann = ann.select(np.arange(*shard_range(len(ann), index, count)))
     if request.limit is not None and request.limit < len(ann):
         ann = ann.select(np.arange(request.limit))
@@ -210,7 +212,7 @@ def evaluate_model(
         result = run_inference(
             crop_ann, session_info, crop_spec, batch_size=request.batch_size, workers=request.workers, cache=cache,
             strict=request.strict, checkpoint=checkpoint, chunk_size=request.checkpoint_every, progress=progress.advance if progress else None,
-            image_loader=loader,
+            image_loader=loader, max_batch_bytes=request.max_batch_bytes, on_message=on_message,
         )
     finally:
         if cache is not None:

@@ -15,6 +15,8 @@ Library only (no click, no rich); matplotlib and scipy are imported lazily.
 
 from __future__ import annotations
 
+import sys as _sys
+import types as _types
 from typing import Sequence
 
 from faceval.errors import InputError
@@ -86,3 +88,15 @@ def render_report(
 
 
 __all__ = ["render_report", "FORMATS", "LAYOUTS", "EXTENSIONS"]
+
+
+class _CallableReportModule(_types.ModuleType):
+    """``faceval.report(runs, format=...)`` is :func:`faceval.api.report`; ``faceval.report.X`` the package."""
+
+    def __call__(self, runs, format="markdown", **options):  # type: ignore[no-untyped-def]  # noqa: A002
+        from faceval.api import report
+
+        return report(runs, format, **options)
+
+
+_sys.modules[__name__].__class__ = _CallableReportModule

@@ -1,21 +1,33 @@
-"""Run files: one HDF5 file per evaluation (write atomically, read back).
+"""Run files: one HDF5 file per evaluation (write atomically, read back verified and lazily).
 
-Layout (schema version 1)::
+Layout (file schema version 2)::
 
     /                 attrs: format="faceval-run", schema_version, label, dataset, scheme,
-                             protocol, provenance, summary, model_info (JSON strings)
-    /samples/ids      (N,) UTF-8 strings, canonical order
+                             protocol, provenance, summary, model_info (JSON strings),
+                             checksums (JSON: dataset path -> sha256 of its stored array),
+                             attrs_sha256 (sha256 over every other root attribute)
+    /samples/ids      (N,) UTF-8 bytes (fixed length), canonical order
     /arrays/...       predictions (N,K,2), ground_truth (N,K,2), visible (N,K), normalizers (N,),
-                      nme (N,), failed_inputs (N,), failure_reasons (N,) strings,
+                      nme (N,), failed_inputs (N,), failure_reasons (N,) UTF-8 bytes,
                       pose_pred (N,3) and pose_gt (N,3) when present
     /splits/<name>    int64 indices into the samples
 
-Datasets are written without timestamps so the arrays are byte-identical for
-identical inputs.
+Every dataset is chunked with HDF5's fletcher32 filter (a flipped bit in a chunk fails its
+read) and has a sha256 in ``checksums`` (an array edited in place with h5py, which recomputes
+fletcher32, no longer matches). The root attributes are covered by ``attrs_sha256``. Any
+mismatch is "damaged run file", naming the file.
+
+Reading is lazy: :func:`read_run` verifies the attributes and splits, checks every array's
+shape from the file's metadata, and returns a :class:`LazyRunData` whose per-image arrays are
+read (and verified against their own digest) on first access. A report that needs only the
+summary, NME and poses never reads predictions or ground truth.
+
+Datasets are written without timestamps: identical runs give byte-identical files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -29,45 +41,94 @@ from faceval.jsonable import json_default
 from faceval.runs.data import SCHEMA_VERSION, RunData
 
 FORMAT_NAME = "faceval-run"
+#: version of the on-disk layout (2: checksums, fixed-length UTF-8 strings). The in-memory
+#: model's version (RunData.schema_version, echoed in report JSON) is ``runs.data.SCHEMA_VERSION``.
+FILE_SCHEMA_VERSION = 2
+#: numeric per-image arrays under /arrays (always present)
 _ARRAYS = ("predictions", "ground_truth", "visible", "normalizers", "nme", "failed_inputs")
+#: optional per-image arrays under /arrays
+_POSE = ("pose_pred", "pose_gt")
+#: root attributes holding JSON objects (add new ones here: they are written, read and digested)
 _JSON_ATTRS = ("protocol", "provenance", "summary", "model_info")
+#: RunData field -> dataset path, for the fields read on first access
+_LAZY_PATHS = {"sample_ids": "samples/ids", "failure_reasons": "arrays/failure_reasons",
+               **{name: f"arrays/{name}" for name in _ARRAYS + _POSE}}
+#: HDF5 file-format bounds: v1.10 object headers carry checksums of their own
+_LIBVER = ("v110", "v110")
+_CHECKSUMS_ATTR = "checksums"
+_ATTRS_DIGEST = "attrs_sha256"
 
 
 def _json_dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=json_default)
 
 
+def array_sha256(array: np.ndarray) -> str:
+    """sha256 of an array as stored: dtype, shape and C-order bytes."""
+    arr = np.ascontiguousarray(array)
+    digest = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode("ascii"))
+    digest.update(memoryview(arr).cast("B") if arr.size else b"")
+    return digest.hexdigest()
+
+
+def _attrs_sha256(attrs: Any) -> str:
+    """sha256 over every root attribute except the digest itself (names sorted)."""
+    digest = hashlib.sha256()
+    for name in sorted(k for k in attrs.keys() if k != _ATTRS_DIGEST):
+        digest.update(json.dumps([name, _attr_str(attrs[name])]).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _encode_strings(values: Any, what: str) -> np.ndarray:
+    """Strings as fixed-length UTF-8 bytes (filterable, unlike variable-length strings)."""
+    encoded = [str(v).encode("utf-8") for v in values]
+    if any(b"\x00" in e for e in encoded):
+        raise ValueError(f"{what} contain a NUL character")
+    width = max([len(e) for e in encoded] + [1])
+    return np.asarray(encoded, dtype=f"S{width}")
+
+
+def _decode_strings(values: np.ndarray) -> np.ndarray:
+    return np.asarray([v.decode("utf-8") for v in values.tolist()], dtype=object)
+
+
 def write_run(path: str | os.PathLike[str], run: RunData) -> Path:
-    """Write ``run`` to ``path`` atomically (temporary file, then rename)."""
+    """Write ``run`` to ``path`` atomically (temporary file, then rename), with checksums."""
     import h5py
 
     target = Path(path)
-    str_dtype = h5py.string_dtype("utf-8")
+    checksums: dict[str, str] = {}
+
+    def put(h5: Any, name: str, data: np.ndarray) -> None:
+        h5.create_dataset(name, data=data, chunks=True, fletcher32=True, track_times=False)
+        checksums[name] = array_sha256(data)
+
+    stored = {name: np.asarray(getattr(run, name)) for name in _ARRAYS}
+    stored["visible"] = stored["visible"].astype(bool)
+    stored["failed_inputs"] = stored["failed_inputs"].astype(bool)
     with atomic_path(target) as tmp:
-        with h5py.File(tmp, "w", track_order=True) as h5:
+        with h5py.File(tmp, "w", track_order=True, libver=_LIBVER) as h5:
             h5.attrs["format"] = FORMAT_NAME
-            h5.attrs["schema_version"] = SCHEMA_VERSION
+            h5.attrs["schema_version"] = FILE_SCHEMA_VERSION
             h5.attrs["label"] = run.label
             h5.attrs["dataset"] = run.dataset
             h5.attrs["scheme"] = run.scheme
             for name in _JSON_ATTRS:
                 h5.attrs[name] = _json_dumps(getattr(run, name))
-            h5.create_dataset("samples/ids", data=np.asarray(run.sample_ids, dtype=object), dtype=str_dtype, track_times=False)
+            put(h5, "samples/ids", _encode_strings(run.sample_ids, "sample ids"))
             for name in _ARRAYS:
-                h5.create_dataset(f"arrays/{name}", data=np.asarray(getattr(run, name)), track_times=False)
-            h5.create_dataset(
-                "arrays/failure_reasons",
-                data=np.asarray(run.failure_reasons, dtype=object),
-                dtype=str_dtype,
-                track_times=False,
-            )
-            for name in ("pose_pred", "pose_gt"):
+                put(h5, f"arrays/{name}", stored[name])
+            put(h5, "arrays/failure_reasons", _encode_strings(run.failure_reasons, "failure reasons"))
+            for name in _POSE:
                 value = getattr(run, name)
                 if value is not None:
-                    h5.create_dataset(f"arrays/{name}", data=np.asarray(value, dtype=np.float64), track_times=False)
-            splits = h5.create_group("splits", track_order=True)
+                    put(h5, f"arrays/{name}", np.asarray(value, dtype=np.float64))
+            h5.create_group("splits", track_order=True)
             for split, indices in run.splits.items():
-                splits.create_dataset(split, data=np.asarray(indices, dtype=np.int64), track_times=False)
+                put(h5, f"splits/{split}", np.asarray(indices, dtype=np.int64))
+            h5.attrs[_CHECKSUMS_ATTR] = _json_dumps(checksums)
+            h5.attrs[_ATTRS_DIGEST] = _attrs_sha256(h5.attrs)
     return target
 
 
@@ -79,36 +140,173 @@ def _attr_str(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def _check_consistent(ids: np.ndarray, arrays: dict[str, np.ndarray], reasons: np.ndarray,
-                      splits: dict[str, np.ndarray], pose_pred: Any, pose_gt: Any, meta: dict[str, Any]) -> None:
-    """Raise ValueError naming the first array whose shape disagrees with the sample count."""
-    n = len(ids)
-    pred = np.asarray(arrays["predictions"])
-    if ids.ndim != 1 or pred.ndim != 3 or pred.shape[0] != n or pred.shape[2] != 2:
-        raise ValueError(f"predictions of shape {pred.shape} do not match {n} samples")
-    expected = {"ground_truth": pred.shape, "visible": pred.shape[:2], "normalizers": (n,), "nme": (n,),
-                "failed_inputs": (n,)}
-    for name, shape in expected.items():
-        if np.shape(arrays[name]) != shape:
-            raise ValueError(f"{name} of shape {np.shape(arrays[name])}, expected {shape}")
-        if np.asarray(arrays[name]).dtype.kind not in "fiub":
-            raise ValueError(f"{name} is not numeric")
-    if reasons.shape != (n,):
-        raise ValueError(f"failure_reasons of shape {reasons.shape}, expected {(n,)}")
-    for name, pose in (("pose_pred", pose_pred), ("pose_gt", pose_gt)):
-        if pose is not None and (np.shape(pose) != (n, 3) or np.asarray(pose).dtype.kind not in "fiu"):
-            raise ValueError(f"{name} of shape {np.shape(pose)}, expected {(n, 3)}")
-    for split, indices in splits.items():
-        idx = np.asarray(indices)
-        if idx.ndim != 1 or idx.dtype.kind not in "iu" or (idx.size and (idx.min() < 0 or idx.max() >= n)):
-            raise ValueError(f"split '{split}' holds indices outside 0..{n - 1}")
-    for name, value in meta.items():
-        if not isinstance(value, dict):
-            raise ValueError(f"attribute '{name}' is not a JSON object")
+def _damaged(source: Path, exc: BaseException) -> InputError:
+    if isinstance(exc, _Damaged):
+        return InputError(f"damaged run file ({exc})", path=source)
+    text = str(exc).strip().splitlines()
+    detail = f"{type(exc).__name__}: {text[0][:80]}" if text else type(exc).__name__
+    return InputError(f"damaged run file ({detail})", path=source)
 
 
-def read_run(path: str | os.PathLike[str]) -> RunData:
-    """Read a run file; a file that is not one gives a one-line :class:`InputError`."""
+class _Damaged(ValueError):
+    """A checksum or layout check failed (the message says which)."""
+
+
+def _expected_shapes(h5: Any, n: int) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Dataset path -> (expected shape, allowed dtype kinds), from the predictions' shape.
+
+    ``h5`` is the file or a mapping of dataset path -> dataset."""
+    pred = h5["arrays/predictions"]
+    if len(pred.shape) != 3 or pred.shape[0] != n or pred.shape[2] != 2:
+        raise _Damaged(f"predictions of shape {pred.shape} do not match {n} samples")
+    k = pred.shape[1]
+    shapes = {"samples/ids": ((n,), "S"), "arrays/predictions": ((n, k, 2), "f"),
+              "arrays/ground_truth": ((n, k, 2), "f"), "arrays/visible": ((n, k), "b"),
+              "arrays/normalizers": ((n,), "fiu"), "arrays/nme": ((n,), "f"), "arrays/failed_inputs": ((n,), "b"),
+              "arrays/failure_reasons": ((n,), "S")}
+    for name in _POSE:
+        if f"arrays/{name}" in h5:
+            shapes[f"arrays/{name}"] = ((n, 3), "f")
+    return shapes
+
+
+class _DatasetMap(dict):  # type: ignore[type-arg]
+    """``"group/name"`` -> dataset, opened on first use from already-open groups."""
+
+    def __init__(self, groups: dict[str, Any], names: list[str]) -> None:
+        super().__init__()
+        self.groups = groups
+        self.names = set(names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __missing__(self, name: str) -> Any:
+        group, _, key = name.partition("/")
+        value = self.groups[group][key]
+        self[name] = value
+        return value
+
+
+class RunFileSource:
+    """Where a lazily read run lives, and what it must still be when an array is read.
+
+    Each read re-opens the file, checks that its root attributes (which include every
+    array's digest) are those seen when it was opened, reads one dataset and checks its
+    sha256; fletcher32 is checked by HDF5 per chunk.
+    """
+
+    def __init__(self, path: Path, attrs_sha256: str, checksums: dict[str, str],
+                 shapes: dict[str, tuple[tuple[int, ...], str]]) -> None:
+        self.path = path
+        self.attrs_sha256 = attrs_sha256
+        self.checksums = checksums
+        self.shapes = shapes
+
+    def load(self, field_name: str) -> np.ndarray:
+        import h5py
+
+        name = _LAZY_PATHS[field_name]
+        try:
+            h5 = h5py.File(self.path, "r")
+        except OSError:
+            raise InputError(f"run file was removed or replaced since it was opened; cannot read its '{field_name}'",
+                             path=self.path) from None
+        try:
+            with h5:
+                if _attr_str(h5.attrs.get(_ATTRS_DIGEST, "")) != self.attrs_sha256:
+                    raise InputError(f"run file was replaced since it was opened; cannot read its '{field_name}'",
+                                     path=self.path)
+                return _read_verified(h5, name, self.checksums, self.shapes)
+        except _DAMAGED as exc:
+            raise _damaged(self.path, exc) from None
+
+
+def _read_verified(h5: Any, name: str, checksums: dict[str, str], shapes: dict[str, tuple[tuple[int, ...], str]]) -> Any:
+    try:
+        data = h5[name][()]
+    except OSError as exc:
+        if "filter returned failure" in str(exc):
+            raise _Damaged(f"'{name}' fails its fletcher32 checksum") from None
+        raise
+    if array_sha256(data) != checksums.get(name):
+        raise _Damaged(f"'{name}' does not match its checksum")
+    shape, kinds = shapes.get(name, (data.shape, data.dtype.kind))
+    if data.shape != shape or data.dtype.kind not in kinds:
+        raise _Damaged(f"'{name}' of shape {data.shape} ({data.dtype}), expected {shape}")
+    if data.dtype.kind == "S":
+        return _decode_strings(data)
+    if name.startswith("arrays/") and data.dtype.kind == "b":
+        return data.astype(bool)
+    return data
+
+
+_UNLOADED = object()
+
+
+class _LazyField:
+    """A RunData field read from the run file on first access (then kept)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.slot = f"_value_{name}"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__.get(self.slot, _UNLOADED)
+        if value is _UNLOADED:
+            value = obj.__dict__["_source"].load(self.name)
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if value is _UNLOADED:
+            obj.__dict__.pop(self.slot, None)
+        else:
+            obj.__dict__[self.slot] = value
+
+
+class LazyRunData(RunData):
+    """A :class:`RunData` read from a run file; per-image arrays are read on first access.
+
+    Attribute access is as for RunData (``run.predictions`` is an ndarray); each array is
+    verified against its digest when it is read. :meth:`loaded` tells what was read.
+    """
+
+    sample_ids = _LazyField("sample_ids")  # type: ignore[assignment]
+    predictions = _LazyField("predictions")  # type: ignore[assignment]
+    ground_truth = _LazyField("ground_truth")  # type: ignore[assignment]
+    visible = _LazyField("visible")  # type: ignore[assignment]
+    normalizers = _LazyField("normalizers")  # type: ignore[assignment]
+    nme = _LazyField("nme")  # type: ignore[assignment]
+    failed_inputs = _LazyField("failed_inputs")  # type: ignore[assignment]
+    failure_reasons = _LazyField("failure_reasons")  # type: ignore[assignment]
+    pose_pred = _LazyField("pose_pred")  # type: ignore[assignment]
+    pose_gt = _LazyField("pose_gt")  # type: ignore[assignment]
+
+    @property
+    def source_path(self) -> Path | None:
+        source = self.__dict__.get("_source")
+        return source.path if source is not None else None
+
+    def loaded(self) -> list[str]:
+        """Names of the per-image fields read so far."""
+        return [name for name in _LAZY_PATHS if f"_value_{name}" in self.__dict__]
+
+    def load_all(self) -> "LazyRunData":
+        """Read (and verify) every array now."""
+        for name in _LAZY_PATHS:
+            getattr(self, name)
+        return self
+
+
+def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
+    """Read and verify a run file; a file that is not one, or is damaged, gives a one-line :class:`InputError`.
+
+    With ``lazy`` (the default) the per-image arrays are read, and verified, on first access;
+    with ``lazy=False`` everything is read and verified now.
+    """
     import h5py
 
     source = Path(path)
@@ -122,48 +320,87 @@ def read_run(path: str | os.PathLike[str]) -> RunData:
         raise InputError("not a faceval run file (not HDF5)", path=source) from None
     try:
         with h5:
-            marker = h5.attrs.get("format")
+            attrs = dict(h5.attrs.items())  # each attribute read once
+            marker = attrs.get("format")
             if isinstance(marker, bytes):
                 marker = marker.decode("utf-8", "replace")
             if marker != FORMAT_NAME:
                 raise InputError("not a faceval run file (no 'faceval-run' format marker)", path=source)
-            version = int(h5.attrs.get("schema_version", -1))
-            if version > SCHEMA_VERSION:
+            version = int(attrs.get("schema_version", -1))
+            if version > FILE_SCHEMA_VERSION:
                 raise InputError(
-                    f"run file schema version {version} is newer than this faceval supports ({SCHEMA_VERSION}); upgrade faceval",
+                    f"run file schema version {version} is newer than this faceval supports ({FILE_SCHEMA_VERSION}); "
+                    "upgrade faceval",
                     path=source,
                 )
-            arrays = {name: h5[f"arrays/{name}"][()] for name in _ARRAYS}
-            reasons = np.asarray([s.decode("utf-8") if isinstance(s, bytes) else s for s in h5["arrays/failure_reasons"][()]], dtype=object)
-            ids = np.asarray([s.decode("utf-8") if isinstance(s, bytes) else s for s in h5["samples/ids"][()]], dtype=object)
-            splits = {name: h5["splits"][name][()] for name in h5["splits"]}
-            pose_pred = h5["arrays/pose_pred"][()] if "arrays/pose_pred" in h5 else None
-            pose_gt = h5["arrays/pose_gt"][()] if "arrays/pose_gt" in h5 else None
-            meta = {name: json.loads(h5.attrs[name]) for name in _JSON_ATTRS}
-            label, dataset, scheme = (_attr_str(h5.attrs[k]) for k in ("label", "dataset", "scheme"))
-            _check_consistent(ids, arrays, reasons, splits, pose_pred, pose_gt, meta)
+            if version < FILE_SCHEMA_VERSION or _ATTRS_DIGEST not in attrs:
+                raise InputError(
+                    f"run file schema version {version} has no checksums and cannot be verified; "
+                    "re-create it with this faceval (faceval run or faceval score)", path=source)
+            attrs_digest = _attr_str(attrs[_ATTRS_DIGEST])
+            if _attrs_sha256(attrs) != attrs_digest:
+                raise _Damaged("attributes do not match their checksum")
+            checksums = json.loads(attrs[_CHECKSUMS_ATTR])
+            meta = {name: json.loads(attrs[name]) for name in _JSON_ATTRS}
+            for name, value in meta.items():
+                if not isinstance(value, dict):
+                    raise _Damaged(f"attribute '{name}' is not a JSON object")
+            label, dataset, scheme = (_attr_str(attrs[k]) for k in ("label", "dataset", "scheme"))
+            # each object opened once, groups listed by name (h5py lookups dominate small reads)
+            groups = {name: h5[name] for name in h5.keys()}
+            if set(groups) - {"samples", "arrays", "splits"}:
+                raise _Damaged(f"unexpected {', '.join(sorted(set(groups) - {'samples', 'arrays', 'splits'}))}")
+            present = [f"{g}/{k}" for g, group in groups.items() if isinstance(group, h5py.Group) for k in group.keys()]
+            datasets = _DatasetMap(groups, present)
+            if sorted(present) != sorted(checksums):
+                missing, extra = sorted(set(checksums) - set(present)), sorted(set(present) - set(checksums))
+                raise _Damaged("; ".join(filter(None, [missing and f"missing {', '.join(missing[:3])}",
+                                                       extra and f"not in its checksum list: {', '.join(extra[:3])}"])))
+            ids_shape = datasets["samples/ids"].shape
+            n = ids_shape[0] if len(ids_shape) == 1 else -1
+            shapes = _expected_shapes(datasets, n)
+            for name, (shape, kinds) in shapes.items():
+                found = datasets[name]
+                if found.shape != shape or found.dtype.kind not in kinds:
+                    raise _Damaged(f"{name} of shape {found.shape} ({found.dtype}), expected {shape}")
+            splits = {}
+            for split in groups["splits"].keys():  # creation order (track_order)
+                indices = _read_verified(datasets, f"splits/{split}", checksums, {})
+                if indices.ndim != 1 or indices.dtype.kind not in "iu" or (
+                        indices.size and (indices.min() < 0 or indices.max() >= n)):
+                    raise _Damaged(f"split '{split}' holds indices outside 0..{n - 1}")
+                splits[split] = indices
+            lazy_source = RunFileSource(source, attrs_digest, checksums, shapes)
+            present_fields = [f for f, p in _LAZY_PATHS.items() if p in shapes]
+            eager = {} if lazy else {f: _read_verified(datasets, _LAZY_PATHS[f], checksums, shapes)
+                                     for f in present_fields}
     except _DAMAGED as exc:
-        text = str(exc).strip().splitlines()
-        detail = f"{type(exc).__name__}: {text[0][:80]}" if text else type(exc).__name__
-        raise InputError(f"damaged run file ({detail})", path=source) from None
-    return RunData(
+        raise _damaged(source, exc) from None
+    fields: dict[str, Any] = {f: eager.get(f, _UNLOADED) for f in present_fields}
+    for name in _POSE:
+        fields.setdefault(name, None)
+    run = LazyRunData.__new__(LazyRunData)
+    run.__dict__["_source"] = lazy_source
+    RunData.__init__(
+        run,
         label=label,
         dataset=dataset,
         scheme=scheme,
-        sample_ids=ids,
         splits=splits,
-        predictions=arrays["predictions"],
-        ground_truth=arrays["ground_truth"],
-        visible=arrays["visible"].astype(bool),
-        normalizers=arrays["normalizers"],
-        nme=arrays["nme"],
-        failed_inputs=arrays["failed_inputs"].astype(bool),
-        failure_reasons=reasons,
-        pose_pred=pose_pred,
-        pose_gt=pose_gt,
         protocol=meta["protocol"],
         provenance=meta["provenance"],
         summary=meta["summary"],
         model_info=meta["model_info"],
-        schema_version=version,
+        schema_version=SCHEMA_VERSION,
+        **fields,
     )
+    return run
+
+
+def verify_run(path: str | os.PathLike[str]) -> RunData:
+    """Read every array of a run file now and verify it (``InputError`` when damaged)."""
+    return read_run(path, lazy=False)
+
+
+__all__: list[str] = ["read_run", "write_run", "verify_run", "LazyRunData", "RunFileSource", "array_sha256",
+                      "FORMAT_NAME"]

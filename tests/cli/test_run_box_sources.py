@@ -59,8 +59,9 @@ def test_file_boxes_equal_to_the_landmark_boxes_give_the_landmark_run(tmp_path, 
         assert stats["nme"] == pytest.approx(ref["splits"]["all"]["nme"], rel=1e-9)
         assert stats["n_missing_boxes"] == 0 and stats["n_failed_inputs"] == 0
         assert result["protocol"]["box_source"] == "file"
-    detail = from_mat["protocol"]["box_source_detail"]
-    assert detail["sha256"] == hashlib.sha256(mat.read_bytes()).hexdigest() and detail["field"] == "bb_detector"
+    proto = from_mat["protocol"]
+    assert proto["box_file_sha256"] == hashlib.sha256(mat.read_bytes()).hexdigest()
+    assert proto["box_file_field"] == "bb_detector" and proto["box_file_format"] == "300w-mat"
     # the other field of the same file is another protocol (and another crop: here 50 px off, a worse NME)
     code, shifted, err = _run(capsys, [*common, "--box", "file", "--boxes", str(mat), "--boxes-field", "bb_ground_truth",
                                        "--out", str(tmp_path / "g.h5")])
@@ -104,8 +105,9 @@ def test_detector_boxes_on_helen_match_an_independent_loop(tmp_path, capsys):
     stats = result["splits"]["helen"]
     assert stats["n"] == 330 and stats["n_missed_detections"] == 0 and stats["detection_rate"] == 1.0
     assert stats["n_failed_inputs"] == 0 and "fr@0.08" in stats
-    detail = result["protocol"]["box_source_detail"]
-    assert detail["kind"] == "detector" and detail["min_iou"] == 0.3 and detail["spec"]["nms_iou"] == 0.3
+    proto = result["protocol"]
+    assert proto["detector_min_iou"] == 0.3 and json.loads(proto["detector_spec"])["nms_iou"] == 0.3
+    assert len(proto["detector_model_sha256"]) == 64
     assert result["protocol"]["box_source"] == "detector" and result["protocol"]["box_scale"] == 1.0
     assert result["timings"]["detector_s"] > 0
     expected, misses = detector_nme(sorted(helen.glob("*.jpg")), scale=1.0)

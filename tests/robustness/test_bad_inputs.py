@@ -757,6 +757,43 @@ def _(b, t, mp):
                   r"^run 'preds' has no split 'hele' \(did you mean 'helen'\?\); its splits: .*\bhelen\b", outs=[out])
 
 
+@case("show-unknown-split")
+def _(b, t, mp):
+    return Expect(["show", str(b.run_a), "--split", "hele"],
+                  r"^run 'preds' has no split 'hele' \(did you mean 'helen'\?\); its splits: helen$")
+
+
+@case("export-unknown-format")
+def _(b, t, mp):
+    out = t / "per_image.xlsx"
+    return Expect(["export", str(b.run_a), "--out", str(out)],
+                  r"unknown export format '\.xlsx'; expected \.csv, \.json, \.parquet$", out, outs=[out])
+
+
+@case("gallery-no-data-root")
+def _(b, t, mp):
+    mp.delenv("FACEVAL_DATA_ROOT", raising=False)
+    out = t / "worst.html"
+    return Expect(["gallery", str(b.run_a), "--out", str(out)],
+                  r"^the gallery reads each face from its original image: no data root: pass --data-root DIR or "
+                  r"set FACEVAL_DATA_ROOT \(the run was made with data root .*\)$", outs=[out])
+
+
+@case("gallery-images-missing")
+def _(b, t, mp):
+    out = t / "worst.png"
+    return Expect(["gallery", str(b.run_a), "--out", str(out), "--data-root", str(b.root)],
+                  r"^image of sample 'helen/testset/face_\d\.jpg' not found under data root ", str(b.root), outs=[out])
+
+
+@case("gallery-unknown-sample")
+def _(b, t, mp):
+    out = t / "worst.png"
+    return Expect(["gallery", str(b.run_a), "--out", str(out), "--samples", "helen/testset/face_7.jpg"],
+                  r"^sample id 'helen/testset/face_7\.jpg' is not in run 'preds' \(did you mean "
+                  r"'helen/testset/face_\d\.jpg'\?\)", outs=[out])
+
+
 @case("unknown-command")
 def _(b, t, mp):
     return Expect(["scroe"], r"No such command 'scroe'\. \(did you mean 'score'\?\)", usage=True)
@@ -924,8 +961,13 @@ def _(b, t, mp):
 def _(b, t, mp):
     from faceval.runs.runfile import read_run, write_run
 
+    from faceval.runs.shards import protocol_dict, run_ground_truth_sha256
+
     shard = read_run(b.run_a)  # a complete 1-of-1 shard set
-    shard.protocol["shard"] = "1/1"
+    proto = protocol_dict(shard.protocol)
+    shard.protocol = dict(proto, shard="1/1", shard_of_n=len(shard.sample_ids),
+                          shard_of_sample_set_sha256=proto["sample_set_sha256"],
+                          shard_of_ground_truth_sha256=run_ground_truth_sha256(shard), shard_of_boxes_sha256=None)
     shard_path = write_run(t / "shard.h5", shard)
     _fail_replace(mp)
     out = t / "merged.h5"
@@ -970,7 +1012,7 @@ def _(b, t, mp):
     path = Path(shutil.copy(b.run_a, t / "future.h5"))
     with h5py.File(path, "r+") as h5:
         h5.attrs["schema_version"] = 99
-    return Expect(["report", str(path)], r"run file schema version 99 is newer than this faceval supports \(1\); "
+    return Expect(["report", str(path)], r"run file schema version 99 is newer than this faceval supports \(2\); "
                                          r"upgrade faceval$", path)
 
 
@@ -980,7 +1022,7 @@ def _(b, t, mp):
     with h5py.File(path, "r+") as h5:
         del h5["arrays/nme"]
     out = t / "merged.h5"
-    return Expect(["merge", str(path), "--out", str(out)], r"damaged run file \(KeyError: ", path, outs=[out])
+    return Expect(["merge", str(path), "--out", str(out)], r"damaged run file \(missing arrays/nme\)$", path, outs=[out])
 
 
 @case("run-inconsistent-shapes")
@@ -990,7 +1032,7 @@ def _(b, t, mp):
         nme = h5["arrays/nme"][()]
         del h5["arrays/nme"]
         h5.create_dataset("arrays/nme", data=nme[:2])
-    return Expect(["report", str(path)], r"damaged run file \(ValueError: nme of shape \(2,\), expected \(3,\)\)$", path)
+    return Expect(["report", str(path)], r"damaged run file \(arrays/nme of shape \(2,\) \(float64\), expected \(3,\)\)$", path)
 
 
 @case("run-split-out-of-range")
@@ -1000,7 +1042,104 @@ def _(b, t, mp):
         del h5["splits/helen"]
         h5.create_dataset("splits/helen", data=np.array([0, 1, 7], dtype=np.int64))
     return Expect(["gate", str(path), "--baseline", str(b.run_a)],
-                  r"damaged run file \(ValueError: split 'helen' holds indices outside 0\.\.2\)$", path)
+                  r"damaged run file \('splits/helen' does not match its checksum\)$", path)
+
+
+def _shards_of(run_path: Path, t: Path, count: int = 2) -> list[Path]:
+    """Cut a run file into the shard files `faceval run --shard I/N` would have written."""
+    from faceval.runs.data import RunData
+    from faceval.runs.provenance import sample_set_sha256
+    from faceval.runs.runfile import read_run, write_run
+    from faceval.runs.shards import protocol_dict, run_ground_truth_sha256, shard_range
+
+    run = read_run(run_path)
+    n = len(run.sample_ids)
+    proto = protocol_dict(run.protocol)
+    full = {"shard_of_n": n, "shard_of_sample_set_sha256": proto["sample_set_sha256"],
+            "shard_of_ground_truth_sha256": run_ground_truth_sha256(run), "shard_of_boxes_sha256": None}
+    paths = []
+    for i in range(1, count + 1):
+        lo, hi = shard_range(n, i, count)
+        rows = np.arange(lo, hi)
+        fields = {f: getattr(run, f)[rows] for f in ("sample_ids", "predictions", "ground_truth", "visible",
+                                                      "normalizers", "nme", "failed_inputs", "failure_reasons")}
+        part = RunData(label=run.label, dataset=run.dataset, scheme=run.scheme,
+                       splits={k: v[(v >= lo) & (v < hi)] - lo for k, v in run.splits.items()},
+                       protocol=dict(proto, shard=f"{i}/{count}", **full,
+                                     sample_set_sha256=sample_set_sha256(fields["sample_ids"])),
+                       provenance=dict(run.provenance, spec={"color": "RGB", "mean": [0.5, 0.5, 0.5]}), **fields)
+        paths.append(write_run(t / f"shard{i}.h5", part))
+    return paths
+
+
+@case("merge-shards-differ-in-spec")
+def _(b, t, mp):
+    from faceval.runs.runfile import read_run, write_run
+
+    first, second = _shards_of(b.run_a, t)
+    run = read_run(second)
+    run.provenance["spec"]["color"] = "BGR"
+    write_run(second, run)
+    out = t / "merged.h5"
+    return Expect(["merge", str(first), str(second), "--out", str(out)],
+                  rf"^shards differ in model spec field 'color': 'RGB' \({re.escape(str(first))}\) vs 'BGR' "
+                  rf"\({re.escape(str(second))}\); shards of one evaluation must use the same model, spec, boxes and "
+                  r"data$", None, outs=[out])
+
+
+@case("merge-shards-of-another-set")
+def _(b, t, mp):
+    from faceval.runs.runfile import read_run, write_run
+
+    first, second = _shards_of(b.run_a, t)
+    run = read_run(second)
+    from faceval.runs.shards import protocol_dict
+
+    run.protocol = dict(protocol_dict(run.protocol), shard_of_ground_truth_sha256="0" * 64)
+    write_run(second, run)
+    out = t / "merged.h5"
+    return Expect(["merge", str(first), str(second), "--out", str(out)],
+                  r"^shards differ in full set field 'ground_truth_sha256': '[0-9a-f]{64}' \(.*shard1.h5\) vs '0{64}' "
+                  r"\(.*shard2.h5\); shards of one evaluation must use the same model, spec, boxes and data$",
+                  None, outs=[out])
+
+
+@case("run-nme-edited-in-place")
+def _(b, t, mp):
+    path = Path(shutil.copy(b.run_a, t / "edited.h5"))
+    with h5py.File(path, "r+") as h5:  # h5py rewrites the chunk and its fletcher32: only the digest can tell
+        h5["arrays/nme"][:] = h5["arrays/nme"][()] * 3
+    return Expect(["gate", str(path), "--baseline", str(b.run_a), "--significance", "0.05"],
+                  r"damaged run file \('arrays/nme' does not match its checksum\)$", path)
+
+
+@case("run-byte-flipped")
+def _(b, t, mp):
+    path = Path(shutil.copy(b.run_a, t / "flipped.h5"))
+    with h5py.File(path, "r") as h5:
+        offset = h5["arrays/nme"].id.get_chunk_info(0).byte_offset
+    data = bytearray(path.read_bytes())
+    data[offset + 3] ^= 0x10
+    path.write_bytes(bytes(data))
+    return Expect(["report", str(path), "--ci"], r"damaged run file \('arrays/nme' fails its fletcher32 checksum\)$", path)
+
+
+@case("run-summary-edited")
+def _(b, t, mp):
+    path = Path(shutil.copy(b.run_a, t / "summary.h5"))
+    with h5py.File(path, "r+") as h5:
+        h5.attrs["summary"] = h5.attrs["summary"].replace('"n": 3', '"n": 30')
+    return Expect(["report", str(path)], r"damaged run file \(attributes do not match their checksum\)$", path)
+
+
+@case("run-schema-1")
+def _(b, t, mp):
+    path = Path(shutil.copy(b.run_a, t / "old.h5"))
+    with h5py.File(path, "r+") as h5:
+        h5.attrs["schema_version"] = 1
+        del h5.attrs["attrs_sha256"]
+    return Expect(["report", str(path)], r"run file schema version 1 has no checksums and cannot be verified; "
+                                         r"re-create it with this faceval \(faceval run or faceval score\)$", path)
 
 
 # ---- datasets verify

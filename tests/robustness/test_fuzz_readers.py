@@ -182,7 +182,7 @@ def _readers() -> dict[str, Reader]:
     from faceval.io.pts import read_pts
     from faceval.io.spiga import read_spiga_json, read_spiga_subsets
     from faceval.io.wflw import read_wflw_attribute_list, read_wflw_list
-    from faceval.runs.runfile import read_run
+    from faceval.runs.runfile import verify_run
 
     n = len(IDS_300W)
     return {r.name: r for r in [
@@ -205,7 +205,7 @@ def _readers() -> dict[str, Reader]:
         Reader("pred_json", ".json", _predictions(IDS_300W), valid_predictions_for(n)),
         Reader("pred_h5", ".h5", _predictions(IDS_300W), valid_predictions_for(n)),
         Reader("pred_run", ".h5", _predictions(IDS_300W), valid_predictions_for(n)),
-        Reader("run", ".h5", read_run, valid_run),
+        Reader("run", ".h5", verify_run, valid_run),
     ]}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -49,8 +50,9 @@ def test_file_source_boxes_reasons_and_identity(tmp_path, sample):
     np.testing.assert_array_equal(out.boxes[2], [5, 6, 55, 66])
     assert np.isnan(out.boxes[1]).all()
     assert out.reasons == {1: f"{MISSING_BOX} for this sample in boxes.csv"}
-    detail = out.protocol()["box_source_detail"]
-    assert detail["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and detail["format"] == "csv"
+    proto = out.protocol()
+    assert proto == {"box_file": str(path), "box_file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                     "box_file_format": "csv", "box_file_field": None}
     with pytest.raises(InputError, match="sample 'einstein.jpg' has no box in the box file \\(--strict\\)"):
         resolve_boxes(req, sample.sample_ids, sample.image_paths, sample.landmarks, strict=True)
     # another file (other boxes) is another identity for the crop cache
@@ -71,9 +73,10 @@ def test_detector_source_on_real_photos_and_a_faceless_one(tmp_path, sample):
     assert np.isfinite(out.boxes[:3]).all()  # the three real faces are found
     assert np.isnan(out.boxes[3:]).all()
     assert list(out.reasons) == [3] and out.reasons[3].startswith(MISSED_DETECTION)  # gone.jpg: the engine's case
-    detail = out.protocol()["box_source_detail"]
-    assert detail["kind"] == "detector" and detail["min_iou"] == 0.3 and len(detail["model_sha256"]) == 64
-    assert detail["spec"]["score_threshold"] == 0.7
+    proto = out.protocol()
+    assert proto["detector_min_iou"] == 0.3 and len(proto["detector_model_sha256"]) == 64
+    assert json.loads(proto["detector_spec"])["score_threshold"] == 0.7
+    assert all(isinstance(v, (str, int, float)) for v in proto.values())  # flat JSON scalars
     assert out.detector_seconds is not None and out.provenance["detector_images_detected"] == 4
     again = resolve_boxes(req, ids, paths, lms, device="cpu", cache_dir=tmp_path / "cache")
     assert again.provenance["detector_images_cached"] == 4
