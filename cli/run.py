@@ -38,8 +38,9 @@ def _default_out(model: Path, dataset: str) -> Path:
 
 
 @click.command("run")
-@click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="ONNX model (default: the bundled PFLD-GhostOne).")
+@click.option("--model", type=click.Path(path_type=Path), multiple=True,
+              help="ONNX model (default: the bundled PFLD-GhostOne). Repeat it, or give a quoted glob "
+                   "('ckpts/*.onnx'), to evaluate many models in one process: one run file per model in --out DIR.")
 @click.option("--dataset", default="sample", show_default=True, help="NAME or NAME:SPLIT (300w, 300w:private, wflw, wflw:blur, cofw, aflw2000, sample).")
 @click.option("--spec", "spec_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="JSON model spec (preprocessing/decoding contract); overrides the model's metadata.")
@@ -77,7 +78,7 @@ def _default_out(model: Path, dataset: str) -> Path:
               help="Run file (default: runs/<model>-<dataset>-<time>.h5).")
 @format_option
 @progress_option
-def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
+def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
             boxes_file: Path | None, boxes_field: str | None, detector: Path | None, detector_iou: float | None,
             box_scale: float | None, data_root: Path | None, device: str, batch_size: int, workers: int | None,
             max_batch_memory: str | None, cache_dir: Path | None, no_cache: bool, limit: int | None, shard: str | None, checkpoint_every: int, resume: bool, strict: bool,
@@ -109,17 +110,21 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
         overrides["box"] = box
     if box_scale is not None:
         overrides["box_scale"] = box_scale
-    model_path = model
+    from faceval.evaluation.sweep import is_sweep
+
+    sweep = is_sweep(model)
+    model_path = model[0] if model else None
     if model_path is None:
         from faceval.models import default_model_path
 
         model_path = Path(default_model_path())
     target = out or _default_out(model_path, dataset)
-    if out is None:
+    if out is None and not sweep:
         target.parent.mkdir(parents=True, exist_ok=True)
     from faceval.atomic import check_writable_target
 
-    check_writable_target(target)  # before any work, not after it
+    if not sweep:
+        check_writable_target(target)  # before any work, not after it
     request = EvaluationRequest(
         model_path=model_path, dataset=dataset, data_root=data_root, spec_file=spec_file, overrides=overrides,
         device=device, batch_size=batch_size, workers=workers, cache_dir=cache_dir, use_cache=not no_cache,
@@ -131,6 +136,11 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
     )
 
     show = progress_wanted(progress)
+    if sweep:  # many models: faceval_cli.sweep checks every target, runs them, prints one table
+        from faceval_cli.sweep import run_sweep
+
+        run_sweep(request, model, out, output_format, show)
+        return
     try:
         with progress_bar(show, "evaluating") as reporter:
             result = evaluate_model(request, on_message=lambda text: reporter.message(f"faceval: {text}"),

@@ -19,18 +19,29 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
-
-from faceval.datasets.base import Annotations
-from faceval.datasets.common import IMAGES_NEEDED
 from faceval.datasets.manifest import DATASET_NAMES, load_manifest, manifest_sha256
 from faceval.datasets.registry import dataset_info, loader_module, resolve_splits
 from faceval.errors import InputError
 
 __all__ = ["Annotations", "DATASET_NAMES", "image_loader", "list_datasets", "load", "manifest_sha256",
            "sample_ids", "verify"]
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from faceval.datasets.base import Annotations
+
+
+def __getattr__(name: str) -> Any:
+    # numpy is imported only when annotations are loaded: listing datasets prints static manifests.
+    if name == "Annotations":
+        from faceval.datasets.base import Annotations
+
+        return Annotations
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 NO_ROOT = "no data root: pass --data-root DIR or set FACEVAL_DATA_ROOT"
 
@@ -70,6 +81,8 @@ def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
             raise InputError("data root not found", path=root)
         if not root.is_dir():
             raise InputError("data root is not a folder", path=root)
+    from faceval.datasets.common import IMAGES_NEEDED
+
     manifest = load_manifest(info.name)
     token = IMAGES_NEEDED.set(need_images)
     try:
@@ -85,6 +98,8 @@ def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
 
 def _restrict_to_splits(ann: Annotations) -> Annotations:
     """Keep only samples in some selected split (canonical order kept); re-index the splits."""
+    import numpy as np
+
     keep = np.unique(np.concatenate([np.asarray(v, dtype=np.int64) for v in ann.splits.values()] or
                                     [np.empty(0, dtype=np.int64)]))
     return ann if len(keep) == len(ann) else ann.select(keep)
@@ -92,6 +107,8 @@ def _restrict_to_splits(ann: Annotations) -> Annotations:
 
 def apply_pose_labels(ann: Annotations, path: Path) -> None:
     """Fill ``ann.poses`` from a sidecar CSV; ids unknown to the dataset raise InputError."""
+    import numpy as np
+
     from faceval.io.pose_csv import read_pose_csv
 
     ids, poses = read_pose_csv(path)

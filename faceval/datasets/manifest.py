@@ -13,12 +13,13 @@ import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Iterable
 
 import faceval
 from faceval.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: every dataset faceval knows, in display order
 DATASET_NAMES = ("300w", "wflw", "cofw", "aflw2000", "sample")
@@ -65,6 +66,8 @@ def landmarks_digest(sample_ids: Iterable[str], landmarks: np.ndarray) -> str:
     Used where the files exist in several textual forms with equal coordinates (header-less and
     official ``.pts``), so a byte hash of the files would not identify the annotations.
     """
+    import numpy as np
+
     digest = hashlib.sha256()
     rounded = np.round(np.asarray(landmarks, dtype=np.float64), 6).astype("<f8")
     for sid, points in zip(sample_ids, rounded):
