@@ -46,7 +46,16 @@ def _default_out(model: Path, dataset: str) -> Path:
               help="JSON model spec (preprocessing/decoding contract); overrides the model's metadata.")
 @click.option("--set", "spec_set", multiple=True, metavar="KEY=VALUE",
               help="Override one spec field, e.g. --set box_scale=1.3 --set coords=signed-unit.")
-@click.option("--box", type=click.Choice(["landmarks", "dataset"]), default=None, help="Face box: GT landmark box or the dataset's rectangle.")
+@click.option("--box", type=click.Choice(["landmarks", "dataset", "file", "detector"]), default=None,
+              help="Face box: GT landmark box, the dataset's rectangle, a box file (--boxes) or a face detector (--detector).")
+@click.option("--boxes", "boxes_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="With --box file: CSV/JSON (sample_id,x1,y1,x2,y2 or x,y,w,h) or 300W bounding_boxes_*.mat.")
+@click.option("--boxes-field", type=click.Choice(["bb_detector", "bb_ground_truth"]), default=None,
+              help="With a 300W .mat box file: which of its boxes.")
+@click.option("--detector", "detector", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="With --box detector: ONNX face detector (default: the bundled UltraFace RFB-320).")
+@click.option("--detector-iou", type=float, default=None,
+              help="With --box detector: least IoU of a detection with the GT landmark box (default 0.3).")
 @click.option("--box-scale", type=float, default=None, help="Enlarge the face box by this factor (default 1.2).")
 @data_root_option
 @device_option
@@ -70,6 +79,7 @@ def _default_out(model: Path, dataset: str) -> Path:
 @format_option
 @progress_option
 def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
+            boxes_file: Path | None, boxes_field: str | None, detector: Path | None, detector_iou: float | None,
             box_scale: float | None, data_root: Path | None, device: str, batch_size: int, workers: int | None,
             max_batch_memory: str | None, cache_dir: Path | None, no_cache: bool, limit: int | None, shard: str | None, checkpoint_every: int, resume: bool, strict: bool,
             normalizer: str, thresholds: tuple[float, ...], auc_mode: str, aggregation: str, visible_only: bool,
@@ -91,7 +101,12 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
     if limit is not None and limit < 1:
         raise InputError("--limit must be at least 1")
     overrides = _parse_set(spec_set)
-    if box is not None:
+    from faceval.detection.source import DEFAULT_MIN_IOU, BoxSourceRequest
+
+    box_request = BoxSourceRequest(box or "landmarks", boxes_file=boxes_file, boxes_field=boxes_field,
+                                   detector=detector, min_iou=DEFAULT_MIN_IOU if detector_iou is None else detector_iou)
+    box_request.check()  # before any work
+    if box is not None and not box_request.external:
         overrides["box"] = box
     if box_scale is not None:
         overrides["box_scale"] = box_scale
@@ -116,6 +131,7 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
         limit=limit, shard=shard, resume=resume, checkpoint_every=checkpoint_every, strict=strict, strict_data=strict_data, pose_labels=pose_labels,
         normalizer=normalizer, thresholds=thresholds, auc_mode=auc_mode, aggregation=aggregation,
         visible_only=visible_only, pose_wrap=pose_wrap, label=label, out=target,
+        box_source=box_request if box_request.external else None,
         max_batch_bytes=parse_bytes(max_batch_memory, "--max-batch-memory") if max_batch_memory else None,
     )
 
@@ -154,4 +170,8 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
             f"cache hits {int(t['cache_hits'])}); total {t['total_s']:.2f} s",
             f"run file: {target}",
         ]
+        if "detector_s" in t:
+            rates = ", ".join(f"{split} {100 * s['detection_rate']:.2f} % ({s['n_missed_detections']} missed)"
+                              for split, s in run.summary.items())
+            lines.insert(2, f"face detector: {t['detector_s']:.2f} s; detection rate {rates}")
         print_summary(run, lines)

@@ -47,6 +47,9 @@ def test_wheel_contents(wheel_names):
         "faceval/data/sample/LICENSE.txt",
         "faceval/data/models/PFLD_GhostOne_112_1_opt_sim.onnx",
         "faceval/data/models/LICENSE",
+        "faceval/data/models/ultraface/version-RFB-320.onnx",
+        "faceval/data/models/ultraface/LICENSE",
+        "faceval/detection/detector.py",
     ):
         assert required in names, f"{required} missing from the wheel"
     assert not any(n.startswith("cli/") for n in names), "a top-level 'cli' package would be installed"

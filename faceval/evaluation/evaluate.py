@@ -49,6 +49,8 @@ class EvaluationRequest:
     pose_wrap: bool = False
     label: str | None = None
     out: Path = Path("run.h5")
+    #: ``file`` / ``detector`` face boxes (faceval.detection.source); None = ``spec.box`` (landmarks | dataset).
+    box_source: Any = None
     #: bound on one batch input tensor (None: faceval.models.runner.DEFAULT_MAX_BATCH_BYTES)
     max_batch_bytes: int | None = None
 
@@ -139,6 +141,17 @@ def evaluate_model(
         ann = ann.select(np.arange(request.limit))
         on_message(f"note: --limit {request.limit}: evaluating the first {len(ann)} samples only")
 
+    boxes = None  # file / detector boxes: the crop uses them as the face rectangles
+    if request.box_source is not None:
+        from faceval.detection.source import resolve_boxes
+
+        boxes = resolve_boxes(request.box_source, ann.sample_ids, ann.image_paths, ann.landmarks,
+                              device=request.device, cache_dir=(request.cache_dir / "detections") if request.cache_dir else None,
+                              use_cache=request.use_cache, strict=request.strict)
+        for warning in boxes.warnings:
+            on_message(f"warning: {warning}")
+        extra_protocol.update(boxes.protocol())
+
     session_info = create_session(request.model_path, request.device)
     if session_info.message:
         on_message(f"note: {session_info.message}")
@@ -147,6 +160,13 @@ def evaluate_model(
         on_message(f"assumed: {assumption}")
     _check_scheme(spec, ann.scheme)
     model_sha = sha256_file(request.model_path)
+    crop_ann, crop_spec, box_source = ann, spec, spec.box
+    if boxes is not None:
+        import dataclasses
+
+        crop_ann = dataclasses.replace(ann, boxes=boxes.boxes)
+        crop_spec = spec.with_overrides(box="dataset")
+        box_source = f"{boxes.kind}:{boxes.cache_identity()}"
 
     cache = None
     cache_dir = None
@@ -155,7 +175,7 @@ def evaluate_model(
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
             cache = CropCache(cache_dir, crop_key_fields(
-                ann.dataset, input_size=(spec.width, spec.height), box_source=spec.box, scale=spec.box_scale,
+                ann.dataset, input_size=(spec.width, spec.height), box_source=box_source, scale=spec.box_scale,
                 square=spec.square, resample=spec.resample, data_root=str(ann.data_root)))
         except OSError as exc:
             on_message(f"warning: crop cache disabled ({exc})")
@@ -173,7 +193,7 @@ def evaluate_model(
     key = checkpoint_key({
         "model_sha256": model_sha, "spec": spec.to_dict(), "dataset": request.dataset,
         "sample_set": sample_set_sha256(ann.sample_ids), "shard": request.shard, "limit": request.limit,
-        "batch_size": request.batch_size, "checkpoint_every": request.checkpoint_every,
+        "batch_size": request.batch_size, "checkpoint_every": request.checkpoint_every, "box_source": box_source,
     })
     partial = partial_path(request.out)
     n_points = int(spec.points)
@@ -190,7 +210,7 @@ def evaluate_model(
     loader = image_loader(ann)
     try:
         result = run_inference(
-            ann, session_info, spec, batch_size=request.batch_size, workers=request.workers, cache=cache,
+            crop_ann, session_info, crop_spec, batch_size=request.batch_size, workers=request.workers, cache=cache,
             strict=request.strict, checkpoint=checkpoint, chunk_size=request.checkpoint_every, progress=progress.advance if progress else None,
             image_loader=loader, max_batch_bytes=request.max_batch_bytes, on_message=on_message,
         )
@@ -203,6 +223,10 @@ def evaluate_model(
         if loader is not None and hasattr(loader, "close"):
             loader.close()
 
+    if boxes is not None:
+        for i, why in boxes.reasons.items():  # the crop saw a NaN rectangle: say why it had none
+            result.reasons[i] = why
+        result.timings["detector_s"] = float(boxes.detector_seconds or 0.0)
     protocol = Protocol(
         normalizer=request.normalizer,
         thresholds=thresholds_from(request.thresholds, ann.dataset),
@@ -210,7 +234,7 @@ def evaluate_model(
         aggregation=request.aggregation,
         visible_only=request.visible_only,
         pose_wrap=request.pose_wrap,
-        box_source=spec.box,
+        box_source=boxes.kind if boxes is not None else spec.box,
         box_scale=float(spec.box_scale),
         box_square=bool(spec.square),
     )
@@ -227,6 +251,7 @@ def evaluate_model(
         "data_root": str(ann.data_root) if ann.data_root else None,
         "data_warnings": list(ann.warnings),
         "crop_cache": str(cache.path) if cache is not None else None,
+        "box_source": boxes.provenance if boxes is not None else None,
         "batch_size": int(result.timings["batch_size"]),
         "workers": request.workers,
         "timings": result.timings,

@@ -164,9 +164,15 @@ def expected_split_counts(ann: Annotations) -> dict[str, int]:
 
 def recompute_summary(run: RunData) -> dict[str, dict[str, float]]:
     """Per-split summary metrics from a run's per-image arrays and its protocol (the registry's)."""
+    from faceval.detection.source import box_source_stats
     from faceval.metrics.registry import summary_of
 
-    return {split: summary_of(run.view(split)) for split in run.splits}
+    summary: dict[str, dict[str, float]] = {}
+    for split, idx in run.splits.items():
+        stats = summary_of(run.view(split))
+        stats.update(box_source_stats(run.protocol.box_source, run.failure_reasons[idx], run.failed_inputs[idx]))
+        summary[split] = stats
+    return summary
 
 
 def nonfinite_predictions(run: RunData) -> int:
