@@ -6,13 +6,16 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from faceval_cli.common import (data_root_option, device_option, emit_json, format_option, info, progress_bar,
                                 progress_option, progress_wanted)
 from faceval_cli.score import protocol_options, validate_protocol_names
+
+if TYPE_CHECKING:
+    from faceval.evaluation.evaluate import EvaluationRequest
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
@@ -32,6 +35,7 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _default_out(model: Path, dataset: str) -> Path:
+    """``runs/<model>-<dataset>-<time>.h5``; reserved with -2, -3, ... appended while taken."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{model.stem}-{dataset}-{stamp}")
     return Path("runs") / f"{name}.h5"
@@ -58,12 +62,15 @@ def _default_out(model: Path, dataset: str) -> Path:
 @click.option("--shard", default=None, metavar="I/N", help="Evaluate shard I of N (join with 'faceval merge').")
 @click.option("--checkpoint-every", type=int, default=256, show_default=True,
               help="Save partial progress beside --out after every N samples (for --resume).")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from its partial progress beside --out.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run from its partial progress (<out>.partial, or the newest partial "
+                   "of the same run in --out's folder).")
 @click.option("--strict", is_flag=True, help="An unreadable image is an error (exit 2) instead of a counted failure.")
 @protocol_options
 @click.option("--label", default=None, help="Name of this run in reports (default: the model file's stem).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Run file (default: runs/<model>-<dataset>-<time>.h5).")
+              help="Run file (default: a new runs/<model>-<dataset>-<time>.h5). An existing file is replaced "
+                   "when the run succeeds; one another live run is writing is refused.")
 @format_option
 @progress_option
 def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
@@ -76,8 +83,8 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
 
     With no arguments: the bundled PFLD-GhostOne model on the bundled sample photos.
     """
-    from faceval.errors import InputError, Terminated
-    from faceval.evaluation.evaluate import EvaluationRequest, evaluate_model
+    from faceval.errors import InputError
+    from faceval.evaluation.evaluate import EvaluationRequest
 
     validate_protocol_names(normalizer, auc_mode)
     if batch_size < 1:
@@ -96,12 +103,18 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
         from faceval.models import default_model_path
 
         model_path = Path(default_model_path())
-    target = out or _default_out(model_path, dataset)
-    if out is None:
-        target.parent.mkdir(parents=True, exist_ok=True)
     from faceval.atomic import check_writable_target
+    from faceval.evaluation.output import lock_output, reserve_default_output
 
-    check_writable_target(target)  # before any work, not after it
+    if out is None:
+        Path("runs").mkdir(parents=True, exist_ok=True)
+        check_writable_target(_default_out(model_path, dataset))
+        reservation = reserve_default_output(_default_out(model_path, dataset))
+        target = reservation.out
+    else:
+        target = out
+        check_writable_target(target)  # before any work, not after it
+        reservation = lock_output(target)
     request = EvaluationRequest(
         model_path=model_path, dataset=dataset, data_root=data_root, spec_file=spec_file, overrides=overrides,
         device=device, batch_size=batch_size, workers=workers, cache_dir=cache_dir, use_cache=not no_cache,
@@ -109,8 +122,17 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
         normalizer=normalizer, thresholds=thresholds, auc_mode=auc_mode, aggregation=aggregation,
         visible_only=visible_only, pose_wrap=pose_wrap, label=label, out=target,
     )
+    with reservation:
+        _evaluate_and_print(request, output_format, progress)
 
+
+def _evaluate_and_print(request: "EvaluationRequest", output_format: str, progress: bool | None) -> None:
+    from faceval.errors import Terminated
+    from faceval.evaluation.evaluate import evaluate_model
+
+    target, model_path = request.out, request.model_path
     show = progress_wanted(progress)
+    started = time.time()
     try:
         with progress_bar(show, "evaluating") as reporter:
             result = evaluate_model(request, on_message=lambda text: reporter.message(f"faceval: {text}"),
@@ -118,7 +140,9 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
     except (KeyboardInterrupt, Terminated) as exc:
         from faceval.evaluation.checkpoint import partial_path
 
-        if partial_path(target).exists():
+        if target.exists() and target.stat().st_mtime >= started:
+            info(f"faceval: the run had finished: {target} is complete")
+        elif partial_path(target).exists():
             info(f"faceval: progress saved to {partial_path(target)}; continue with --resume")
         raise exc
     run = result.run
