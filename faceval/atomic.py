@@ -49,7 +49,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(path)
     check_writable_target(target)
     abandoned = False
-    with deferred_signals() as pending:
+    with deferred_signals() as pending, quiet_unraisable():
         try:
             fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".part",
                                             dir=target.parent or ".")
@@ -90,6 +90,38 @@ def _write_error(target: Path, exc: BaseException) -> InputError | None:
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
         return InputError(f"cannot write {target}: {exc.strerror or exc}")
     return None
+
+
+@contextmanager
+def quiet_unraisable() -> Iterator[list[BaseException]]:
+    """Collect, instead of printing, the errors raised while objects are finalised in the block.
+
+    h5py reports a failed write when it frees an object (``Exception ignored in:
+    'h5py._objects.ObjectID.__dealloc__'``), thousands of lines on a full disk; the write's own
+    error is what the caller reports. Garbage is collected before the block ends.
+    """
+    import gc
+    import sys
+
+    caught: list[BaseException] = []
+    previous = sys.unraisablehook
+
+    def hook(info: Any) -> None:
+        if info.exc_value is not None:
+            caught.append(info.exc_value)
+
+    def excepthook(kind: Any, value: BaseException, tb: Any) -> None:  # Cython prints through it first
+        caught.append(value)
+
+    previous_excepthook = sys.excepthook
+    sys.unraisablehook = hook
+    sys.excepthook = excepthook
+    try:
+        yield caught
+    finally:
+        gc.collect()
+        sys.unraisablehook = previous
+        sys.excepthook = previous_excepthook
 
 
 _DEFERRED = (signal.SIGINT, signal.SIGTERM)

@@ -135,6 +135,16 @@ class Checkpoint:
             return
         import h5py
 
+        try:
+            self._write(h5py)
+        except InputError as exc:
+            if str(exc).startswith("no space left on device"):  # name the run, not its partial
+                run = self.path.with_name(self.path.name[: -len(PARTIAL_SUFFIX)])
+                raise InputError(f"no space left on device writing {run}") from None
+            raise
+
+    def _write(self, h5py: Any) -> None:
+        assert self.path is not None
         with atomic_path(self.path) as tmp:
             with h5py.File(tmp, "w") as h5:
                 h5.attrs["identity"] = self.identity.to_json() if self.identity is not None else "{}"

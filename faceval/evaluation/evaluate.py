@@ -163,10 +163,16 @@ def evaluate_model(
     from faceval.atomic import remove_stale_temporaries
     from faceval.evaluation.output import lock_output
 
+    from faceval.evaluation.checkpoint import partial_path
+
     lock = lock_output(request.out)
     try:
         remove_stale_temporaries(request.out.parent if str(request.out.parent) else Path("."))
         return _evaluate(request, on_message, progress)
+    except InputError as exc:
+        if str(exc).startswith("no space left on device"):  # leave nothing behind on a full disk
+            partial_path(request.out).unlink(missing_ok=True)
+        raise
     finally:
         lock.release()
 

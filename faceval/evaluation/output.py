@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from faceval.atomic import pid_alive
+from faceval.atomic import no_space, pid_alive
 from faceval.errors import InputError
 
 _FRESH_S = 5.0  # an empty lock file younger than this is being written by its owner
@@ -61,10 +61,24 @@ def _try_create(lock: Path) -> bool:
     except FileExistsError:
         return False
     except OSError as exc:
-        raise InputError(f"cannot write {lock}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f"{os.getpid()}\n")
+        raise _lock_error(lock, exc) from None
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+    except OSError as exc:
+        try:
+            lock.unlink()
+        except OSError:
+            pass
+        raise _lock_error(lock, exc) from None
     return True
+
+
+def _lock_error(lock: Path, exc: OSError) -> InputError:
+    out = lock.with_name(lock.name[: -len(".lock")])
+    if no_space(exc):
+        return InputError(f"no space left on device writing {out}")
+    return InputError(f"cannot write {out}: {exc.strerror or exc}")
 
 
 def _holder(out: Path) -> int | None:

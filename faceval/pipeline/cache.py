@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import threading
 import uuid
 from pathlib import Path
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
-from faceval.atomic import deferred_signals, no_space, remove_stale_temporaries
+from faceval.atomic import deferred_signals, no_space, quiet_unraisable, remove_stale_temporaries
 from faceval.pipeline.transform import CROP_CODE_VERSION
 
 if TYPE_CHECKING:
@@ -227,7 +228,8 @@ class CropCache:
     def _disable(self, exc: BaseException) -> None:
         """Stop writing (the run goes on uncached): drop the temporary file, say why once."""
         self.disabled = True
-        self._discard_tmp()
+        with quiet_unraisable():
+            self._discard_tmp()
         self._buffer, self._buffer_bytes = {}, 0
         if no_space(exc):
             self._warn(f"crop cache disabled: no space left on {self.directory}")
@@ -235,6 +237,16 @@ class CropCache:
             self._warn(f"crop cache is read-only ({self.directory}): new crops are not saved")
         else:
             self._warn(f"crop cache disabled: cannot write {self.directory} ({_one_line(exc)})")
+
+    def _check_space(self, nbytes: int) -> None:
+        """Refuse to start a write the disk cannot hold (HDF5 copes badly with a full disk)."""
+        folder = self.directory if self.directory.exists() else self.directory.parent
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return
+        if free < nbytes + (1 << 20):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.directory))
 
     def _open_tmp(self, shape: tuple[int, ...]) -> "h5py.File":
         import h5py
@@ -298,7 +310,8 @@ class CropCache:
         crops = np.stack([self._buffer[s][0] for s in keys])
         boxes = np.stack([self._buffer[s][1] for s in keys])
         try:
-            with deferred_signals():
+            with deferred_signals(), quiet_unraisable():
+                self._check_space(crops.nbytes + boxes.nbytes)
                 f = self._tmp if self._tmp is not None else self._open_tmp(crops.shape[1:])
                 if f["crops"].shape[1:] != crops.shape[1:]:
                     raise ValueError(f"crop shape {crops.shape[1:]} differs from {f['crops'].shape[1:]}")
@@ -320,11 +333,12 @@ class CropCache:
 
             f = self._tmp
             try:
-                with deferred_signals():
+                with deferred_signals(), quiet_unraisable():
                     index = self._load_index()
                     old = sorted((r, s) for s, r in index.items() if s not in self._tmp_rows)
                     self._close_reader()
                     if old and not self.corrupt:
+                        self._check_space(len(old) * int(np.prod(f["crops"].shape[1:])))
                         try:
                             with h5py.File(self.path, "r") as src:
                                 if src["crops"].shape[1:] == f["crops"].shape[1:]:
