@@ -76,6 +76,23 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise KeyboardInterrupt
 
 
+def ensure_space(target: str | os.PathLike[str], nbytes: int) -> None:
+    """InputError "no space left on device writing TARGET" unless its folder has ``nbytes`` + 1 MiB free.
+
+    Checked before HDF5 writes: the HDF5 library copes badly with a disk that fills mid-write
+    (it can crash the process when it exits).
+    """
+    import shutil
+
+    target = Path(target)
+    try:
+        free = shutil.disk_usage(target.parent if str(target.parent) else ".").free
+    except OSError:
+        return
+    if free < int(nbytes) + (1 << 20):
+        raise InputError(f"no space left on device writing {target}")
+
+
 def no_space(exc: BaseException) -> bool:
     """True for a full disk or quota (also h5py's errors, which carry the errno only in their text)."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from faceval.atomic import atomic_path, pid_alive
+from faceval.atomic import atomic_path, ensure_space, pid_alive
 from faceval.errors import InputError
 
 PARTIAL_SUFFIX = ".partial"
@@ -136,6 +136,8 @@ class Checkpoint:
         import h5py
 
         try:
+            ensure_space(self.path, 2 * (self.landmarks.nbytes + self.done.nbytes + self.failed.nbytes)
+                         + sum(len(str(r)) + 16 for r in self.reasons) + (self.pose.nbytes if self.pose is not None else 0))
             self._write(h5py)
         except InputError as exc:
             if str(exc).startswith("no space left on device"):  # name the run, not its partial

@@ -192,6 +192,7 @@ def _evaluate(
     from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
     from faceval.evaluation.checkpoint import Checkpoint, RunIdentity, find_partial, partial_path
     from faceval.evaluation.inference import run_inference
+    from faceval.atomic import ensure_space
     from faceval.runs.runfile import write_run
     from faceval.runs.provenance import collect, now_iso, sample_set_sha256, sha256_file
     from faceval.runs.shards import parse_shard, shard_range
@@ -327,6 +328,8 @@ def _evaluate(
     if nonfinite:
         on_message(f"warning: the model gave non-finite landmarks for {nonfinite} images (counted as failures, NME = inf)")
     run.provenance["finished"] = now_iso()
+    ensure_space(request.out, 2 * sum(a.nbytes for a in (run.predictions, run.ground_truth, run.visible,
+                                                         run.normalizers, run.nme)) + 16 * len(ann))
     write_run(request.out, run)
     checkpoint.remove()  # also a partial adopted from an earlier run of the same identity
     timings = dict(result.timings)
