@@ -103,9 +103,9 @@ def _int_or_none(value: object) -> int | None:
 def model_cost(model_path: Path, sha256: str, cache_dir: Path | None = None, *, compute: bool = True) -> ModelCost | None:
     """The model's cost, cached per user by model sha256 (see :func:`model_cost_dir`).
 
-    With ``compute=False`` only the cache is read (the run path: counting needs the ``onnx``
-    package, whose import alone costs more than a second); None when not cached, or when it
-    cannot be computed (no ``onnx``).
+    Counting needs the ``onnx`` package, whose import alone costs more than a second: it is
+    paid once per user and model, later runs only read the cache. With ``compute=False`` only
+    the cache is read. None when not cached and not computable (no ``onnx``).
     """
     store = model_cost_dir(cache_dir) / f"{sha256}.json"
     try:
@@ -307,7 +307,7 @@ def _evaluate(
         "timings": result.timings,
         "started": started,
     })
-    cost = model_cost(request.model_path, model_sha, request.cache_dir, compute=False)
+    cost = model_cost(request.model_path, model_sha, request.cache_dir)
     model_info: dict[str, Any] = cost.to_dict() if cost is not None else {}
     model_info["images_per_s"] = result.timings["images_per_s"]
     model_info["providers_used"] = list(session_info.providers_used)
