@@ -152,3 +152,59 @@ def test_resume_refuses_another_identity(tmp_path, capsys, change):
     assert "partial progress belongs to a different run" in err and words[change] in err
     assert str(partial_path(out)) in err
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_warm_resumed_and_merged_runs_equal_a_cold_run(tmp_path, capsys):
+    """Property of issue 10 "Done when", on real HELEN photos: every way of getting the result
+    (cold, warm from the crop cache, resumed after an interruption, two shards merged) gives
+    the same arrays as one cold run without any cache."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import h5py
+
+    from faceval.evaluation.checkpoint import partial_path
+
+    helen = shared_path("300w_helen_test", "helen", "testset")
+    root = tmp_path / "data"
+    folder = root / "300w" / "helen" / "testset"
+    folder.mkdir(parents=True)
+    for image in sorted(helen.glob("*.jpg"))[:40]:  # links to 40 real photos: the whole data set here
+        for path in (image, image.with_suffix(".pts")):
+            (folder / path.name).symlink_to(path)
+    base = ["--dataset", "300w:helen", "--data-root", str(root), "--checkpoint-every", "4"]
+    cache = ["--cache", str(tmp_path / "cache")]
+
+    def arrays(path: Path) -> dict[str, bytes]:
+        with h5py.File(path) as h5:
+            return {k: h5["arrays"][k][()].tobytes() for k in h5["arrays"]}
+
+    _run(capsys, root, tmp_path / "reference.h5", *base[4:], "--no-cache")
+    reference = arrays(tmp_path / "reference.h5")
+    _run(capsys, root, tmp_path / "cold.h5", *base[4:], *cache)
+    _, warm = _run(capsys, root, tmp_path / "warm.h5", *base[4:], *cache)
+    assert warm["timings"]["cache_hits"] == 40
+    assert arrays(tmp_path / "cold.h5") == reference and arrays(tmp_path / "warm.h5") == reference
+
+    out = tmp_path / "resumed.h5"
+    cmd = [sys.executable, "-m", "faceval_cli.main", "run", *base, "--no-cache", "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not partial_path(out).exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert arrays(out) == reference
+
+    for i in (1, 2):
+        capsys.readouterr()
+        assert main(["run", *base, *cache, "--shard", f"{i}/2", "--no-progress", "--out",
+                     str(tmp_path / f"s{i}.h5")]) == 0
+    capsys.readouterr()
+    assert main(["merge", str(tmp_path / "s1.h5"), str(tmp_path / "s2.h5"), "--out", str(tmp_path / "m.h5")]) == 0
+    assert arrays(tmp_path / "m.h5") == reference
