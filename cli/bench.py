@@ -16,9 +16,12 @@ from faceval_cli.common import device_option, emit_json, format_option, info
 @click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True, help="Untimed runs per batch size.")
 @click.option("--repeat", type=click.IntRange(min=1), default=20, show_default=True, help="Timed runs per batch size.")
 @click.option("--threads", type=click.IntRange(min=0), default=None, help="ONNX Runtime intra-op threads (default: ORT's).")
+@click.option("--max-batch-memory", default=None, metavar="SIZE",
+              help="Refuse batch sizes whose input is larger than this (e.g. 4GiB; default 2GiB).")
 @format_option
 def command(
-    model: Path, device: str, batch_sizes: str, warmup: int, repeat: int, threads: int | None, output_format: str
+    model: Path, device: str, batch_sizes: str, warmup: int, repeat: int, threads: int | None,
+    max_batch_memory: str | None, output_format: str
 ) -> None:
     """Latency (median, p90) and throughput per batch size, on the provider actually used.
 
@@ -26,9 +29,12 @@ def command(
     synchronised. Models with a fixed batch dimension are measured at that size only.
     """
     from faceval.models.bench import benchmark, parse_batch_sizes
+    from faceval.models.runner import parse_bytes
 
     sizes = parse_batch_sizes(batch_sizes)
-    result = benchmark(model, device, sizes, warmup=warmup, repeat=repeat, intra_op_threads=threads)
+    limit = parse_bytes(max_batch_memory, "--max-batch-memory") if max_batch_memory else None
+    result = benchmark(model, device, sizes, warmup=warmup, repeat=repeat, intra_op_threads=threads,
+                       max_batch_bytes=limit)
     if result["message"]:
         info(f"faceval: {result['message']}")
     for note in result["notes"]:

@@ -75,8 +75,31 @@ def _translate(command: click.Command, values: dict[str, Any], where: str, path:
     return out
 
 
-def default_map(config: dict[str, Any], group: click.Group, ctx: click.Context, command_name: str, path: Path) -> dict[str, Any]:
-    """The ``default_map`` for the invoked command (nested for groups such as ``datasets``)."""
+def _check_group_section(group: click.Group, ctx: click.Context, section: dict[str, Any], where: str, path: Path) -> None:
+    """Every key of a group's table (``[datasets]``) is an option of one of its subcommands, every
+    sub-table (``[datasets.verify]``) names a subcommand and holds only that subcommand's options."""
+    subs = {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+    subs = {name: sub for name, sub in subs.items() if sub is not None}
+    shared: dict[str, click.Command] = {}
+    for sub in subs.values():
+        for key in _option_names(sub):
+            shared.setdefault(key, sub)
+    for key, value in section.items():
+        if isinstance(value, dict):
+            if key not in subs:
+                raise InputError(f"unknown section [{where}.{key}]{closest(key, list(subs))}; "
+                                 f"subcommands of {where}: {', '.join(subs)}", path=path)
+            _translate(subs[key], value, f"{where}.{key}", path, strict=True)
+        elif key not in shared:
+            raise InputError(f"[{where}] has no option '{key}' in any of its subcommands{closest(key, sorted(shared))}",
+                             path=path)
+        else:
+            _translate(shared[key], {key: value}, where, path, strict=True)
+
+
+def check_config(config: dict[str, Any], group: click.Group, ctx: click.Context, path: Path) -> None:
+    """Check the whole file, whatever command runs: unknown top-level keys, sections, and keys
+    or values of any section (every command's table, not only the invoked command's)."""
     from faceval_cli.main import COMMANDS
 
     for key, value in config.items():
@@ -85,6 +108,25 @@ def default_map(config: dict[str, Any], group: click.Group, ctx: click.Context, 
                 raise InputError(f"unknown section [{key}]{closest(key, list(COMMANDS))}; sections are command names", path=path)
         elif key not in GLOBAL_KEYS:
             raise InputError(f"unknown top-level key '{key}'{closest(key, GLOBAL_KEYS)}; top-level keys: {', '.join(GLOBAL_KEYS)}", path=path)
+    for key, section in config.items():
+        if not isinstance(section, dict):
+            continue
+        command = group.get_command(ctx, key)
+        if command is None:
+            continue
+        if isinstance(command, click.Group):
+            _check_group_section(command, ctx, section, key, path)
+        else:
+            _translate(command, section, key, path, strict=True)
+
+
+def default_map(config: dict[str, Any], group: click.Group, ctx: click.Context, command_name: str, path: Path) -> dict[str, Any]:
+    """The ``default_map`` for the invoked command (nested for groups such as ``datasets``).
+
+    The whole file is checked first (:func:`check_config`), so a misspelt key in ``[gate]`` is
+    reported by ``faceval run`` too, not only once the gate runs in CI.
+    """
+    check_config(config, group, ctx, path)
     globals_ = {k: v for k, v in config.items() if not isinstance(v, dict)}
     section = config.get(command_name, {})
     command = group.get_command(ctx, command_name)
@@ -100,5 +142,4 @@ def default_map(config: dict[str, Any], group: click.Group, ctx: click.Context, 
                       **section.get(sub_name, {})}
             nested[sub_name] = _translate(sub, values, f"{command_name}.{sub_name}", path, strict=False)
         return {command_name: nested}
-    _translate(command, section, command_name, path, strict=True)  # unknown keys of a section are errors
     return {command_name: _translate(command, {**globals_, **section}, command_name, path, strict=False)}

@@ -27,6 +27,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models", "Inspect, build and annotate ONNX models."),
     "bench": ("bench", "Latency and throughput of an ONNX model per batch size."),
     "merge": ("merge", "Join shard run files into one run."),
+    "show": ("show", "Protocol, provenance, summary, failures and the worst images of a run file."),
+    "export": ("export", "Per-sample table of a run file (CSV, JSON, Parquet)."),
+    "gallery": ("gallery", "The worst (or chosen) faces with GT and prediction drawn (HTML or PNG)."),
 }
 
 

@@ -24,9 +24,11 @@ def _fmt_shape(shape: object) -> str:
 
 
 @command.command("info")
-@click.argument("model", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("model_arg", metavar="[MODEL]", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--model", "model_opt", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="ONNX model (the same as the MODEL argument, as in run and bench).")
 @format_option
-def info_cmd(model: Path, output_format: str) -> None:
+def info_cmd(model_arg: Path | None, model_opt: Path | None, output_format: str) -> None:
     """Inputs, outputs, opset, embedded spec, parameters, MACs and FLOPs of MODEL.
 
     \b
@@ -34,8 +36,14 @@ def info_cmd(model: Path, output_format: str) -> None:
     the conv before it. FLOPs = 2 x MACs of Conv (incl. depthwise), Gemm, MatMul
     at batch 1 and the model's input size.
     """
+    from faceval.errors import InputError
     from faceval.models.inspect import inspect_model
 
+    if model_arg is not None and model_opt is not None and model_arg != model_opt:
+        raise InputError(f"two models given ('{model_arg}' and --model '{model_opt}'); give one")
+    model = model_arg or model_opt
+    if model is None:
+        raise InputError("no model given: faceval models info MODEL (or --model MODEL)")
     data = inspect_model(model)
     if output_format == "json":
         emit_json(data)
@@ -54,7 +62,8 @@ def info_cmd(model: Path, output_format: str) -> None:
     table.add_column("dtype", no_wrap=True)
     for kind in ("inputs", "outputs"):
         for v in data[kind]:
-            table.add_row(kind[:-1], Text(str(v["name"])), _fmt_shape(v["shape"]), Text(str(v["dtype"])))
+            # Text, not a str: rich would read "[batch, 3, 224, 224]" as markup and print nothing
+            table.add_row(kind[:-1], Text(str(v["name"])), Text(_fmt_shape(v["shape"])), Text(str(v["dtype"])))
     print_table(table, console)
     macs = data["macs"]
     lines = [

@@ -55,6 +55,8 @@ def _default_out(model: Path, dataset: str) -> Path:
 @device_option
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Batch size for dynamic-batch models.")
 @click.option("--workers", type=int, default=None, help="Decode/crop threads (default: CPU count, at most 8).")
+@click.option("--max-batch-memory", default=None, metavar="SIZE",
+              help="Refuse a batch input tensor larger than this (e.g. 4GiB, 500MB; default 2GiB).")
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Crop cache folder (default: ~/.cache/faceval/crops or FACEVAL_CACHE_DIR).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the crop cache.")
@@ -75,7 +77,7 @@ def _default_out(model: Path, dataset: str) -> Path:
 @progress_option
 def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
             box_scale: float | None, data_root: Path | None, device: str, batch_size: int, workers: int | None,
-            cache_dir: Path | None, no_cache: bool, limit: int | None, shard: str | None, checkpoint_every: int, resume: bool, strict: bool,
+            max_batch_memory: str | None, cache_dir: Path | None, no_cache: bool, limit: int | None, shard: str | None, checkpoint_every: int, resume: bool, strict: bool,
             normalizer: str, thresholds: tuple[float, ...], auc_mode: str, aggregation: str, visible_only: bool,
             pose_labels: Path | None, pose_wrap: bool, strict_data: bool, label: str | None, out: Path | None,
             output_format: str, progress: bool | None) -> None:
@@ -85,6 +87,7 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
     """
     from faceval.errors import InputError
     from faceval.evaluation.evaluate import EvaluationRequest
+    from faceval.models.runner import parse_bytes
 
     validate_protocol_names(normalizer, auc_mode)
     if batch_size < 1:
@@ -121,6 +124,7 @@ def command(model: Path | None, dataset: str, spec_file: Path | None, spec_set: 
         limit=limit, shard=shard, resume=resume, checkpoint_every=checkpoint_every, strict=strict, strict_data=strict_data, pose_labels=pose_labels,
         normalizer=normalizer, thresholds=thresholds, auc_mode=auc_mode, aggregation=aggregation,
         visible_only=visible_only, pose_wrap=pose_wrap, label=label, out=target,
+        max_batch_bytes=parse_bytes(max_batch_memory, "--max-batch-memory") if max_batch_memory else None,
     )
     with reservation:
         _evaluate_and_print(request, output_format, progress)

@@ -50,6 +50,8 @@ class EvaluationRequest:
     pose_wrap: bool = False
     label: str | None = None
     out: Path = Path("run.h5")
+    #: bound on one batch input tensor (None: faceval.models.runner.DEFAULT_MAX_BATCH_BYTES)
+    max_batch_bytes: int | None = None
 
 
 @dataclass
@@ -268,6 +270,7 @@ def _evaluate(
             ann, session_info, spec, batch_size=request.batch_size, workers=request.workers, cache=cache,
             identities=identities, strict=request.strict, checkpoint=checkpoint, chunk_size=request.checkpoint_every,
             progress=progress.advance if progress else None, image_loader=loader,
+            max_batch_bytes=request.max_batch_bytes, on_message=on_message,
         )
     finally:
         if cache is not None:

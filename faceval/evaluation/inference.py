@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from faceval.datasets.base import Annotations
-from faceval.errors import InputError, RuntimeFailure
+from faceval.errors import InputError
 from faceval.evaluation.checkpoint import Checkpoint
 
 if TYPE_CHECKING:
@@ -79,6 +79,8 @@ def run_inference(
     chunk_size: int = 256,
     progress: Callable[[int], None] | None = None,
     image_loader: Callable[[int], np.ndarray] | None = None,
+    max_batch_bytes: int | None = None,
+    on_message: Callable[[str], None] | None = None,
 ) -> InferenceResult:
     """Predict landmarks (and pose) for every sample of ``ann``.
 
@@ -86,20 +88,23 @@ def run_inference(
     enlarged by ``spec.box_scale`` (square when ``spec.square``), resized to the model
     input, normalised as ``(pixel/255 - mean)/std``, run, decoded into input pixels and
     mapped back through the exact inverse of the crop transform. Unreadable images are
-    failures (NaN predictions, reason recorded) unless ``strict``. The crop ``cache`` is used
-    only with ``identities`` (its entries are keyed by sample identity, never by sample id).
+    failures (NaN predictions, reason recorded) unless ``strict``; so are images the model
+    raises on (:class:`~faceval.models.runner.ModelRunner`). ``max_batch_bytes`` bounds the
+    batch input tensor (default 2 GiB); ``on_message`` receives the runner's notes and warnings.
+    The crop ``cache`` is used only with ``identities`` (its entries are keyed by sample
+    identity, never by sample id).
     """
-    from faceval.models.decode import decode_landmarks, decode_pose, select_outputs
-    from faceval.models.session import batch_dim_fixed
+    from faceval.models.runner import ModelRunner
     from faceval.pipeline.loader import iter_batches, to_model_input
     from faceval.pipeline.transform import to_image
 
     n, k = len(ann), int(spec.points)
     size = (int(spec.width), int(spec.height))
-    fixed = batch_dim_fixed(session_info.session)
-    if fixed is not None:
-        batch_size = fixed
-    state = checkpoint if checkpoint is not None else Checkpoint(None, "", n, k)
+    # Checks inputs, output dtypes, the batch memory bound and the output batch before any image is read.
+    runner = ModelRunner.open(session_info, spec, batch_size=batch_size, strict=strict,
+                              max_batch_bytes=max_batch_bytes, on_note=on_message)
+    batch_size = runner.batch_size
+    state = checkpoint if checkpoint is not None else Checkpoint(None, None, n, k)
     landmarks, failed, reasons, done = state.landmarks, state.failed, state.reasons, state.done
 
     jobs, unusable = _crop_jobs(ann, spec, image_loader, identities)
@@ -108,8 +113,6 @@ def run_inference(
             raise InputError(why, path=ann.image_paths[i] or ann.sample_ids[i])
         failed[i], reasons[i], done[i] = True, why, True
     prepare = partial(to_model_input, layout=spec.layout, color=spec.color, mean=spec.mean, std=spec.std)
-    session, input_name = session_info.session, session_info.input_name
-    output_names = session_info.output_names
     # Chunks hold whole batches, so resumed runs form the same batches as uninterrupted ones.
     chunk_size = max(batch_size, chunk_size - chunk_size % batch_size)
     t_infer = t_wait = 0.0
@@ -132,24 +135,17 @@ def run_inference(
             if progress and batch.failures:
                 progress(len(batch.failures))
             if len(batch):
-                x = batch.inputs
-                pad = fixed - len(batch) if fixed is not None and len(batch) < fixed else 0
-                if pad:
-                    x = np.concatenate([x, np.zeros((pad,) + x.shape[1:], dtype=x.dtype)])
                 t1 = time.perf_counter()
-                try:
-                    outputs = session.run(None, {input_name: x})
-                except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
-                    raise RuntimeFailure(f"model inference failed: {str(exc).strip().splitlines()[0]}") from None
+                pred = runner.run(batch.inputs)  # per-image model failures come back in pred.failures
                 t_infer += time.perf_counter() - t1
-                lm_raw, pose_raw = select_outputs(output_names, outputs, spec)
                 m = len(batch)
-                pts = decode_landmarks(np.asarray(lm_raw)[:m], spec)
-                landmarks[batch.indices] = to_image(pts, batch.boxes, size)
-                if pose_raw is not None:
+                landmarks[batch.indices] = to_image(pred.landmarks, batch.boxes, size)
+                for pos, why in pred.failures.items():
+                    failed[batch.indices[pos]], reasons[batch.indices[pos]] = True, why
+                if pred.pose is not None:
                     if state.pose is None:
                         state.pose = np.full((n, 3), np.nan)
-                    state.pose[batch.indices] = decode_pose(np.asarray(pose_raw)[:m], spec)
+                    state.pose[batch.indices] = pred.pose
                 if batch.from_cache is not None:
                     n_hits += int(batch.from_cache.sum())
                 if progress:

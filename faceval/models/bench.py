@@ -69,6 +69,26 @@ def make_inputs(session: Any, batch: int, seed: int = 0) -> dict[str, np.ndarray
     return feeds
 
 
+def check_input_memory(session: Any, sizes: Sequence[int], max_bytes: int | None = None) -> None:
+    """Refuse batch sizes whose input tensors together exceed ``max_bytes`` (default 2 GiB), before any work."""
+    from faceval.models.runner import DEFAULT_MAX_BATCH_BYTES, format_bytes
+
+    limit = DEFAULT_MAX_BATCH_BYTES if max_bytes is None else int(max_bytes)
+    per_image = 0
+    for inp in session.get_inputs():
+        n = 1
+        for d in list(inp.shape)[1:]:
+            n *= d if isinstance(d, int) and d > 0 else 1
+        per_image += n * np.dtype(_DTYPES.get(inp.type, np.float32)).itemsize
+    too_big = [b for b in sizes if b * per_image > limit]
+    if too_big:
+        b = max(too_big)
+        raise InputError(
+            f"--batch-sizes: batch {b} needs {format_bytes(b * per_image)} of model input, above the bound of "
+            f"{format_bytes(limit)}; use batch sizes up to {limit // per_image} or raise --max-batch-memory"
+        )
+
+
 def _timer_cpu(info: SessionInfo, feeds: dict[str, np.ndarray]) -> Any:
     session = info.session
 
@@ -108,6 +128,7 @@ def bench_session(
     warmup: int = 5,
     repeat: int = 20,
     seed: int = 0,
+    max_batch_bytes: int | None = None,
 ) -> dict[str, Any]:
     """Measure an open session; see :func:`benchmark` for the result layout."""
     if warmup < 0 or repeat < 1:
@@ -118,6 +139,7 @@ def bench_session(
     if fixed is not None and sizes != [fixed]:
         notes.append(f"the model's batch dimension is fixed to {fixed}: measured only at batch size {fixed}")
         sizes = [fixed]
+    check_input_memory(info.session, sizes, max_batch_bytes)  # every size, before any is measured
     results = []
     for b in sizes:
         feeds = make_inputs(info.session, b, seed)
@@ -175,6 +197,7 @@ def benchmark(
     repeat: int = 20,
     intra_op_threads: int | None = None,
     seed: int = 0,
+    max_batch_bytes: int | None = None,
 ) -> dict[str, Any]:
     """Open a session on ``device`` and measure each batch size.
 
@@ -183,7 +206,8 @@ def benchmark(
     ``warmup``, ``repeat``, ``io_binding``, ``onnxruntime_version``, ``machine``, ``notes`` and
     ``results``: one dict per batch size with ``batch_size``, ``latency_ms_median``,
     ``latency_ms_p90``, ``latency_ms_mean``, ``latency_ms_min``, ``latency_ms_per_image`` and
-    ``throughput_ips``.
+    ``throughput_ips``. Batch sizes whose input exceeds ``max_batch_bytes`` (default 2 GiB)
+    are refused before any is measured.
     """
     info = create_session(model_path, device, intra_op_threads=intra_op_threads)
-    return bench_session(info, batch_sizes, warmup=warmup, repeat=repeat, seed=seed)
+    return bench_session(info, batch_sizes, warmup=warmup, repeat=repeat, seed=seed, max_batch_bytes=max_batch_bytes)

@@ -46,12 +46,14 @@ import numpy as np
 
 from faceval.errors import InputError
 from faceval.models.metadata import import_onnx, save_atomic, set_metadata
-from faceval.models.spec import METADATA_KEY, SCHEME_BY_POINTS, ModelSpec
+from faceval.models.spec import METADATA_KEY, ModelSpec
 
 ARCHITECTURES = ("asmnet", "mobilenetv2")
 OPSET = 17
 IR_VERSION = 8
 INPUT_SIZE = 224
+#: Point counts the reference graphs are built for, and their scheme (faceval.schemes).
+BUILT_SCHEMES = {68: "300w", 98: "wflw"}
 
 #: (expansion t, output channels c, repeats n, first stride s) of blocks 1..16.
 INVERTED_RESIDUAL_SETTINGS = ((6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -167,7 +169,7 @@ def reference_spec(points: int, arch: str) -> ModelSpec:
         landmark_output="landmarks",
         coords="asmnet",
         points=points,
-        scheme=SCHEME_BY_POINTS[points],
+        scheme=BUILT_SCHEMES[points],
         pose_output="pose",
         pose_order=("yaw", "pitch", "roll"),
         pose_scale=65.0,
@@ -180,7 +182,7 @@ def build_model(arch: str, points: int = 68, *, seed: int = 0) -> Any:
     arch = arch.lower()
     if arch not in ARCHITECTURES:
         raise InputError(f"unknown architecture '{arch}': use one of {', '.join(ARCHITECTURES)}")
-    if points not in SCHEME_BY_POINTS:
+    if points not in BUILT_SCHEMES:
         raise InputError(f"--points {points}: use 68 (300w) or 98 (wflw)")
     g = _Graph(onnx, seed)
     if arch == "mobilenetv2":

@@ -27,7 +27,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.models.spec import POSE_ANGLES, ModelSpec, format_outputs
+from faceval.models.resolve import format_outputs
+from faceval.models.spec import POSE_ANGLES, ModelSpec
 
 
 def encode_landmarks(points: np.ndarray, spec: ModelSpec) -> np.ndarray:
@@ -79,7 +80,11 @@ def decode_landmarks(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
 
 
 def decode_pose(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
-    """``raw`` (B, 3) in ``spec.pose_order`` and ``1/pose_scale`` degrees -> ``(B, 3)`` yaw, pitch, roll degrees."""
+    """``raw`` (B, 3) in ``spec.pose_order`` -> ``(B, 3)`` yaw, pitch, roll in degrees.
+
+    ``v = raw · pose_scale`` (in ``pose_units``), radians converted to degrees, reordered to
+    yaw, pitch, roll, multiplied by ``pose_signs`` (each fix explicit in the spec).
+    """
     arr = np.asarray(raw)
     if arr.ndim < 1 or int(np.prod(arr.shape[1:] if arr.ndim > 1 else (1,))) != 3:
         raise InputError(
@@ -87,14 +92,59 @@ def decode_pose(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
             "(set pose_output in the spec, or leave it empty)"
         )
     vals = arr.reshape(arr.shape[0], 3).astype(np.float64) * float(spec.pose_scale)
+    if spec.pose_units == "radians":
+        vals = np.degrees(vals)
     order = [spec.pose_order.index(a) for a in POSE_ANGLES]
-    return vals[:, order]
+    return vals[:, order] * np.asarray(spec.pose_signs, dtype=np.float64)
+
+
+def coords_warning(raw: np.ndarray, spec: ModelSpec) -> str | None:
+    """One line when the raw landmark values of a batch lie clearly outside ``spec.coords``.
+
+    Rules (on the finite rows; S = the larger input side):
+
+    - ``pixels`` while every value lies in [-1, 1] (input of 16 pixels or more): likely ``unit``
+      (or ``signed-unit`` when some values are below -0.05);
+    - ``unit``, ``signed-unit`` or ``asmnet`` while more than half the values lie outside [-2, 2]
+      and all within [-S/2, 1.5·S]: likely ``pixels``;
+    - ``unit`` while more than a quarter of the values lie below -0.1 and all within [-1.2, 1.2]:
+      likely ``signed-unit``; ``signed-unit`` while every value lies in [0, 1]: likely ``unit``.
+    """
+    v = np.asarray(raw, dtype=np.float64).reshape(len(raw), -1)
+    v = v[np.isfinite(v).all(axis=1)]
+    if v.size == 0:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    w, h = spec.width, spec.height
+    side = max(w, h)
+    likely = None
+    if spec.coords == "pixels" and min(w, h) >= 16 and lo >= -1.0 and hi <= 1.0:
+        likely = "signed-unit" if lo < -0.05 else "unit"
+    elif spec.coords in ("unit", "signed-unit", "asmnet") and float(np.mean(np.abs(v) > 2.0)) > 0.5 \
+            and lo >= -0.5 * side and hi <= 1.5 * side:
+        likely = "pixels"
+    elif spec.coords == "unit" and float(np.mean(v < -0.1)) > 0.25 and lo >= -1.2 and hi <= 1.2:
+        likely = "signed-unit"
+    elif spec.coords == "signed-unit" and lo >= 0.0 and hi <= 1.0:
+        likely = "unit"
+    if likely is None:
+        return None
+    return (
+        f"coords={spec.coords}, but the landmark values of the first batch lie in [{lo:.3g}, {hi:.3g}] "
+        f"for a {w}x{h} input: the model likely outputs '{likely}' coordinates (--set coords={likely})"
+    )
+
+
+def _missing(shapes: list[tuple[str, list[int]]], name: str | None, fix: str) -> np.ndarray:
+    raise InputError(f"model outputs: {format_outputs(shapes)}; no output named '{name}'; {fix}")
 
 
 def select_outputs(
     names: Sequence[str], outputs: Sequence[np.ndarray], spec: ModelSpec
-) -> tuple[np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Pick the landmark and pose arrays out of ``session.run`` results, checking shapes.
+
+    The landmark array is None for a pose-only spec (:attr:`ModelSpec.pose_only`).
 
     Error message example: ``model outputs: out0 [1,196], out1 [1,3]; none has 2x68 values;
     set landmark_output or points in the spec``.
@@ -102,6 +152,9 @@ def select_outputs(
     shapes = [(n, list(np.shape(o))) for n, o in zip(names, outputs)]
     by_name = dict(zip(names, outputs))
     k = spec.points
+    if spec.pose_only:
+        return None, (by_name[spec.pose_output] if spec.pose_output in by_name else
+                      _missing(shapes, spec.pose_output, "set pose_output in the spec"))
     def named(name: str, fix: str) -> np.ndarray:
         if name not in by_name:
             raise InputError(f"model outputs: {format_outputs(shapes)}; no output named '{name}'; {fix}")

@@ -27,8 +27,9 @@ MACs (multiply-accumulates, at batch 1, the model's own input size)
 FLOPs = 2 · MACs (one multiply and one add per MAC).
 
 Shapes come from ``onnx.shape_inference`` (with data propagation) after setting the symbolic
-batch dimension of every input to 1; a model with a fixed batch B > 1 is counted at B and divided
-by B.
+batch dimension of every input to 1; shapes it cannot give (a Reshape target computed from the
+data) are measured by one ONNX Runtime run on zeros at batch 1. A model with a fixed batch B > 1
+is counted at B and divided by B.
 """
 
 from __future__ import annotations
@@ -94,6 +95,66 @@ def _batch_one(onnx: Any, model: Any, init_names: set[str]) -> int:
     return fixed
 
 
+#: Ops whose MACs need the shape of their first input and of their output.
+_MAC_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+
+
+def _known(shape: list[Any] | None) -> bool:
+    return shape is not None and all(isinstance(d, int) and d >= 0 for d in shape)
+
+
+def _measure_missing(onnx: Any, model: Any, graph: Any, shapes: dict[str, list[Any] | None],
+                     init_names: set[str]) -> dict[str, list[Any]]:
+    """Shapes that ``onnx.shape_inference`` could not give, measured with ONNX Runtime at batch 1.
+
+    Shape inference stops at shapes computed from data it does not propagate (a Reshape whose
+    target comes from ``Shape -> Gather -> Concat`` with an initialiser, as in exported PyTorch
+    models, FSA-Net among them). Then the tensors around each MAC-carrying op are made graph
+    outputs and one input of zeros (batch 1, the model's own spatial size) is run; empty when
+    onnxruntime is missing, an input dim other than the batch is symbolic, or the run fails.
+    """
+    missing = []
+    for node in graph.node:
+        if node.op_type in _MAC_OPS:
+            for name in (node.input[0], node.output[0]):
+                if name and not _known(shapes.get(name)) and name not in missing:
+                    missing.append(name)
+    if not missing:
+        return {}
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return {}
+    feeds = {}
+    for inp in graph.input:
+        if inp.name in init_names:
+            continue
+        dims = _dims(inp.type)
+        if not _known(dims):
+            return {}
+        try:
+            dtype = onnx.helper.tensor_dtype_to_np_dtype(inp.type.tensor_type.elem_type)
+        except Exception:  # noqa: BLE001
+            return {}
+        feeds[inp.name] = np.zeros(dims, dtype=dtype)
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    have = {o.name for o in probe.graph.output}
+    for name in missing:
+        if name not in have:
+            probe.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+    try:
+        options = ort.SessionOptions()
+        options.log_severity_level = 4
+        session = ort.InferenceSession(probe.SerializeToString(), sess_options=options,
+                                       providers=["CPUExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+        values = session.run(None, feeds)
+    except Exception:  # noqa: BLE001 - the count stays unknown, as without onnxruntime
+        return {}
+    return {n: list(np.shape(v)) for n, v in zip(names, values) if n in missing}
+
+
 def count_params_and_macs(model: Any) -> dict[str, Any]:
     """``params``, ``macs``, ``flops`` (ints; macs/flops None when shapes are unknown) and per-op details."""
     onnx = import_onnx()
@@ -114,6 +175,7 @@ def count_params_and_macs(model: Any) -> dict[str, Any]:
         shapes[vi.name] = _dims(vi.type)
     for name, arr in consts.items():
         shapes[name] = list(arr.shape)
+    shapes.update(_measure_missing(onnx, m, graph, shapes, init_names))
 
     producer = {out: node for node in graph.node for out in node.output}
     counted: set[str] = set()

@@ -1,7 +1,7 @@
 """Read and write ONNX model metadata (``metadata_props``), in particular the faceval spec.
 
 Reading works with either onnxruntime or onnx installed; writing needs the ``onnx`` package
-(``pip install 'faceval[onnx]'``). Writes are atomic: a temporary file in the destination folder,
+(a base dependency of faceval). Writes are atomic: a temporary file in the destination folder,
 then ``os.replace``. Only the metadata entry changes: the graph, initialisers, opsets and other
 metadata entries are kept as they are.
 """
@@ -17,7 +17,8 @@ from typing import Any, Mapping
 from faceval.errors import InputError
 from faceval.models.spec import METADATA_KEY, ModelSpec, spec_from_metadata
 
-ONNX_HINT = "the onnx package is not installed: pip install 'faceval[onnx]'"
+#: faceval is not on the package index, so the hint names the missing package itself.
+ONNX_HINT = "the onnx package is not installed (a dependency of faceval): pip install 'onnx>=1.14'"
 
 
 def import_onnx() -> Any:

@@ -2,7 +2,7 @@
 
 onnxruntime is imported lazily, inside functions, so that importing faceval (and the CLI's
 ``--help``) never loads it. ``onnxruntime`` and ``onnxruntime-gpu`` overwrite each other, so the
-install hint names both extras.
+install hint names both packages (faceval itself is not on the package index).
 
 Device policy:
 
@@ -25,9 +25,10 @@ from typing import Any
 
 from faceval.errors import InputError, RuntimeFailure
 
+#: faceval is not on the package index, so the hint names the runtime package itself.
 ORT_HINT = (
-    "ONNX Runtime is not installed: pip install 'faceval[cpu]' "
-    "(or 'faceval[gpu]' on a CUDA machine; never both)"
+    "ONNX Runtime is not installed: pip install 'onnxruntime>=1.16' "
+    "(or 'onnxruntime-gpu>=1.16' on a CUDA machine; never both)"
 )
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -89,7 +90,7 @@ def import_ort() -> Any:
     except ImportError:
         raise RuntimeFailure(ORT_HINT) from None
     try:
-        ort.set_default_logger_severity(3)
+        ort.set_default_logger_severity(4)  # fatal only: ORT's own coloured lines never reach the terminal
     except Exception:  # noqa: BLE001 - very old runtimes
         pass
     return ort
@@ -125,7 +126,7 @@ def _first_line(exc: BaseException) -> str:
 def _make_session(ort: Any, path: Path, providers: list[str], intra_op_threads: int | None,
                   allow_spinning: bool = True) -> Any:
     opts = ort.SessionOptions()
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # fatal only (node errors are raised as exceptions anyway)
     if intra_op_threads is not None:
         opts.intra_op_num_threads = int(intra_op_threads)
     if not allow_spinning:
@@ -182,7 +183,8 @@ def create_session(
         if CUDA not in available:
             raise RuntimeFailure(
                 f"--device cuda: this ONNX Runtime has no CUDAExecutionProvider "
-                f"(available: {', '.join(available)}); install 'faceval[gpu]' instead of 'faceval[cpu]', "
+                f"(available: {', '.join(available)}); replace onnxruntime with onnxruntime-gpu "
+                "(pip uninstall -y onnxruntime && pip install 'onnxruntime-gpu>=1.16'), "
                 "or use --device auto|cpu"
             )
         try:

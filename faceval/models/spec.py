@@ -4,7 +4,8 @@ A spec says how to turn a face in a photo into the model's input tensor and how 
 landmarks (and pose) back from its outputs (evaluation spec §6). It comes, in increasing
 priority, from
 
-1. inference from the model's input/output shapes (with the assumptions listed to the user),
+1. inference from the model's input/output shapes (with the assumptions listed to the user;
+   :mod:`faceval.models.resolve`),
 2. the ONNX metadata key ``faceval.spec`` (a JSON object),
 3. a JSON spec file (``--spec S.json``),
 4. command-line overrides (``spec.with_overrides(**flags)``).
@@ -24,7 +25,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -38,10 +40,19 @@ COLORS = ("RGB", "BGR")
 BOXES = ("landmarks", "dataset")
 COORDS = ("unit", "signed-unit", "pixels", "asmnet")
 POSE_ANGLES = ("yaw", "pitch", "roll")
+POSE_UNITS = ("degrees", "radians")
 RESAMPLES = ("bilinear", "bicubic", "nearest", "area", "lanczos")
 
-#: Landmark scheme guessed from a point count when the spec does not say.
-SCHEME_BY_POINTS = {68: "300w", 98: "wflw", 29: "cofw", 19: "aflw"}
+#: Names that moved to :mod:`faceval.models.resolve` (shape inference); still importable from here.
+_MOVED = ("IOInfo", "ResolvedSpec", "resolve_spec", "per_sample_size", "format_outputs")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        from faceval.models import resolve
+
+        return getattr(resolve, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -65,9 +76,17 @@ class ModelSpec:
             (``x = W·(0.5 - p)``, ASMNet's ``x = 112 - 224·p`` for its 224 input).
         points: number of landmarks K; None = output size / 2.
         scheme: landmark scheme name (``"300w"``, ``"wflw"``, ``"cofw"``, ``"aflw"``); None = from K.
-        pose_output: name of the output holding head pose (3 values), or None.
+        pose_output: name of the output holding head pose (3 values), or None. A spec with a
+            pose output and no landmark output (``landmark_output`` and ``points`` None after
+            resolving) is a pose-only model (FSA-Net, HopeNet, 6DRepNet, WHENet).
         pose_order: order of the three pose values in that output.
-        pose_scale: degrees per output unit (65 for ASMNet, 1 when the model outputs degrees).
+        pose_scale: ``pose_units`` per output unit (65 for ASMNet, 1 when the model outputs angles).
+        pose_units: ``"degrees"`` or ``"radians"``: the unit of ``value · pose_scale``.
+        pose_signs: ``(yaw, pitch, roll)`` factors, each 1 or -1, applied last: a model whose
+            sign convention differs from the labels' is fixed explicitly, never silently.
+
+    Pose decoding, per image: ``v = raw · pose_scale`` (in ``pose_order``), converted to degrees
+    when ``pose_units`` is radians, reordered to yaw, pitch, roll, then multiplied by ``pose_signs``.
     """
 
     input_size: tuple[int, int] | None = None
@@ -86,10 +105,12 @@ class ModelSpec:
     pose_output: str | None = None
     pose_order: tuple[str, str, str] = POSE_ANGLES
     pose_scale: float = 1.0
+    pose_units: str = "degrees"
+    pose_signs: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     def __post_init__(self) -> None:
         # Normalise and validate programmatic construction too (``ModelSpec(mean=0.5)``).
-        checked = _check_fields({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, "ModelSpec")
+        checked = check_fields({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, "ModelSpec")
         for name, value in checked.items():
             object.__setattr__(self, name, value)
 
@@ -102,15 +123,15 @@ class ModelSpec:
         """
         if not isinstance(data, Mapping):
             raise InputError(f"a model spec must be a JSON object, got {type(data).__name__}", path=source)
-        _reject_unknown(data, source)
-        return cls(**_check_fields(dict(data), source))
+        reject_unknown(data, source)
+        return cls(**check_fields(dict(data), source))
 
     def with_overrides(self, _source: str = "overrides", **overrides: Any) -> "ModelSpec":
         """A copy with the given fields replaced; ``None`` values are ignored (flag not given)."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        _reject_unknown(given, _source)
-        merged = {**self.to_dict(), **_check_fields(given, _source)}
-        return ModelSpec(**_check_fields(merged, _source))
+        reject_unknown(given, _source)
+        merged = {**self.to_dict(), **check_fields(given, _source)}
+        return ModelSpec(**check_fields(merged, _source))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field (lists for tuples), for metadata and run files."""
@@ -123,6 +144,11 @@ class ModelSpec:
     def to_json(self) -> str:
         """Compact JSON string (what goes into the ONNX metadata)."""
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def pose_only(self) -> bool:
+        """True for a resolved spec with a pose output and no landmark output."""
+        return self.pose_output is not None and self.landmark_output is None and self.points is None
 
     @property
     def width(self) -> int:
@@ -166,266 +192,19 @@ def spec_from_metadata(metadata: Mapping[str, str], *, source: str = "ONNX metad
     return ModelSpec.from_dict(data, source=f"{source} '{METADATA_KEY}'")
 
 
-# -- inference from shapes ---------------------------------------------------------------
-
-
-@dataclass
-class IOInfo:
-    """Names and shapes of a model's inputs and outputs (ints, or str/None for symbolic dims)."""
-
-    inputs: list[tuple[str, list[Any]]] = field(default_factory=list)
-    outputs: list[tuple[str, list[Any]]] = field(default_factory=list)
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_session(cls, session: Any) -> "IOInfo":
-        """From an onnxruntime InferenceSession (or anything with get_inputs/get_outputs)."""
-        meta: dict[str, str] = {}
-        try:
-            meta = dict(session.get_modelmeta().custom_metadata_map)
-        except Exception:  # noqa: BLE001 - metadata is optional
-            meta = {}
-        return cls(
-            inputs=[(i.name, list(i.shape)) for i in session.get_inputs()],
-            outputs=[(o.name, list(o.shape)) for o in session.get_outputs()],
-            metadata=meta,
-        )
-
-
-def per_sample_size(shape: list[Any]) -> int | None:
-    """Product of the non-batch dims, or None when one of them is symbolic."""
-    n = 1
-    for d in shape[1:]:
-        if not isinstance(d, int) or d <= 0:
-            return None
-        n *= d
-    return n
-
-
-def format_outputs(outputs: list[tuple[str, list[Any]]]) -> str:
-    """``out0 [1,196], out1 [1,3]`` for error messages."""
-    return ", ".join(f"{name} [{','.join(str(d) for d in shape)}]" for name, shape in outputs)
-
-
 def validate_overrides(overrides: Mapping[str, Any] | None) -> None:
     """Check ``--set``/``--box`` overrides alone (unknown fields, wrong types) before any model work."""
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     if given:
-        _reject_unknown(given, "--set/--box flags")
-        _check_fields(dict(given), "--set/--box flags")
+        reject_unknown(given, "--set/--box flags")
+        check_fields(dict(given), "--set/--box flags")
 
 
-def resolve_spec(
-    model_path: str | Path,
-    spec_file: str | Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    session_info: Any = None,
-) -> tuple[ModelSpec, list[str], str]:
-    """Decide the spec a model runs with; return ``(spec, assumptions, source)``.
 
-    Priority: overrides > spec file > ONNX metadata ``faceval.spec`` > inference from shapes.
-    Fields still unknown afterwards are inferred from the model's shapes, where the shapes allow:
-    input size (from the input's spatial dims), layout (NHWC when the last input axis is 3 and the
-    second is not), points (landmark output values / 2), scheme (68 -> 300w, 98 -> wflw,
-    29 -> cofw, 19 -> aflw). Every inferred or defaulted choice that did not come from the user or
-    the model's metadata is described in ``assumptions`` (human-readable strings).
-
-    ``session_info`` is a :class:`~faceval.models.session.SessionInfo`, an onnxruntime session,
-    or an :class:`IOInfo`; when None a CPU session is created to read the shapes.
-    ``source`` is one of ``"flags"``, ``"spec file <path>"``, ``"ONNX metadata"``, ``"inferred"``,
-    joined with ``" + "`` when several contributed.
-    """
-    io = _io_info(model_path, session_info)
-    sources: list[str] = []
-    assumptions: list[str] = []
-
-    data: dict[str, Any] = {}
-    meta_spec = spec_from_metadata(io.metadata, source=str(model_path))
-    if meta_spec is not None:
-        data = {k: v for k, v in meta_spec.to_dict().items()}
-        explicit = set(json.loads(io.metadata[METADATA_KEY]))
-        sources.append("ONNX metadata")
-    else:
-        explicit = set()
-    if spec_file is not None:
-        file_spec_raw = json.loads(Path(spec_file).read_text(encoding="utf-8")) if Path(spec_file).is_file() else None
-        file_spec = load_spec_file(spec_file)  # validates (and raises for a missing file)
-        for key in file_spec_raw or {}:
-            data[key] = file_spec.to_dict()[key]
-        explicit |= set(file_spec_raw or {})
-        sources.append(f"spec file {spec_file}")
-    if overrides:
-        given = {k: v for k, v in overrides.items() if v is not None}
-        if given:
-            _reject_unknown(given, "--set/--box flags")
-            data.update(_check_fields(given, "--set/--box flags"))
-            explicit |= set(given)
-            sources.append("flags")
-
-    # -- inference from shapes for whatever is still unknown --
-    if not io.inputs:
-        raise InputError("model has no inputs", path=model_path)
-    in_name, in_shape = io.inputs[0]
-    if len(io.inputs) > 1:
-        assumptions.append(f"model has {len(io.inputs)} inputs; images go to the first, '{in_name}'")
-    if "layout" not in explicit:
-        layout = _guess_layout(in_shape)
-        if layout is not None:
-            data["layout"] = layout
-            assumptions.append(f"layout {layout} (input '{in_name}' shape {_fmt_shape(in_shape)})")
-        else:
-            data["layout"] = "NCHW"
-            assumptions.append(f"layout NCHW assumed (input shape {_fmt_shape(in_shape)} does not tell)")
-    layout = data["layout"]
-    if "input_size" not in explicit:
-        size = _size_from_shape(in_shape, layout)
-        if size is None:
-            raise InputError(
-                f"input '{in_name}' has shape {_fmt_shape(in_shape)}: the input size is not fixed; "
-                "set input_size in the spec (e.g. --set input_size=[112,112])",
-                path=model_path,
-            )
-        data["input_size"] = list(size)
-        assumptions.append(f"input size {size[0]}x{size[1]} from the input shape")
-
-    if "landmark_output" not in explicit or not data.get("landmark_output"):
-        data["landmark_output"] = _guess_landmark_output(io, data.get("points"), data.get("pose_output"), model_path)
-        if len(io.outputs) > 1:
-            assumptions.append(f"landmarks read from output '{data['landmark_output']}'")
-    names = [n for n, _ in io.outputs]
-    if data["landmark_output"] not in names:
-        raise InputError(
-            f"landmark_output '{data['landmark_output']}' is not an output of the model "
-            f"(outputs: {format_outputs(io.outputs)}){closest(data['landmark_output'], names)}",
-            path=model_path,
-        )
-    if data.get("pose_output") and data["pose_output"] not in names:
-        raise InputError(
-            f"pose_output '{data['pose_output']}' is not an output of the model "
-            f"(outputs: {format_outputs(io.outputs)}){closest(data['pose_output'], names)}",
-            path=model_path,
-        )
-    lm_shape = dict(io.outputs)[data["landmark_output"]]
-    lm_size = per_sample_size(lm_shape)
-    if "points" not in explicit or not data.get("points"):
-        if lm_size is None or lm_size % 2:
-            raise InputError(
-                f"cannot tell the number of points from output '{data['landmark_output']}' "
-                f"{_fmt_shape(lm_shape)}; set points in the spec",
-                path=model_path,
-            )
-        data["points"] = lm_size // 2
-        assumptions.append(f"{data['points']} points (output '{data['landmark_output']}' has {lm_size} values)")
-    elif lm_size is not None and lm_size != 2 * int(data["points"]):
-        raise InputError(
-            f"model outputs: {format_outputs(io.outputs)}; output '{data['landmark_output']}' has {lm_size} "
-            f"values, not 2x{data['points']}; set landmark_output or points in the spec",
-            path=model_path,
-        )
-    if "scheme" not in explicit or not data.get("scheme"):
-        scheme = SCHEME_BY_POINTS.get(int(data["points"]))
-        if scheme is None:
-            raise InputError(
-                f"no known landmark scheme has {data['points']} points; set scheme in the spec",
-                path=model_path,
-            )
-        data["scheme"] = scheme
-        assumptions.append(f"scheme {scheme} ({data['points']} points)")
-
-    defaults = ModelSpec()
-    for key, text in (
-        ("color", f"colour order {defaults.color}"),
-        ("mean", None),
-        ("coords", f"landmark coordinates '{defaults.coords}' ([0,1] of the crop)"),
-        ("box", f"face box from the {defaults.box} (GT landmark box)"),
-        ("box_scale", f"box scale {defaults.box_scale}"),
-        ("square", "square box"),
-    ):
-        if key in explicit:
-            continue
-        if key == "mean":
-            if "mean" not in explicit and "std" not in explicit:
-                assumptions.append("scaling pixel/255 (mean 0, std 1)")
-            continue
-        assumptions.append(text or key)
-
-    if not sources:
-        sources.append("inferred")
-    elif assumptions:
-        sources.append("inferred")
-    spec = ModelSpec.from_dict(data, source=" + ".join(sources))
-    return spec, assumptions, " + ".join(sources)
+# -- field checks ---------------------------------------------------------------------------
 
 
-# -- helpers -------------------------------------------------------------------------------
-
-
-def _io_info(model_path: str | Path, session_info: Any) -> IOInfo:
-    if isinstance(session_info, IOInfo):
-        return session_info
-    if session_info is None:
-        from faceval.models.session import create_session
-
-        session_info = create_session(model_path, device="cpu")
-    session = getattr(session_info, "session", session_info)
-    return IOInfo.from_session(session)
-
-
-def _fmt_shape(shape: list[Any]) -> str:
-    return "[" + ",".join(str(d) if d is not None else "?" for d in shape) + "]"
-
-
-def _guess_layout(shape: list[Any]) -> str | None:
-    if len(shape) != 4:
-        return None
-    c_first, c_last = shape[1], shape[3]
-    if c_first in (1, 3) and c_last not in (1, 3):
-        return "NCHW"
-    if c_last in (1, 3) and c_first not in (1, 3):
-        return "NHWC"
-    if c_first in (1, 3):
-        return "NCHW"
-    return None
-
-
-def _size_from_shape(shape: list[Any], layout: str) -> tuple[int, int] | None:
-    if len(shape) != 4:
-        return None
-    h, w = (shape[2], shape[3]) if layout == "NCHW" else (shape[1], shape[2])
-    if isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0:
-        return (w, h)
-    return None
-
-
-def _guess_landmark_output(io: IOInfo, points: Any, pose_output: Any, model_path: Any) -> str:
-    candidates = []
-    for name, shape in io.outputs:
-        if name == pose_output:
-            continue
-        n = per_sample_size(shape)
-        if points:
-            if n == 2 * int(points):
-                candidates.append(name)
-        elif n is not None and n % 2 == 0 and n > 6:
-            candidates.append(name)
-    if len(candidates) >= 1 and (points or len(candidates) == 1):
-        return candidates[0]
-    if not candidates and len(io.outputs) == 1 and not points:
-        return io.outputs[0][0]
-    want = f"2x{points} values" if points else "an even number of values"
-    if candidates:
-        raise InputError(
-            f"model outputs: {format_outputs(io.outputs)}; several could hold landmarks; "
-            "set landmark_output in the spec",
-            path=model_path,
-        )
-    raise InputError(
-        f"model outputs: {format_outputs(io.outputs)}; none has {want}; set landmark_output or points in the spec",
-        path=model_path,
-    )
-
-
-def _reject_unknown(data: Mapping[str, Any], source: str) -> None:
+def reject_unknown(data: Mapping[str, Any], source: str) -> None:
     unknown = [k for k in data if k not in FIELD_NAMES]
     if unknown:
         hints = "".join(closest(k, FIELD_NAMES) for k in unknown[:1])
@@ -447,7 +226,7 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
-def _check_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
+def check_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
     """Validate and normalise the given fields (only those present); raise InputError naming them."""
     out: dict[str, Any] = {}
     for name, value in data.items():
@@ -472,8 +251,9 @@ def _check_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
             if name == "std" and any(float(v) == 0 for v in value):
                 raise InputError(f"model spec field 'std': must not contain 0, got {list(value)}", path=source)
             out[name] = tuple(float(v) for v in value)
-        elif name in ("layout", "color", "box", "coords", "resample"):
-            choices = {"layout": LAYOUTS, "color": COLORS, "box": BOXES, "coords": COORDS, "resample": RESAMPLES}[name]
+        elif name in ("layout", "color", "box", "coords", "resample", "pose_units"):
+            choices = {"layout": LAYOUTS, "color": COLORS, "box": BOXES, "coords": COORDS, "resample": RESAMPLES,
+                       "pose_units": POSE_UNITS}[name]
             if not isinstance(value, str):
                 raise _type_error(name, f"a string, one of {', '.join(choices)}", value, source)
             norm = value.upper() if name in ("layout", "color") else value.lower()
@@ -500,7 +280,20 @@ def _check_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise _type_error(name, "a positive integer or null", value, source)
             out[name] = value
+        elif name == "pose_signs":
+            if isinstance(value, str):  # --set pose_signs=-1,1,1
+                parts = [p.strip() for p in value.split(",")]
+                value = [float(p) if re.fullmatch(r"[+-]?1(\.0*)?", p) else p for p in parts]
+            if (
+                not isinstance(value, (list, tuple))
+                or len(value) != 3
+                or not all(_is_number(v) and float(v) in (1.0, -1.0) for v in value)
+            ):
+                raise _type_error(name, "three signs, 1 or -1, for yaw, pitch, roll (e.g. [-1, 1, 1])", value, source)
+            out[name] = tuple(float(v) for v in value)
         elif name == "pose_order":
+            if isinstance(value, str):  # --set pose_order=pitch,yaw,roll
+                value = [p.strip() for p in value.split(",")]
             if (
                 not isinstance(value, (list, tuple))
                 or len(value) != 3
@@ -511,3 +304,8 @@ def _check_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
         else:  # unknown: callers reject these first; keep as given
             out[name] = value
     return out
+
+
+# The names these helpers had before resolve.py moved out (other modules may still use them).
+_check_fields = check_fields
+_reject_unknown = reject_unknown

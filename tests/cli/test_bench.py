@@ -80,3 +80,17 @@ def test_bench_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "--batch-sizes" in capsys.readouterr().err
     assert main(["bench", "--model", str(tmp_path / "missing.onnx")]) == 2
     assert "missing.onnx" in capsys.readouterr().err
+
+
+def test_bench_refuses_batches_over_the_memory_bound_before_measuring(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    model = tiny(tmp_path / "t.onnx")  # one image: 3 x 16 x 16 float32 = 3072 bytes
+    code = main(["bench", "--model", str(model), "--device", "cpu", "--batch-sizes", "1,8,64",
+                 "--max-batch-memory", "10KB", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert ("--batch-sizes: batch 64 needs 192.0 KiB of model input, above the bound of 9.8 KiB; "
+            "use batch sizes up to 3 or raise --max-batch-memory") in err
+    assert main(["bench", "--model", str(model), "--device", "cpu", "--batch-sizes", "1,3", "--repeat", "1",
+                 "--warmup", "0", "--max-batch-memory", "10KB", "--format", "json"]) == 0
+    assert [r["batch_size"] for r in json.loads(capsys.readouterr().out)["results"]] == [1, 3]

@@ -65,3 +65,35 @@ def test_bad_value_names_the_config_file(tmp_path, capsys):
     assert main(["--config", str(config), "run"]) == 2
     err = capsys.readouterr().err
     assert f"{config}: [run] limit = 'x':" in err and "not a valid integer" in err
+
+
+@pytest.mark.parametrize(
+    "argv, text, message",
+    [
+        (["run", "--no-progress"], "[gate]\njunit-xlm = \"g.xml\"\n",
+         "[gate] has no option 'junit-xlm' (did you mean 'junit-xml'?)"),
+        (["datasets", "list"], "[report]\nformat = \"xml\"\n", "[report] format = 'xml':"),
+        (["report", "x.h5"], "[datasets]\nstrictt = true\n", "[datasets] has no option 'strictt' in any of its subcommands"),
+        (["gate", "a.h5", "--baseline", "b.h5"], "[datasets.verfy]\nformat = \"json\"\n",
+         "unknown section [datasets.verfy] (did you mean 'verify'?)"),
+        (["datasets", "list"], "[datasets.verify]\nformatt = \"json\"\n",
+         "[datasets.verify] has no option 'formatt' (did you mean 'format'?)"),
+        (["score", "--predictions", "p.csv", "--dataset", "sample"], "[plot.ced]\nsplitt = \"all\"\n",
+         "[plot.ced] has no option 'splitt' (did you mean 'split'?)"),
+    ],
+)
+def test_any_bad_key_in_the_file_is_reported_by_every_command(tmp_path, capsys, argv, text, message):
+    """A typo in [gate] must not wait for the gate to run in CI: `faceval run` reports it too."""
+    config = _write(tmp_path / "faceval.toml", text)
+    capsys.readouterr()
+    assert main(["--config", str(config), *argv]) == 2
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.startswith("faceval: error:")]
+    assert len(lines) == 1 and message in lines[0] and str(config) in lines[0]
+
+
+def test_a_valid_file_with_every_kind_of_table_is_accepted(tmp_path, capsys):
+    config = _write(tmp_path / "faceval.toml", 'device = "cpu"\n[gate]\njunit-xml = "g.xml"\n[datasets]\nformat = "json"\n'
+                                               '[datasets.verify]\nformat = "human"\n[plot.ced]\nsplit = "all"\n')
+    capsys.readouterr()
+    assert main(["--config", str(config), "datasets", "list"]) == 0
+    assert json.loads(capsys.readouterr().out)

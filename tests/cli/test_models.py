@@ -90,3 +90,24 @@ def test_help_does_not_import_runtimes(capsys: pytest.CaptureFixture[str]) -> No
         "sys.exit(int(any(m in sys.modules for m in ('onnxruntime', 'onnx'))))"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_info_shows_symbolic_shapes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """rich must not read "[batch, 3, 224, 224]" as markup (the column used to print empty)."""
+    out = tmp_path / "asm.onnx"
+    assert main(["models", "build", "asmnet", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["models", "info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "[batch, 3, 224, 224]" in text and "[batch, 136]" in text and "[batch, 3]" in text
+
+
+def test_info_takes_model_option_like_run_and_bench(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "info", "--model", bundled(), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"] == 702_864
+    assert main(["models", "info", bundled(), "--model", bundled(), "--format", "json"]) == 0
+    capsys.readouterr()
+    assert main(["models", "info"]) == 2
+    assert "faceval: error: no model given: faceval models info MODEL (or --model MODEL)" in capsys.readouterr().err
+    assert main(["models", "info", bundled(), "--model", "other.onnx"]) == 2
+    assert "two models given" in capsys.readouterr().err

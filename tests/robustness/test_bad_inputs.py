@@ -757,6 +757,43 @@ def _(b, t, mp):
                   r"^run 'preds' has no split 'hele' \(did you mean 'helen'\?\); its splits: .*\bhelen\b", outs=[out])
 
 
+@case("show-unknown-split")
+def _(b, t, mp):
+    return Expect(["show", str(b.run_a), "--split", "hele"],
+                  r"^run 'preds' has no split 'hele' \(did you mean 'helen'\?\); its splits: helen$")
+
+
+@case("export-unknown-format")
+def _(b, t, mp):
+    out = t / "per_image.xlsx"
+    return Expect(["export", str(b.run_a), "--out", str(out)],
+                  r"unknown export format '\.xlsx'; expected \.csv, \.json, \.parquet$", out, outs=[out])
+
+
+@case("gallery-no-data-root")
+def _(b, t, mp):
+    mp.delenv("FACEVAL_DATA_ROOT", raising=False)
+    out = t / "worst.html"
+    return Expect(["gallery", str(b.run_a), "--out", str(out)],
+                  r"^the gallery reads each face from its original image: no data root: pass --data-root DIR or "
+                  r"set FACEVAL_DATA_ROOT \(the run was made with data root .*\)$", outs=[out])
+
+
+@case("gallery-images-missing")
+def _(b, t, mp):
+    out = t / "worst.png"
+    return Expect(["gallery", str(b.run_a), "--out", str(out), "--data-root", str(b.root)],
+                  r"^image of sample 'helen/testset/face_\d\.jpg' not found under data root ", str(b.root), outs=[out])
+
+
+@case("gallery-unknown-sample")
+def _(b, t, mp):
+    out = t / "worst.png"
+    return Expect(["gallery", str(b.run_a), "--out", str(out), "--samples", "helen/testset/face_7.jpg"],
+                  r"^sample id 'helen/testset/face_7\.jpg' is not in run 'preds' \(did you mean "
+                  r"'helen/testset/face_\d\.jpg'\?\)", outs=[out])
+
+
 @case("unknown-command")
 def _(b, t, mp):
     return Expect(["scroe"], r"No such command 'scroe'\. \(did you mean 'score'\?\)", usage=True)

@@ -154,3 +154,48 @@ def test_shared_pfld_models(name: str) -> None:
     info = inspect_model(path)
     assert (info["params"], info["macs"]) == BUNDLED_COUNTS[name]
     assert info["flops"] == 2 * info["macs"] and info["spec"] is None
+
+
+def _hidden_shape_model(path: Path, batch: int | str = "N") -> Path:
+    """x [batch,3,8,8] -> GAP -> Reshape(feat, Abs(Shape(feat))) -> Gemm(W [3,196]).
+
+    onnx's data propagation does not follow Abs, so shape inference cannot see the Gemm input's
+    shape (as with the Shape -> Gather -> Concat reshapes of exported PyTorch models).
+    """
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((3, 196), np.float32), "w")
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["input"], ["gap"]),
+        helper.make_node("Flatten", ["gap"], ["feat"], axis=1),
+        helper.make_node("Shape", ["feat"], ["shape"]),
+        helper.make_node("Abs", ["shape"], ["shape_abs"]),
+        helper.make_node("Reshape", ["feat", "shape_abs"], ["feat2"]),
+        helper.make_node("Gemm", ["feat2", "w"], ["output"]),
+    ]
+    graph = helper.make_graph(nodes, "hidden", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, 8, 8])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [batch, 196])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_macs_known_where_shape_inference_cannot_see_the_gemm_input(tmp_path: Path) -> None:
+    from faceval.models.inspect import inspect_model
+
+    for batch in ("N", 1, 4):
+        info = inspect_model(_hidden_shape_model(tmp_path / f"hidden_{batch}.onnx", batch))
+        # Gemm at batch 1: M·N·K = 1 · 196 · 3 (no other op carries MACs)
+        assert info["macs"] == 588 and info["flops"] == 1176 and "unknown_shapes" not in info, batch
+        assert info["params"] == 3 * 196
+
+
+def test_fsanet_macs_are_counted() -> None:
+    from faceval.models.inspect import inspect_model
+    from tests.conftest import shared_path
+
+    for name in ("fsanet-1x1-iter-688590.onnx", "fsanet-var-iter-688590.onnx"):
+        info = inspect_model(shared_path("models", "fsanet", name))
+        assert isinstance(info["macs"], int) and info["macs"] > 0 and info["flops"] == 2 * info["macs"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from faceval.errors import InputError
-from faceval.models.spec import METADATA_KEY, ModelSpec, load_spec_file, resolve_spec
+from faceval.models.resolve import resolve_spec
+from faceval.models.spec import METADATA_KEY, ModelSpec, load_spec_file
 
 
 def write_json(path: Path, data: object) -> Path:
@@ -148,3 +149,62 @@ def test_bundled_model_spec() -> None:
     assert spec.input_size == (112, 112) and spec.mean == (0.5,) * 3 and spec.std == (0.5,) * 3
     assert spec.coords == "unit" and spec.points == 98 and spec.scheme == "wflw"
     assert spec.box == "landmarks" and spec.box_scale == 1.2 and spec.square and spec.color == "RGB"
+
+
+def test_moved_names_still_import_from_spec() -> None:
+    import faceval.models.resolve as resolve
+    import faceval.models.spec as spec_module
+
+    for name in ("IOInfo", "ResolvedSpec", "resolve_spec", "per_sample_size", "format_outputs"):
+        assert getattr(spec_module, name) is getattr(resolve, name)
+    with pytest.raises(AttributeError):
+        spec_module.SCHEME_BY_POINTS  # noqa: B018 - the points -> scheme table is faceval.schemes' now
+
+
+def test_scheme_inferred_from_every_scheme_of_the_schemes_module(tiny_model) -> None:
+    from faceval.schemes import SCHEME_NAMES, load_scheme
+
+    for name in SCHEME_NAMES:
+        k = load_scheme(name).num_points
+        path = tiny_model(f"k{k}.onnx", outputs=(("pts", 2 * k),), size=16)
+        resolved = resolve_spec(path)
+        assert resolved.spec.scheme == name and resolved.spec.points == k
+        assert f"scheme {name} ({k} points)" in resolved.assumptions
+
+
+def test_pose_signs_and_units_fields() -> None:
+    spec = ModelSpec.from_dict({"pose_signs": [-1, 1, 1], "pose_units": "Radians"})
+    assert spec.pose_signs == (-1.0, 1.0, 1.0) and spec.pose_units == "radians"
+    assert spec.to_dict()["pose_signs"] == [-1.0, 1.0, 1.0]
+    assert ModelSpec().with_overrides(pose_signs="-1,1,-1").pose_signs == (-1.0, 1.0, -1.0)  # --set pose_signs=-1,1,-1
+    assert ModelSpec().with_overrides(pose_order="pitch,yaw,roll").pose_order == ("pitch", "yaw", "roll")
+    assert ModelSpec().pose_signs == (1.0, 1.0, 1.0) and ModelSpec().pose_units == "degrees"
+    for bad in ([2, 1, 1], [-1, 1], "x,1,1", [True, 1, 1]):
+        with pytest.raises(InputError, match="pose_signs': expected three signs, 1 or -1"):
+            ModelSpec.from_dict({"pose_signs": bad})
+    with pytest.raises(InputError, match="'gradians' is not one of degrees, radians"):
+        ModelSpec.from_dict({"pose_units": "gradians"})
+
+
+def test_pose_only_model_resolves_without_landmarks(tiny_model) -> None:
+    path = tiny_model(outputs=(("angles", 3),), size=64)
+    spec, assumptions, _ = resolve_spec(path, overrides={"pose_output": "angles"}, allow_pose_only=True)
+    assert spec.pose_only and spec.landmark_output is None and spec.points is None and spec.scheme is None
+    assert "pose-only model: output 'angles' holds the pose, no landmark output" in assumptions
+    assert not any("landmark coordinates" in a for a in assumptions)
+    # without pose_output the same model is still read as (too few) landmarks: no silent pose-only
+    with pytest.raises(InputError):
+        resolve_spec(path)
+    four = tiny_model("four.onnx", outputs=(("angles", 4),), size=64)
+    with pytest.raises(InputError, match="pose_output 'angles' has 4 values per image, not 3"):
+        resolve_spec(four, overrides={"pose_output": "angles"}, allow_pose_only=True)
+    # a landmark output beside the pose output: not pose-only
+    both = tiny_model("both.onnx", outputs=(("lm", 136), ("angles", 3)), size=64)
+    spec, _, _ = resolve_spec(both, overrides={"pose_output": "angles"})
+    assert not spec.pose_only and spec.landmark_output == "lm" and spec.points == 68
+
+
+def test_pose_only_refused_where_not_allowed(tiny_model) -> None:
+    path = tiny_model(outputs=(("angles", 3),), size=64)
+    with pytest.raises(InputError, match="a pose-only model .*'angles'.*evaluates landmark models only"):
+        resolve_spec(path, overrides={"pose_output": "angles"})

@@ -1,0 +1,136 @@
+"""Per-landmark and per-group NME: which points of the face a model gets wrong.
+
+Notation (as in :mod:`faceval.metrics.nme`): ``p_ik`` and ``g_ik`` are the predicted and GT
+point ``k`` of image ``i``, ``d_i`` the image's normaliser, ``e_ik = ||p_ik - g_ik|| / d_i``
+the normalised point error, ``v_ik`` the point's visibility.
+
+An image takes part when its per-image NME is finite (failures, ``NME_i = inf``, are left out
+of every mean, as they are of the dataset NME) and, under ``visible_only``, only through its
+visible points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from faceval.schemes import load_scheme
+
+
+@dataclass(frozen=True)
+class LandmarkErrors:
+    """Per-point and per-group NME over one set of images (fractions, not percent).
+
+    Attributes:
+        point_nme: ``(K,)`` mean normalised error of each point; NaN where no image counts.
+        point_count: ``(K,)`` number of images that count for each point.
+        group_nme: group name (as in the scheme JSON) -> mean over images of the group NME.
+        group_count: group name -> number of images that count for it.
+    """
+
+    point_nme: np.ndarray
+    point_count: np.ndarray
+    group_nme: dict[str, float]
+    group_count: dict[str, int]
+
+
+def point_errors(predictions: np.ndarray, ground_truth: np.ndarray, normalizers: np.ndarray) -> np.ndarray:
+    """``(N, K)`` normalised point errors ``e_ik = ||p_ik - g_ik|| / d_i`` (NaN/inf propagate)."""
+    pred = np.asarray(predictions, dtype=np.float64)
+    gt = np.asarray(ground_truth, dtype=np.float64)
+    d = np.asarray(normalizers, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.linalg.norm(pred - gt, axis=2) / d[:, None]
+
+
+def _counted(errors: np.ndarray, nme: np.ndarray, visible: np.ndarray | None) -> np.ndarray:
+    """``(N, K)`` bool: point ``k`` of image ``i`` takes part in the means."""
+    mask = np.isfinite(np.asarray(nme, dtype=np.float64))[:, None] & np.isfinite(errors)
+    if visible is not None:
+        mask &= np.asarray(visible, dtype=bool)
+    return mask
+
+
+def per_landmark_nme(predictions: np.ndarray, ground_truth: np.ndarray, normalizers: np.ndarray,
+                     nme: np.ndarray, visible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-point NME over images: ``NME_k = (1/|I_k|) sum_{i in I_k} e_ik``.
+
+    ``I_k`` is the set of images with finite ``NME_i`` (and, when ``visible`` is given, with
+    ``v_ik``). Returns ``(point_nme (K,), point_count (K,))``; ``NME_k`` is NaN when ``I_k`` is
+    empty. Without ``visible`` and without failures, ``mean_k NME_k`` equals the dataset NME.
+    """
+    errors = point_errors(predictions, ground_truth, normalizers)
+    mask = _counted(errors, nme, visible)
+    count = mask.sum(axis=0)
+    total = np.where(mask, errors, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return value, count.astype(np.int64)
+
+
+def group_nme(predictions: np.ndarray, ground_truth: np.ndarray, normalizers: np.ndarray, nme: np.ndarray,
+              indices: list[int], visible: np.ndarray | None = None) -> tuple[float, int]:
+    """NME of one point group ``G`` over images: ``NME_G = (1/|I_G|) sum_{i in I_G} NME_iG``.
+
+    ``NME_iG = (1/|G_i|) sum_{k in G_i} e_ik``, with ``G_i`` the points of ``G`` that count for
+    image ``i`` (all of ``G``, or its visible ones under ``visible``); ``I_G`` holds the images
+    with finite ``NME_i`` and non-empty ``G_i``. Returns ``(NME_G, |I_G|)``; NaN when empty.
+    """
+    idx = np.asarray(indices, dtype=np.int64)
+    errors = point_errors(predictions, ground_truth, normalizers)[:, idx]
+    mask = _counted(errors, nme, None if visible is None else np.asarray(visible)[:, idx])
+    per_image_count = mask.sum(axis=1)
+    keep = per_image_count > 0
+    if not keep.any():
+        return float("nan"), 0
+    per_image = np.where(mask, errors, 0.0).sum(axis=1)[keep] / per_image_count[keep]
+    return float(per_image.mean()), int(keep.sum())
+
+
+def landmark_errors(predictions: np.ndarray, ground_truth: np.ndarray, normalizers: np.ndarray, nme: np.ndarray,
+                    scheme: str, visible: np.ndarray | None = None) -> LandmarkErrors:
+    """Per-point NME and the NME of every named group of ``scheme`` (jaw, eyes, nose, mouth ...)."""
+    points, counts = per_landmark_nme(predictions, ground_truth, normalizers, nme, visible)
+    groups: dict[str, float] = {}
+    group_counts: dict[str, int] = {}
+    for name, indices in load_scheme(scheme).groups.items():
+        groups[name], group_counts[name] = group_nme(predictions, ground_truth, normalizers, nme, indices, visible)
+    return LandmarkErrors(point_nme=points, point_count=counts, group_nme=groups, group_count=group_counts)
+
+
+def run_landmark_errors(run, split: str | None = None) -> LandmarkErrors:  # type: ignore[no-untyped-def]
+    """:func:`landmark_errors` of a :class:`~faceval.runs.data.RunData` (one split, or all samples).
+
+    Follows the run's protocol: under ``visible_only`` only visible points count.
+    """
+    pred, gt, norm, nme, visible = _run_arrays(run, split)
+    return landmark_errors(pred, gt, norm, nme, run.scheme, visible)
+
+
+def _run_arrays(run, split: str | None):  # type: ignore[no-untyped-def]
+    """Predictions, GT, normalisers, NME of one split (all samples when None), and the visibility
+    mask when the run's protocol is ``visible_only`` (else None)."""
+    rows = np.arange(len(run.sample_ids)) if split is None else np.asarray(run.splits[split], dtype=np.int64)
+    visible = np.asarray(run.visible)[rows] if bool(run.protocol.get("visible_only", False)) else None
+    return (np.asarray(run.predictions)[rows], np.asarray(run.ground_truth)[rows], np.asarray(run.normalizers)[rows],
+            np.asarray(run.nme)[rows], visible)
+
+
+#: metric-name prefix of a group NME: ``nme_group:eyes`` (fraction, lower is better)
+GROUP_METRIC_PREFIX = "nme_group:"
+
+
+def run_group_nme(run, split: str | None, group: str) -> float:  # type: ignore[no-untyped-def]
+    """The value of metric ``nme_group:<group>`` for one split of a run (see :func:`group_nme`).
+
+    Raises InputError naming the closest group when the run's scheme has no such group.
+    """
+    from faceval.errors import InputError, closest
+
+    groups = load_scheme(run.scheme).groups
+    if group not in groups:
+        raise InputError(f"the '{run.scheme}' scheme has no landmark group '{group}'{closest(group, list(groups))}; "
+                         f"its groups: {', '.join(groups)}")
+    pred, gt, norm, nme, visible = _run_arrays(run, split)
+    return group_nme(pred, gt, norm, nme, groups[group], visible)[0]
