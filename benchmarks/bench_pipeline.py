@@ -35,7 +35,7 @@ def jobs_for(folder: Path) -> list[CropJob]:
     jobs = []
     for i, img in enumerate(sorted(folder.glob("*.jpg"))):
         pts = np.loadtxt(img.with_suffix(".pts")) - 1.0  # header-less .pts, 1-based
-        jobs.append(CropJob(i, img.stem, img, crop=face_crop(pts, scale=1.2).as_array()))
+        jobs.append(CropJob(i, img.stem, img, crop=face_crop(pts, scale=1.2).as_array(), cache_key=img.stem))
     return jobs
 
 

@@ -6,13 +6,16 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from faceval_cli.common import (data_root_option, device_option, emit_json, format_option, info, progress_bar,
                                 progress_option, progress_wanted)
 from faceval_cli.score import protocol_options, validate_protocol_names
+
+if TYPE_CHECKING:
+    from faceval.evaluation.evaluate import EvaluationRequest
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
@@ -32,6 +35,7 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _default_out(model: Path, dataset: str) -> Path:
+    """``runs/<model>-<dataset>-<time>.h5``; reserved with -2, -3, ... appended while taken."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{model.stem}-{dataset}-{stamp}")
     return Path("runs") / f"{name}.h5"
@@ -70,12 +74,15 @@ def _default_out(model: Path, dataset: str) -> Path:
 @click.option("--shard", default=None, metavar="I/N", help="Evaluate shard I of N (join with 'faceval merge').")
 @click.option("--checkpoint-every", type=int, default=256, show_default=True,
               help="Save partial progress beside --out after every N samples (for --resume).")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from its partial progress beside --out.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run from its partial progress (<out>.partial, or the newest partial "
+                   "of the same run in --out's folder).")
 @click.option("--strict", is_flag=True, help="An unreadable image is an error (exit 2) instead of a counted failure.")
 @protocol_options
 @click.option("--label", default=None, help="Name of this run in reports (default: the model file's stem).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Run file (default: runs/<model>-<dataset>-<time>.h5).")
+              help="Run file (default: a new runs/<model>-<dataset>-<time>.h5). An existing file is replaced "
+                   "when the run succeeds; one another live run is writing is refused.")
 @format_option
 @progress_option
 def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
@@ -89,8 +96,8 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
 
     With no arguments: the bundled PFLD-GhostOne model on the bundled sample photos.
     """
-    from faceval.errors import InputError, Terminated
-    from faceval.evaluation.evaluate import EvaluationRequest, evaluate_model
+    from faceval.errors import InputError
+    from faceval.evaluation.evaluate import EvaluationRequest
     from faceval.models.runner import parse_bytes
 
     validate_protocol_names(normalizer, auc_mode)
@@ -118,13 +125,20 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
         from faceval.models import default_model_path
 
         model_path = Path(default_model_path())
-    target = out or _default_out(model_path, dataset)
-    if out is None and not sweep:
-        target.parent.mkdir(parents=True, exist_ok=True)
     from faceval.atomic import check_writable_target
+    from faceval.evaluation.output import lock_output, reserve_default_output
 
-    if not sweep:
+    if sweep:  # many models: faceval_cli.sweep checks every target, runs them, prints one table
+        target = out or _default_out(model_path, dataset)
+    elif out is None:
+        Path("runs").mkdir(parents=True, exist_ok=True)
+        check_writable_target(_default_out(model_path, dataset))
+        reservation = reserve_default_output(_default_out(model_path, dataset))
+        target = reservation.out
+    else:
+        target = out
         check_writable_target(target)  # before any work, not after it
+        reservation = lock_output(target)
     request = EvaluationRequest(
         model_path=model_path, dataset=dataset, data_root=data_root, spec_file=spec_file, overrides=overrides,
         device=device, batch_size=batch_size, workers=workers, cache_dir=cache_dir, use_cache=not no_cache,
@@ -134,13 +148,22 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
         box_source=box_request if box_request.external else None,
         max_batch_bytes=parse_bytes(max_batch_memory, "--max-batch-memory") if max_batch_memory else None,
     )
-
-    show = progress_wanted(progress)
-    if sweep:  # many models: faceval_cli.sweep checks every target, runs them, prints one table
+    if sweep:
         from faceval_cli.sweep import run_sweep
 
-        run_sweep(request, model, out, output_format, show)
+        run_sweep(request, model, out, output_format, progress_wanted(progress))
         return
+    with reservation:
+        _evaluate_and_print(request, output_format, progress)
+
+
+def _evaluate_and_print(request: "EvaluationRequest", output_format: str, progress: bool | None) -> None:
+    from faceval.errors import Terminated
+    from faceval.evaluation.evaluate import evaluate_model
+
+    target, model_path = request.out, request.model_path
+    show = progress_wanted(progress)
+    started = time.time()
     try:
         with progress_bar(show, "evaluating") as reporter:
             result = evaluate_model(request, on_message=lambda text: reporter.message(f"faceval: {text}"),
@@ -148,7 +171,9 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
     except (KeyboardInterrupt, Terminated) as exc:
         from faceval.evaluation.checkpoint import partial_path
 
-        if partial_path(target).exists():
+        if target.exists() and target.stat().st_mtime >= started:
+            info(f"faceval: the run had finished: {target} is complete")
+        elif partial_path(target).exists():
             info(f"faceval: progress saved to {partial_path(target)}; continue with --resume")
         raise exc
     run = result.run

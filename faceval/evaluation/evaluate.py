@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,32 +76,81 @@ def _check_scheme(spec: Any, gt_scheme: str) -> None:
         )
 
 
-def model_cost(model_path: Path, sha256: str, cache_dir: Path | None) -> dict[str, Any]:
-    """Params, MACs and FLOPs of the model (cached by hash; empty when the onnx package is missing)."""
-    store = None
+def model_cost_dir(cache_dir: Path | None) -> Path:
+    """Where model costs are cached: ``<cache>/models`` (``--cache`` or ``$FACEVAL_CACHE_DIR``),
+    else ``${XDG_CACHE_HOME:-~/.cache}/faceval/models`` (per user)."""
     if cache_dir is not None:
-        store = cache_dir.parent / "models" / f"{sha256}.json"
-        if store.is_file():
-            try:
-                return json.loads(store.read_text())
-            except (OSError, ValueError):
-                pass
+        return Path(cache_dir) / "models"
+    env = os.environ.get("FACEVAL_CACHE_DIR")
+    if env:
+        return Path(env).expanduser() / "models"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "faceval" / "models"
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """Parameters, multiply-accumulates and FLOPs at batch 1 (None where unknown)."""
+
+    params: int | None = None
+    macs: int | None = None
+    flops: int | None = None
+
+    def to_dict(self) -> dict[str, int | None]:
+        return {"params": self.params, "macs": self.macs, "flops": self.flops}
+
+
+def _int_or_none(value: object) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def model_cost(model_path: Path, sha256: str, cache_dir: Path | None = None, *, compute: bool = True) -> ModelCost | None:
+    """The model's cost, cached per user by model sha256 (see :func:`model_cost_dir`).
+
+    Counting needs the ``onnx`` package, whose import alone costs more than a second: it is
+    paid once per user and model, later runs only read the cache. With ``compute=False`` only
+    the cache is read. None when not cached and not computable (no ``onnx``).
+    """
+    store = model_cost_dir(cache_dir) / f"{sha256}.json"
+    try:
+        data = json.loads(store.read_text())
+        if isinstance(data, dict):
+            return ModelCost(_int_or_none(data.get("params")), _int_or_none(data.get("macs")),
+                             _int_or_none(data.get("flops")))
+    except (OSError, ValueError):
+        pass
+    if not compute:
+        return None
     try:
         from faceval.models.inspect import inspect_model
 
         details = inspect_model(model_path)
     except InputError:
-        return {}
-    cost = {key: details.get(key) for key in ("params", "macs", "flops")}
-    if store is not None:
-        try:
-            store.parent.mkdir(parents=True, exist_ok=True)
-            from faceval.atomic import write_text_atomic
+        return None
+    cost = ModelCost(_int_or_none(details.get("params")), _int_or_none(details.get("macs")),
+                     _int_or_none(details.get("flops")))
+    try:
+        store.parent.mkdir(parents=True, exist_ok=True)
+        from faceval.atomic import write_text_atomic
 
-            write_text_atomic(store, json.dumps(cost))
-        except (OSError, InputError):
-            pass
+        write_text_atomic(store, json.dumps(cost.to_dict()))
+    except (OSError, InputError):
+        pass
     return cost
+
+
+def cpu_threads(workers: int | None) -> int:
+    """ONNX Runtime intra-op threads beside ``workers`` decode threads: the cores they leave, at least 1.
+
+    Measured on the 2-core development machine (330 GhostOne inferences, 5 rounds, load ~8):
+    1 thread without spinning 1.53 s (1.41-2.32), 2 threads without spinning 2.51 s, ORT's default
+    (2 spinning threads) 4.72 s; with decode threads beside it the gap only grows.
+    """
+    from faceval.pipeline.loader import default_workers
+
+    cores = os.cpu_count() or 1
+    decode = default_workers() if workers is None else max(0, int(workers))
+    return max(1, cores - decode)
 
 
 def evaluate_model(
@@ -109,16 +159,44 @@ def evaluate_model(
     on_message: Callable[[str], None] = lambda message: None,
     progress: ProgressReporter | None = None,
 ) -> EvaluationResult:
-    """Run a model over a dataset selection and write the run file atomically to ``request.out``."""
+    """Run a model over a dataset selection and write the run file atomically to ``request.out``.
+
+    ``request.out`` is locked for the run (``<out>.lock``; another live run writing it is an
+    InputError); stale temporaries of dead runs beside it are removed first.
+    """
+    from faceval.atomic import remove_stale_temporaries
+    from faceval.evaluation.output import lock_output
+
+    from faceval.evaluation.checkpoint import partial_path
+
+    lock = lock_output(request.out)
+    try:
+        remove_stale_temporaries(request.out.parent if str(request.out.parent) else Path("."))
+        return _evaluate(request, on_message, progress)
+    except InputError as exc:
+        if str(exc).startswith("no space left on device"):  # leave nothing behind on a full disk
+            partial_path(request.out).unlink(missing_ok=True)
+        raise
+    finally:
+        lock.release()
+
+
+def _evaluate(
+    request: EvaluationRequest,
+    on_message: Callable[[str], None],
+    progress: ProgressReporter | None,
+) -> EvaluationResult:
     import numpy as np
 
     from faceval.datasets import image_loader, load
     from faceval.models.session import create_session
     from faceval.models.spec import load_spec_file, resolve_spec, validate_overrides
     from faceval.pipeline.cache import CropCache, crop_key_fields, default_cache_dir
+    from faceval.pipeline.identity import sample_identities
     from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
-    from faceval.evaluation.checkpoint import Checkpoint, checkpoint_key, partial_path
+    from faceval.evaluation.checkpoint import Checkpoint, RunIdentity, find_partial, partial_path
     from faceval.evaluation.inference import run_inference
+    from faceval.atomic import ensure_space
     from faceval.runs.runfile import write_run
     from faceval.runs.provenance import collect, now_iso, sample_set_sha256, sha256_file
     from faceval.runs.shards import parse_shard, shard_identity, shard_range
@@ -140,6 +218,7 @@ def evaluate_model(
     if request.limit is not None and request.limit < len(ann):
         ann = ann.select(np.arange(request.limit))
         on_message(f"note: --limit {request.limit}: evaluating the first {len(ann)} samples only")
+    identities = sample_identities(ann)
 
     boxes = None  # file / detector boxes: the crop uses them as the face rectangles
     if request.box_source is not None:
@@ -152,7 +231,10 @@ def evaluate_model(
             on_message(f"warning: {warning}")
         extra_protocol.update(boxes.protocol())
 
-    session_info = create_session(request.model_path, request.device)
+    # One session, created once: on CPU its threads leave the cores to the decode threads and
+    # never spin (measured fastest both cold and warm; see cpu_threads).
+    threads = cpu_threads(request.workers) if request.device in ("cpu", "auto") else None
+    session_info = create_session(request.model_path, request.device, intra_op_threads=threads, allow_spinning=False)
     if session_info.message:
         on_message(f"note: {session_info.message}")
     spec, assumptions, spec_source = resolve_spec(request.model_path, request.spec_file, request.overrides, session_info)
@@ -169,41 +251,36 @@ def evaluate_model(
         box_source = f"{boxes.kind}:{boxes.cache_identity()}"
 
     cache = None
-    cache_dir = None
     if request.use_cache:
         cache_dir = request.cache_dir or default_cache_dir()
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
             cache = CropCache(cache_dir, crop_key_fields(
                 ann.dataset, input_size=(spec.width, spec.height), box_source=box_source, scale=spec.box_scale,
-                square=spec.square, resample=spec.resample, data_root=str(ann.data_root)))
+                square=spec.square, resample=spec.resample))
         except OSError as exc:
-            on_message(f"warning: crop cache disabled ({exc})")
+            on_message(f"warning: crop cache disabled ({' '.join(str(exc).split())})")
             cache = None
 
-    all_cached = cache is not None and all(sid in cache for sid in ann.sample_ids)
-    if not all_cached and session_info.device == "cpu":
-        # Decode threads will share the CPU with inference: idle ORT threads must not spin
-        # (measured on 2 cores: cold runs 20 % faster). With every crop cached, spinning wins.
-        quiet = create_session(request.model_path, "cpu", allow_spinning=False)
-        quiet.providers_requested, quiet.fell_back = session_info.providers_requested, session_info.fell_back
-        quiet.message = session_info.message
-        session_info = quiet
-
-    key = checkpoint_key({
-        "model_sha256": model_sha, "spec": spec.to_dict(), "dataset": request.dataset,
-        "sample_set": sample_set_sha256(ann.sample_ids), "shard": request.shard, "limit": request.limit,
-        "batch_size": request.batch_size, "checkpoint_every": request.checkpoint_every, "box_source": box_source,
-    })
+    identity = RunIdentity(
+        model_sha256=model_sha, spec=spec.to_dict(), dataset=request.dataset,
+        data_root=str(ann.data_root.resolve()) if ann.data_root else None, data=identities.digest,
+        sample_set=sample_set_sha256(ann.sample_ids), shard=request.shard, limit=request.limit,
+        batch_size=request.batch_size, checkpoint_every=request.checkpoint_every, box_source=box_source,
+    )
     partial = partial_path(request.out)
     n_points = int(spec.points)
-    if request.resume and partial.exists():
-        checkpoint = Checkpoint.load(partial, key, len(ann), n_points)
-        on_message(f"resuming: {int(checkpoint.done.sum())} of {len(ann)} samples already done ({partial})")
-    else:
-        if request.resume:
-            on_message(f"nothing to resume at {partial}; starting from the beginning")
-        checkpoint = Checkpoint(partial, key, len(ann), n_points)
+    checkpoint = None
+    if request.resume:
+        source = partial if partial.exists() else find_partial(partial.parent, identity)
+        if source is not None:
+            checkpoint = Checkpoint.load(source, identity, len(ann), n_points)
+            on_message(f"resuming: {int(checkpoint.done.sum())} of {len(ann)} samples already done ({source})")
+        else:
+            on_message(f"nothing to resume (no partial progress of this run at {partial} or beside it); "
+                       "starting from the beginning")
+    if checkpoint is None:
+        checkpoint = Checkpoint(partial, identity, len(ann), n_points)
 
     if progress is not None:
         progress.start(len(ann))
@@ -211,15 +288,15 @@ def evaluate_model(
     try:
         result = run_inference(
             crop_ann, session_info, crop_spec, batch_size=request.batch_size, workers=request.workers, cache=cache,
-            strict=request.strict, checkpoint=checkpoint, chunk_size=request.checkpoint_every, progress=progress.advance if progress else None,
-            image_loader=loader, max_batch_bytes=request.max_batch_bytes, on_message=on_message,
+            identities=identities, strict=request.strict, checkpoint=checkpoint, chunk_size=request.checkpoint_every,
+            progress=progress.advance if progress else None, image_loader=loader,
+            max_batch_bytes=request.max_batch_bytes, on_message=on_message,
         )
     finally:
         if cache is not None:
-            try:
-                cache.close()
-            except OSError as exc:
-                on_message(f"warning: could not save the crop cache ({exc})")
+            cache.close()
+            for warning in cache.warnings:
+                on_message(f"warning: {warning}")
         if loader is not None and hasattr(loader, "close"):
             loader.close()
 
@@ -249,6 +326,7 @@ def evaluate_model(
         "spec_assumptions": assumptions,
         "dataset_spec": request.dataset,
         "data_root": str(ann.data_root) if ann.data_root else None,
+        "data_identity": identities.digest,
         "data_warnings": list(ann.warnings),
         "crop_cache": str(cache.path) if cache is not None else None,
         "box_source": boxes.provenance if boxes is not None else None,
@@ -257,7 +335,8 @@ def evaluate_model(
         "timings": result.timings,
         "started": started,
     })
-    model_info = model_cost(request.model_path, model_sha, cache_dir)
+    cost = model_cost(request.model_path, model_sha, request.cache_dir)
+    model_info: dict[str, Any] = cost.to_dict() if cost is not None else {}
     model_info["images_per_s"] = result.timings["images_per_s"]
     model_info["providers_used"] = list(session_info.providers_used)
     failures = int(result.failed.sum())
@@ -277,8 +356,10 @@ def evaluate_model(
     if nonfinite:
         on_message(f"warning: the model gave non-finite landmarks for {nonfinite} images (counted as failures, NME = inf)")
     run.provenance["finished"] = now_iso()
+    ensure_space(request.out, 2 * sum(a.nbytes for a in (run.predictions, run.ground_truth, run.visible,
+                                                         run.normalizers, run.nme)) + 16 * len(ann))
     write_run(request.out, run)
-    checkpoint.remove()
+    checkpoint.remove()  # also a partial adopted from an earlier run of the same identity
     timings = dict(result.timings)
     timings["total_s"] = time.perf_counter() - t_start
     return EvaluationResult(run=run, timings=timings)

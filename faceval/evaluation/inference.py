@@ -11,13 +11,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from faceval.datasets.base import Annotations
 from faceval.errors import InputError
 from faceval.evaluation.checkpoint import Checkpoint
+
+if TYPE_CHECKING:
+    from faceval.models.session import SessionInfo
+    from faceval.models.spec import ModelSpec
+    from faceval.pipeline.cache import CropCache
+    from faceval.pipeline.identity import SampleIdentities
+    from faceval.pipeline.loader import CropJob
+    from faceval.pipeline.images import ImageSource
 
 
 @dataclass
@@ -31,14 +39,17 @@ class InferenceResult:
     timings: dict[str, float | int] = field(default_factory=dict)
 
 
-def _crop_jobs(ann: Annotations, spec: Any, image_loader: Callable[[int], np.ndarray] | None) -> tuple[list[Any], dict[int, str]]:
+def _crop_jobs(ann: Annotations, spec: "ModelSpec", image_loader: Callable[[int], np.ndarray] | None,
+               identities: "SampleIdentities | None") -> tuple[list["CropJob"], dict[int, str]]:
     """One CropJob per usable sample, and the reasons of samples that cannot be cropped."""
     from faceval.pipeline.loader import CropJob
 
-    jobs, unusable = [], {}
+    jobs: list[CropJob] = []
+    unusable: dict[int, str] = {}
     for i, sid in enumerate(ann.sample_ids):
         path = ann.image_paths[i]
-        source: Any = path if path is not None else (partial(image_loader, i) if image_loader else None)
+        source: ImageSource | None = path if path is not None else (partial(image_loader, i) if image_loader else None)
+        key = identities.keys[i] if identities is not None and identities.cacheable[i] else None
         if source is None:
             unusable[i] = "image file missing"
             continue
@@ -47,20 +58,22 @@ def _crop_jobs(ann: Annotations, spec: Any, image_loader: Callable[[int], np.nda
             if not np.isfinite(box).all():
                 unusable[i] = "no dataset face rectangle (use box 'landmarks')"
                 continue
-            jobs.append(CropJob(i, sid, source, box=box, scale=spec.box_scale, square=spec.square))
+            jobs.append(CropJob(i, sid, source, box=box, scale=spec.box_scale, square=spec.square, cache_key=key))
         else:
-            jobs.append(CropJob(i, sid, source, landmarks=ann.landmarks[i], scale=spec.box_scale, square=spec.square))
+            jobs.append(CropJob(i, sid, source, landmarks=ann.landmarks[i], scale=spec.box_scale, square=spec.square,
+                                cache_key=key))
     return jobs, unusable
 
 
 def run_inference(
     ann: Annotations,
-    session_info: Any,
-    spec: Any,
+    session_info: "SessionInfo",
+    spec: "ModelSpec",
     *,
     batch_size: int = 32,
     workers: int | None = None,
-    cache: Any = None,
+    cache: "CropCache | None" = None,
+    identities: "SampleIdentities | None" = None,
     strict: bool = False,
     checkpoint: Checkpoint | None = None,
     chunk_size: int = 256,
@@ -78,6 +91,8 @@ def run_inference(
     failures (NaN predictions, reason recorded) unless ``strict``; so are images the model
     raises on (:class:`~faceval.models.runner.ModelRunner`). ``max_batch_bytes`` bounds the
     batch input tensor (default 2 GiB); ``on_message`` receives the runner's notes and warnings.
+    The crop ``cache`` is used only with ``identities`` (its entries are keyed by sample
+    identity, never by sample id).
     """
     from faceval.models.runner import ModelRunner
     from faceval.pipeline.loader import iter_batches, to_model_input
@@ -89,10 +104,10 @@ def run_inference(
     runner = ModelRunner.open(session_info, spec, batch_size=batch_size, strict=strict,
                               max_batch_bytes=max_batch_bytes, on_note=on_message)
     batch_size = runner.batch_size
-    state = checkpoint if checkpoint is not None else Checkpoint(None, "", n, k)
+    state = checkpoint if checkpoint is not None else Checkpoint(None, None, n, k)
     landmarks, failed, reasons, done = state.landmarks, state.failed, state.reasons, state.done
 
-    jobs, unusable = _crop_jobs(ann, spec, image_loader)
+    jobs, unusable = _crop_jobs(ann, spec, image_loader, identities)
     for i, why in unusable.items():
         if strict:
             raise InputError(why, path=ann.image_paths[i] or ann.sample_ids[i])

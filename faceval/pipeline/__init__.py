@@ -9,6 +9,7 @@ Submodules import lazily-heavy dependencies (Pillow, h5py) only when used.
 """
 
 from faceval.pipeline.cache import CropCache, crop_key_fields, default_cache_dir
+from faceval.pipeline.identity import FileIdentity, SampleIdentities, file_identity, sample_identities
 from faceval.pipeline.images import (
     DecodedImage,
     ImageReadError,
@@ -35,6 +36,7 @@ __all__ = [
     "CropCache",
     "CropJob",
     "DecodedImage",
+    "FileIdentity",
     "ImageReadError",
     "ImageTooLargeError",
     "affine_params",
@@ -44,9 +46,12 @@ __all__ = [
     "default_cache_dir",
     "face_crop",
     "face_crops",
+    "file_identity",
     "iter_batches",
     "load_crop",
     "read_image",
+    "SampleIdentities",
+    "sample_identities",
     "to_image",
     "to_input",
     "to_model_input",

@@ -1,42 +1,56 @@
 """A crop cache in HDF5: one file per (dataset, crop spec), replaced atomically.
 
+Entries are stored under the sample's **identity key**
+(:func:`faceval.pipeline.identity.sample_identities`: sample id, the image file's resolved
+path, inode, size, mtime and ctime, and the annotation the crop is cut from), so a replaced
+image, another copy of the data under the same ``--data-root`` string, or a changed annotation
+is a miss and is decoded again, never served stale. Entries for several copies of a dataset
+live side by side in one file.
+
 Layout of a cache file ``<directory>/<dataset>-<hash16>.h5``::
 
     attrs["key"]        JSON of the key fields (the hash is sha256 of it)
-    attrs["format"]     1
-    sample_ids          (N,) UTF-8 strings
-    crops               (N, h, w, 3) uint8, chunked per sample
+    attrs["format"]     2
+    entry_keys          (N,) identity keys (hex strings)
+    crops               (N, h, w, 3) uint8, chunked per entry
     boxes               (N, 4) float64 crop rectangles (original-image point frame)
 
-Safety: the cache file is never modified in place. New entries are appended to a private
-temporary file in the same directory (bounded memory); :meth:`CropCache.save` copies the
-old file's other entries into it and ``os.replace``-s it over the cache file, which is
-atomic. A crash leaves the old cache intact (and a stale ``*.tmp`` that a later open
-removes); two concurrent runs cannot corrupt the file (the last to save wins, the other's
-new entries are merely not kept). A file that cannot be read is ignored and replaced on
-the next save, never fatal. Image contents are not hashed: the key should carry whatever
-identifies the images (e.g. the dataset manifest hash); stored crop rectangles are
-compared with the requested ones by the loader.
+Safety: the cache file is never modified in place. New entries are buffered in memory and
+appended, one write per chunk, to a private temporary file ``<file>.<pid>.<random>.tmp`` in the
+same directory; :meth:`CropCache.save` copies the old file's other entries into it and
+``os.replace``-s it over the cache file, which is atomic. A crash leaves the old cache intact
+(and a temporary that the next open removes once its process is gone); two concurrent runs
+cannot corrupt the file (the last to save wins, the other's new entries are merely not kept).
+A file that cannot be read is ignored and replaced on the next save, a directory that cannot be
+written (read-only, full disk) disables writing; neither is fatal, and each is said once in
+:attr:`CropCache.warnings`. Stored crop rectangles are also compared with the requested ones by
+the loader.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+import shutil
 import threading
-import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
+from faceval.atomic import deferred_signals, no_space, quiet_unraisable, remove_stale_temporaries
 from faceval.pipeline.transform import CROP_CODE_VERSION
 
-FORMAT_VERSION = 1
-_STALE_TMP_S = 3600.0
+if TYPE_CHECKING:
+    import h5py
+
+FORMAT_VERSION = 2
+_FLUSH_BYTES = 32 << 20  # buffered new crops are written to the temporary file in chunks of this size
+_TMP = re.compile(r"^.+\.h5\.(\d+)\.[0-9a-f]+\.tmp$")
 
 
 def default_cache_dir() -> Path:
@@ -60,7 +74,10 @@ def crop_key_fields(
     oversample: float = 1.0,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Key fields of a crop spec (the crop-code version is added by :class:`CropCache`)."""
+    """Key fields of a crop spec (the crop-code version is added by :class:`CropCache`).
+
+    What identifies the images is not part of it: each entry has its own identity key.
+    """
     fields: dict[str, Any] = {
         "dataset": str(dataset),
         "input_size": [int(input_size[0]), int(input_size[1])],
@@ -79,14 +96,19 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "crops"
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class CropCache:
-    """Cache of uint8 crops and their rectangles, per sample id.
+    """Cache of uint8 crops and their rectangles, per sample identity key.
 
     Use as a context manager (saves on exit) or call :meth:`save` / :meth:`close`.
-    Not thread-safe: call it from one thread (the loader does).
+    Every method holds one lock, so calls from several threads are serialised (the loader
+    calls it from its consuming thread only).
     """
 
-    def __init__(self, directory: str | os.PathLike | None, key_fields: dict[str, Any]) -> None:
+    def __init__(self, directory: str | os.PathLike[str] | None, key_fields: dict[str, Any]) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
         key = dict(key_fields)
         key["crop_code_version"] = CROP_CODE_VERSION
@@ -95,34 +117,28 @@ class CropCache:
         digest = hashlib.sha256(self.key_json.encode()).hexdigest()[:16]
         self.path = self.directory / f"{_slug(str(key.get('dataset', 'crops')))}-{digest}.h5"
         self.corrupt = False
+        self.disabled = False  # writing disabled (read-only or full disk); reads go on
         self.warnings: list[str] = []
         self._index: dict[str, int] | None = None
         self._tmp_path: Path | None = None
-        self._tmp: Any = None  # h5py.File being written
-        self._tmp_ids: dict[str, int] = {}
-        self._reader: Any = None
-        self._write_failed = False
+        self._tmp: h5py.File | None = None
+        self._tmp_rows: dict[str, int] = {}  # key -> row in the temporary file
+        self._buffer: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # new entries not yet written
+        self._buffer_bytes = 0
+        self._reader: h5py.File | None = None
         self._lock = threading.RLock()
-        self._remove_stale_tmp()
+        remove_stale_temporaries(self.directory, _TMP)
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     # ------------------------------------------------------------------ reading
-
-    def _remove_stale_tmp(self) -> None:
-        try:
-            now = time.time()
-            for p in self.directory.glob(self.path.name + ".*.tmp"):
-                try:
-                    if now - p.stat().st_mtime > _STALE_TMP_S:
-                        p.unlink()
-                except OSError:
-                    pass
-        except OSError:
-            pass
 
     def _mark_corrupt(self, why: str) -> None:
         self.corrupt = True
         self._index = {}
-        self.warnings.append(f"{self.path}: ignoring unreadable crop cache ({why}); it will be replaced")
+        self._warn(f"{self.path}: ignoring unreadable crop cache ({why}); it will be rebuilt")
 
     def _load_index(self) -> dict[str, int]:
         if self._index is not None:
@@ -136,23 +152,24 @@ class CropCache:
             with h5py.File(self.path, "r") as f:
                 if f.attrs.get("key") != self.key_json:
                     raise ValueError("key mismatch")
-                ids = [s.decode() if isinstance(s, bytes) else str(s) for s in f["sample_ids"][()]]
-                n = len(ids)
+                keys = [s.decode() if isinstance(s, bytes) else str(s) for s in f["entry_keys"][()]]
+                n = len(keys)
                 if f["crops"].shape[0] != n or f["boxes"].shape != (n, 4) or f["crops"].dtype != np.uint8:
                     raise ValueError("inconsistent datasets")
-            self._index = {s: i for i, s in enumerate(ids)}
+            self._index = {s: i for i, s in enumerate(keys)}
         except Exception as exc:  # corrupt / truncated / foreign file
-            self._mark_corrupt(" ".join(str(exc).split()) or type(exc).__name__)
+            self._mark_corrupt(_one_line(exc))
         return self._index
 
     def __len__(self) -> int:
-        return len(set(self._load_index()) | set(self._tmp_ids))
-
-    def __contains__(self, sample_id: str) -> bool:
         with self._lock:
-            return sample_id in self._tmp_ids or sample_id in self._load_index()
+            return len(set(self._load_index()) | set(self._tmp_rows) | set(self._buffer))
 
-    def _reader_file(self) -> Any:
+    def __contains__(self, key: str) -> bool:
+        with self._lock:
+            return key in self._buffer or key in self._tmp_rows or key in self._load_index()
+
+    def _reader_file(self) -> "h5py.File":
         if self._reader is None:
             import h5py
 
@@ -167,17 +184,17 @@ class CropCache:
                 pass
             self._reader = None
 
-    def get_many(self, sample_ids: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """``{sample_id: (crop (h, w, 3) uint8, rectangle (4,) float64)}`` for the hits.
+    def get_many(self, keys: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{key: (crop (h, w, 3) uint8, rectangle (4,) float64)}`` for the hits.
 
-        Thread-safe (reads are serialised); a read error marks the cache corrupt and
-        returns no hits.
+        A read error marks the cache corrupt (said once) and returns no hits from the file.
         """
-        wanted = list(dict.fromkeys(sample_ids))
+        wanted = list(dict.fromkeys(keys))
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         with self._lock:
+            new = set(self._buffer) | set(self._tmp_rows)
             index = self._load_index()
-            rows = sorted((index[s], s) for s in wanted if s in index and s not in self._tmp_ids)
+            rows = sorted((index[s], s) for s in wanted if s in index and s not in new)
             if rows:
                 try:
                     f = self._reader_file()
@@ -197,119 +214,157 @@ class CropCache:
                 except Exception as exc:
                     out.clear()
                     self._close_reader()
-                    self._mark_corrupt(" ".join(str(exc).split()) or type(exc).__name__)
-            if self._tmp is not None:
-                for s in wanted:
-                    j = self._tmp_ids.get(s)
-                    if j is not None:
-                        out[s] = (self._tmp["crops"][j], self._tmp["boxes"][j])
+                    self._mark_corrupt(_one_line(exc))
+            for s in wanted:
+                if s in self._buffer:
+                    out[s] = self._buffer[s]
+                elif s in self._tmp_rows and self._tmp is not None:
+                    j = self._tmp_rows[s]
+                    out[s] = (self._tmp["crops"][j], self._tmp["boxes"][j])
         return out
 
     # ------------------------------------------------------------------ writing
 
-    def _open_tmp(self, shape: tuple[int, ...]) -> Any:
+    def _disable(self, exc: BaseException) -> None:
+        """Stop writing (the run goes on uncached): drop the temporary file, say why once."""
+        self.disabled = True
+        with quiet_unraisable():
+            self._discard_tmp()
+        self._buffer, self._buffer_bytes = {}, 0
+        if no_space(exc):
+            self._warn(f"crop cache disabled: no space left on {self.directory}")
+        elif isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            self._warn(f"crop cache is read-only ({self.directory}): new crops are not saved")
+        else:
+            self._warn(f"crop cache disabled: cannot write {self.directory} ({_one_line(exc)})")
+
+    def _check_space(self, nbytes: int) -> None:
+        """Refuse to start a write the disk cannot hold (HDF5 copes badly with a full disk)."""
+        folder = self.directory if self.directory.exists() else self.directory.parent
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return
+        if free < nbytes + (1 << 20):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.directory))
+
+    def _open_tmp(self, shape: tuple[int, ...]) -> "h5py.File":
         import h5py
 
         self.directory.mkdir(parents=True, exist_ok=True)
         self._tmp_path = self.path.with_name(f"{self.path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         f = h5py.File(self._tmp_path, "w")
+        self._tmp = f
         f.attrs["key"] = self.key_json
         f.attrs["format"] = FORMAT_VERSION
         h, w, c = shape
         f.create_dataset("crops", shape=(0, h, w, c), maxshape=(None, h, w, c), dtype=np.uint8,
                          chunks=(1, h, w, c))
         f.create_dataset("boxes", shape=(0, 4), maxshape=(None, 4), dtype=np.float64, chunks=(1024, 4))
-        f.create_dataset("sample_ids", shape=(0,), maxshape=(None,), dtype=h5py.string_dtype(), chunks=(1024,))
-        self._tmp = f
+        f.create_dataset("entry_keys", shape=(0,), maxshape=(None,), dtype=h5py.string_dtype(), chunks=(1024,))
         return f
 
-    def _append(self, f: Any, ids: Sequence[str], crops: np.ndarray, boxes: np.ndarray) -> None:
+    @staticmethod
+    def _append(f: "h5py.File", keys: Sequence[str], crops: np.ndarray, boxes: np.ndarray) -> int:
+        """Append rows (one resize and one write per dataset); returns the first new row."""
         n0 = f["crops"].shape[0]
-        n1 = n0 + len(ids)
-        for name in ("crops", "boxes", "sample_ids"):
+        n1 = n0 + len(keys)
+        for name in ("crops", "boxes", "entry_keys"):
             f[name].resize(n1, axis=0)
         f["crops"][n0:n1] = crops
         f["boxes"][n0:n1] = boxes
-        f["sample_ids"][n0:n1] = list(ids)
+        f["entry_keys"][n0:n1] = list(keys)
+        return n0
 
-    def put_many(self, sample_ids: Sequence[str], crops: np.ndarray, boxes: np.ndarray) -> None:
-        """Add entries (written to a temporary file; visible in the cache after :meth:`save`)."""
-        with self._lock:
-            self._put_many(sample_ids, crops, boxes)
+    def put_many(self, keys: Sequence[str], crops: np.ndarray, boxes: np.ndarray) -> None:
+        """Add entries (buffered; visible to :meth:`get_many` at once, in the file after :meth:`save`).
 
-    def _put_many(self, sample_ids: Sequence[str], crops: np.ndarray, boxes: np.ndarray) -> None:
+        A key already added keeps its first entry. Writing is never fatal: a directory that cannot
+        be written disables it with one warning.
+        """
         crops = np.asarray(crops, dtype=np.uint8)
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        ids = [str(s) for s in sample_ids]
-        if crops.ndim != 4 or crops.shape[0] != len(ids) or boxes.shape[0] != len(ids):
-            raise ValueError("put_many: crops (N, h, w, 3), boxes (N, 4) and N sample ids expected")
-        # a repeated id within one session keeps its first entry
-        seen: set[str] = set()
-        keep = []
-        for i, s in enumerate(ids):
-            if s not in self._tmp_ids and s not in seen:
-                keep.append(i)
-            seen.add(s)
-        if not keep:
-            return
-        if self._write_failed:
-            return
-        if self._tmp is None:
-            try:
-                self._open_tmp(crops.shape[1:])
-            except OSError as exc:  # unwritable cache directory: run on without caching
-                self._write_failed = True
-                self.warnings.append(f"{self.directory}: crop cache not writable ({exc})")
-                self._tmp, self._tmp_path = None, None
+        keys = [str(s) for s in keys]
+        if crops.ndim != 4 or crops.shape[0] != len(keys) or boxes.shape[0] != len(keys):
+            raise ValueError("put_many: crops (N, h, w, 3), boxes (N, 4) and N keys expected")
+        with self._lock:
+            if self.disabled:
                 return
-        f = self._tmp
-        if f["crops"].shape[1:] != crops.shape[1:]:
-            raise ValueError(f"put_many: crop shape {crops.shape[1:]} differs from {f['crops'].shape[1:]}")
-        n0 = f["crops"].shape[0]
-        self._append(f, [ids[i] for i in keep], crops[keep], boxes[keep])
-        for k, i in enumerate(keep):
-            self._tmp_ids[ids[i]] = n0 + k
+            for i, s in enumerate(keys):
+                if s in self._buffer or s in self._tmp_rows:
+                    continue
+                if self._buffer:
+                    first = next(iter(self._buffer.values()))[0]
+                    if first.shape != crops.shape[1:]:
+                        raise ValueError(f"put_many: crop shape {crops.shape[1:]} differs from {first.shape}")
+                self._buffer[s] = (crops[i].copy(), boxes[i].copy())
+                self._buffer_bytes += crops[i].nbytes
+            if self._buffer_bytes >= _FLUSH_BYTES:
+                self._flush()
+
+    def _flush(self) -> None:
+        """Write the buffered entries to the temporary file in one append."""
+        if not self._buffer or self.disabled:
+            return
+        keys = list(self._buffer)
+        crops = np.stack([self._buffer[s][0] for s in keys])
+        boxes = np.stack([self._buffer[s][1] for s in keys])
+        try:
+            with deferred_signals(), quiet_unraisable():
+                self._check_space(crops.nbytes + boxes.nbytes)
+                f = self._tmp if self._tmp is not None else self._open_tmp(crops.shape[1:])
+                if f["crops"].shape[1:] != crops.shape[1:]:
+                    raise ValueError(f"crop shape {crops.shape[1:]} differs from {f['crops'].shape[1:]}")
+                n0 = self._append(f, keys, crops, boxes)
+        except (OSError, RuntimeError, ValueError) as exc:  # h5py raises OSError/RuntimeError
+            self._disable(exc)
+            return
+        for k, s in enumerate(keys):
+            self._tmp_rows[s] = n0 + k
+        self._buffer, self._buffer_bytes = {}, 0
 
     def save(self) -> None:
-        """Merge new entries with the existing file and atomically replace it."""
+        """Merge new entries with the existing file and atomically replace it (never raises OSError)."""
         with self._lock:
-            self._save()
+            self._flush()
+            if self._tmp is None or self.disabled:
+                return
+            import h5py
 
-    def _save(self) -> None:
-        if self._tmp is None:
-            return
-        import h5py
+            f = self._tmp
+            try:
+                with deferred_signals(), quiet_unraisable():
+                    index = self._load_index()
+                    old = sorted((r, s) for s, r in index.items() if s not in self._tmp_rows)
+                    self._close_reader()
+                    if old and not self.corrupt:
+                        self._check_space(len(old) * int(np.prod(f["crops"].shape[1:])))
+                        try:
+                            with h5py.File(self.path, "r") as src:
+                                if src["crops"].shape[1:] == f["crops"].shape[1:]:
+                                    for start in range(0, len(old), 1024):
+                                        part = old[start:start + 1024]
+                                        idx = np.array([r for r, _ in part], dtype=np.int64)
+                                        self._append(f, [s for _, s in part], src["crops"][idx], src["boxes"][idx])
+                        except OSError as exc:
+                            if no_space(exc):
+                                raise
+                            self._warn(f"{self.path}: could not merge the old crop cache ({_one_line(exc)})")
+                    f.close()
+                    self._tmp = None
+                    os.replace(self._tmp_path, self.path)  # type: ignore[arg-type]
+            except (OSError, RuntimeError, ValueError) as exc:
+                self._disable(exc)
+                return
+            except BaseException:
+                self.abort()
+                raise
+            self._tmp_path = None
+            self._tmp_rows = {}
+            self._index = None
+            self.corrupt = False
 
-        f = self._tmp
-        try:
-            index = self._load_index()
-            old = [(r, s) for s, r in index.items() if s not in self._tmp_ids]
-            self._close_reader()
-            if old and not self.corrupt:
-                old.sort()
-                try:
-                    with h5py.File(self.path, "r") as src:
-                        if src["crops"].shape[1:] == f["crops"].shape[1:]:
-                            for start in range(0, len(old), 256):
-                                part = old[start:start + 256]
-                                idx = np.array([r for r, _ in part], dtype=np.int64)
-                                self._append(f, [s for _, s in part], src["crops"][idx], src["boxes"][idx])
-                except Exception as exc:  # old file went bad: keep only the new entries
-                    self.warnings.append(f"{self.path}: could not merge old crop cache ({exc})")
-            f.close()
-            self._tmp = None
-            self._close_reader()
-            os.replace(self._tmp_path, self.path)
-        except BaseException:
-            self.abort()
-            raise
-        self._tmp_path = None
-        self._tmp_ids = {}
-        self._index = None
-        self.corrupt = False
-
-    def abort(self) -> None:
-        """Discard entries added since the last save."""
+    def _discard_tmp(self) -> None:
         if self._tmp is not None:
             try:
                 self._tmp.close()
@@ -322,7 +377,13 @@ class CropCache:
             except OSError:
                 pass
             self._tmp_path = None
-        self._tmp_ids = {}
+        self._tmp_rows = {}
+
+    def abort(self) -> None:
+        """Discard entries added since the last save."""
+        with self._lock:
+            self._discard_tmp()
+            self._buffer, self._buffer_bytes = {}, 0
 
     def close(self) -> None:
         """Save new entries (if any) and close the file."""
@@ -335,9 +396,4 @@ class CropCache:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        try:
-            self.save()
-        except OSError as e:  # a cache that cannot be written is never fatal
-            self.warnings.append(f"{self.path}: could not save crop cache ({e})")
-        finally:
-            self._close_reader()
+        self.close()

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from faceval.pipeline.cache import CropCache
 from faceval.pipeline.images import ImageReadError, ImageSource, load_source
 from faceval.pipeline.transform import crop_and_resize, face_crop
 
@@ -33,8 +34,10 @@ class CropJob:
 
     Attributes:
         index: position of the sample in the caller's arrays (returned in ``Batch.indices``).
-        sample_id: stable sample id (crop-cache key).
+        sample_id: stable sample id.
         source: image path, or a callable returning the image (array / PIL image).
+        cache_key: the sample's identity key in the crop cache
+            (:func:`faceval.pipeline.identity.sample_identities`); None: never cached.
     """
 
     index: int
@@ -45,6 +48,7 @@ class CropJob:
     box: Any = None
     scale: float = 1.2
     square: bool = True
+    cache_key: str | None = None
 
     def crop_array(self) -> np.ndarray:
         """The ``(4,)`` crop rectangle; ``ValueError`` when it cannot be built."""
@@ -160,7 +164,8 @@ def to_model_input(
     return out
 
 
-def _default_workers() -> int:
+def default_workers() -> int:
+    """Decode threads when not given: the CPU count, at most 8."""
     return max(1, min(8, os.cpu_count() or 1))
 
 
@@ -176,7 +181,7 @@ def iter_batches(
     oversample: float = 1.0,
     strict: bool = False,
     prefetch: int | None = None,
-    cache: Any = None,
+    cache: CropCache | None = None,
     max_pixels: int | None = None,
 ) -> Iterator[Batch]:
     """Yield batches of crops in job order, decoding ahead in worker threads.
@@ -198,13 +203,14 @@ def iter_batches(
         resample, use_draft, oversample, max_pixels: see :func:`load_crop`.
         prefetch: jobs in flight (default ``max(2 * batch_size, 4 * workers)``); bounds
             memory to about that many decoded images.
-        cache: optional :class:`~faceval.pipeline.cache.CropCache`: hits skip decoding
-            (when their stored rectangle equals the job's), misses are added with
-            ``put_many`` as batches complete (the caller saves / closes the cache).
+        cache: optional :class:`~faceval.pipeline.cache.CropCache`, looked up by each job's
+            ``cache_key`` (jobs without one are never cached): hits skip decoding (when their
+            stored rectangle equals the job's), misses are added with ``put_many`` as batches
+            complete (the caller saves / closes the cache).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
-    n_workers = _default_workers() if workers is None else int(workers)
+    n_workers = default_workers() if workers is None else int(workers)
     window = prefetch if prefetch is not None else max(2 * batch_size, 4 * max(n_workers, 1))
     window = max(1, int(window))
     size = (int(input_size[0]), int(input_size[1]))
@@ -214,12 +220,12 @@ def iter_batches(
     prefetched: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if cache is not None:
         try:  # a broken cache is never fatal
-            prefetched = cache.get_many([job.sample_id for job in items])
+            prefetched = cache.get_many([job.cache_key for job in items if job.cache_key is not None])
         except Exception:
             prefetched = {}
 
     def cached(job: CropJob) -> tuple[np.ndarray, np.ndarray] | None:
-        hit = prefetched.get(job.sample_id)
+        hit = prefetched.get(job.cache_key) if job.cache_key is not None else None
         if hit is None:
             return None
         rect = job.crop_array()
@@ -245,7 +251,7 @@ def iter_batches(
             job = next(it)
         except StopIteration:
             return False
-        if executor is None or job.sample_id in prefetched:
+        if executor is None or (job.cache_key is not None and job.cache_key in prefetched):
             pending.append((job, None))  # cache hits need no decoding thread
         else:
             pending.append((job, executor.submit(work, job)))
@@ -255,6 +261,7 @@ def iter_batches(
     buf_rects: list[np.ndarray] = []
     buf_idx: list[int] = []
     buf_ids: list[str] = []
+    buf_keys: list[str | None] = []
     buf_hit: list[bool] = []
     failures: list[tuple[int, str]] = []
 
@@ -273,13 +280,10 @@ def iter_batches(
         if prepare is not None and len(batch):
             batch.inputs = prepare(crops)
         if cache is not None and len(batch):
-            new = [i for i, h in enumerate(buf_hit) if not h]
+            new = [i for i, h in enumerate(buf_hit) if not h and buf_keys[i] is not None]
             if new:
-                try:
-                    cache.put_many([buf_ids[i] for i in new], crops[new], rects[new])
-                except Exception:
-                    pass
-        for lst in (buf_crops, buf_rects, buf_idx, buf_ids, buf_hit, failures):
+                cache.put_many([buf_keys[i] for i in new], crops[new], rects[new])  # type: ignore[misc]
+        for lst in (buf_crops, buf_rects, buf_idx, buf_ids, buf_keys, buf_hit, failures):
             lst.clear()
         return batch
 
@@ -302,6 +306,7 @@ def iter_batches(
                 buf_rects.append(rect)
                 buf_idx.append(int(job.index))
                 buf_ids.append(job.sample_id)
+                buf_keys.append(job.cache_key)
                 buf_hit.append(hit)
                 if len(buf_crops) == batch_size:
                     yield emit()

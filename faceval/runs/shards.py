@@ -37,7 +37,13 @@ _SHARD_KEYS = ("shard", "sample_set_sha256", *SHARD_OF_KEYS)
 #: Provenance fields that determine predictions: shards must agree on them.
 IDENTITY_PROVENANCE = ("command", "model_sha256", "spec", "dataset_spec", "predictions_sha256")
 #: ... and any provenance field whose name starts with one of these (box sources and their inputs).
-IDENTITY_PREFIXES = ("box", "detector", "data_identity")
+IDENTITY_PREFIXES = ("box", "detector")
+#: Provenance fields that are machine-local and so may differ between shards made on several machines:
+#: ``box_source`` (the box source's providers and cache file; its identity, box file or detector sha256
+#: and spec, is in the protocol and compared there) and ``data_identity`` (each shard's own image files:
+#: resolved paths and mtimes). The full set's sample set and ground truth are checked through the
+#: ``shard_of_*`` digests.
+MACHINE_LOCAL_PROVENANCE = frozenset({"box_source", "data_identity"})
 
 
 def protocol_dict(protocol: Any) -> dict[str, Any]:
@@ -124,7 +130,8 @@ _DISPLAY = {"command": "command", "model_sha256": "model sha256", "spec": "model
 def _identity_fields(run: RunData) -> dict[str, Any]:
     """Everything besides the protocol that determines a shard's predictions, by display name."""
     fields: dict[str, Any] = {"dataset": run.dataset, "scheme": run.scheme, "full set": full_set_of(run)}
-    keys = set(IDENTITY_PROVENANCE) | {k for k in run.provenance if k.startswith(IDENTITY_PREFIXES)}
+    keys = set(IDENTITY_PROVENANCE) | {k for k in run.provenance
+                                         if k.startswith(IDENTITY_PREFIXES) and k not in MACHINE_LOCAL_PROVENANCE}
     for key in sorted(keys):
         fields[_DISPLAY.get(key, f"provenance '{key}'")] = run.provenance.get(key)
     return fields

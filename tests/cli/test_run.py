@@ -127,7 +127,7 @@ def test_interrupted_run_resumes_to_identical_result(tmp_path):
     subprocess.run(base + ["--out", str(full)], check=True, capture_output=True)
 
     out = tmp_path / "resumed.h5"
-    partial = out.with_name(out.name + ".partial.h5")
+    partial = out.with_name(out.name + ".partial")  # no *.h5 glob matches it
     proc = subprocess.Popen(base + ["--out", str(out)], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -152,7 +152,7 @@ def test_sigterm_exits_143_without_output(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "faceval_cli.main", "run", "--dataset", "300w:helen", "--data-root",
                              str(root), "--no-cache", "--no-progress", "--checkpoint-every", "16", "--out", str(out)],
                             stderr=subprocess.PIPE, text=True)
-    partial = out.with_name(out.name + ".partial.h5")
+    partial = out.with_name(out.name + ".partial")  # no *.h5 glob matches it
     deadline = time.monotonic() + 60
     while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -939,7 +939,7 @@ def _fail_write(mp: pytest.MonkeyPatch) -> None:
 def _(b, t, mp):
     _fail_replace(mp)
     out = t / "run.h5"
-    return Expect(score_args(b, "--out", str(out)), rf"^cannot write {re.escape(str(out))}: No space left on device$",
+    return Expect(score_args(b, "--out", str(out)), rf"^no space left on device writing {re.escape(str(out))}$",
                   out, outs=[out])
 
 
@@ -948,7 +948,7 @@ def _(b, t, mp):
     _fail_write(mp)
     out = t / "table.tex"
     return Expect(["report", str(b.run_a), str(b.run_b), "--out", str(out)],
-                  rf"^cannot write {re.escape(str(out))}: No space left on device$", out, outs=[out])
+                  rf"^no space left on device writing {re.escape(str(out))}$", out, outs=[out])
 
 
 @case("disk-full-plot-out")
@@ -956,7 +956,7 @@ def _(b, t, mp):
     _fail_write(mp)
     out = t / "ced.svg"
     return Expect(["plot", "ced", str(b.run_a), "--out", str(out)],
-                  rf"^cannot write {re.escape(str(out))}: No space left on device$", out, outs=[out])
+                  rf"^no space left on device writing {re.escape(str(out))}$", out, outs=[out])
 
 
 @case("disk-full-merge-out")
@@ -977,7 +977,7 @@ def _(b, t, mp):
     _fail_replace(mp)
     out = t / "merged.h5"
     return Expect(["merge", str(shard_path), "--out", str(out)],
-                  rf"^cannot write {re.escape(str(out))}: No space left on device$", out, outs=[out])
+                  rf"^no space left on device writing {re.escape(str(out))}$", out, outs=[out])
 
 
 @case("disk-full-gate-junit")
@@ -985,7 +985,7 @@ def _(b, t, mp):
     _fail_write(mp)
     out = t / "junit.xml"
     return Expect(["gate", str(b.run_a), "--baseline", str(b.run_a), "--junit-xml", str(out)],
-                  rf"^cannot write {re.escape(str(out))}: No space left on device$", out, outs=[out])
+                  rf"^no space left on device writing {re.escape(str(out))}$", out, outs=[out])
 
 
 # ---- files that are not run files

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -115,6 +116,7 @@ def test_loader_with_cache_is_identical_and_skips_decoding(jpeg_jobs, tmp_path):
     key = crop_key_fields("synthetic", input_size=(48, 48), box_source="dataset", scale=1.2, square=True,
                           resample="bilinear")
     ref = _collect(iter_batches(jpeg_jobs, input_size=(48, 48), batch_size=4, workers=2))
+    jpeg_jobs = [dataclasses.replace(j, cache_key=j.sample_id) for j in jpeg_jobs]
     with CropCache(tmp_path, key) as cache:
         first = _collect(iter_batches(jpeg_jobs, input_size=(48, 48), batch_size=4, workers=2, cache=cache))
         assert not any(b.from_cache.any() for b in first[0])
@@ -127,7 +129,8 @@ def test_loader_with_cache_is_identical_and_skips_decoding(jpeg_jobs, tmp_path):
         assert res[1].tolist() == ref[1].tolist()
         assert res[2].tobytes() == ref[2].tobytes() and res[3].tobytes() == ref[3].tobytes()
     # a changed crop rectangle is a miss, not a stale hit
-    moved = [CropJob(j.index, j.sample_id, j.source, box=j.box + 1.0) for j in jpeg_jobs if j.index < 100][:2]
+    moved = [CropJob(j.index, j.sample_id, j.source, box=j.box + 1.0, cache_key=j.sample_id)
+             for j in jpeg_jobs if j.index < 100][:2]
     with CropCache(tmp_path, key) as cache:
         (b,) = list(iter_batches(moved, input_size=(48, 48), batch_size=4, workers=1, cache=cache))
     assert not b.from_cache.any()
