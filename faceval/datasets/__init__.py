@@ -24,7 +24,6 @@ from typing import Any, Callable
 import numpy as np
 
 from faceval.datasets.base import Annotations
-from faceval.datasets.common import IMAGES_NEEDED
 from faceval.datasets.manifest import DATASET_NAMES, load_manifest, manifest_sha256
 from faceval.datasets.registry import dataset_info, loader_module, resolve_splits
 from faceval.errors import InputError
@@ -71,11 +70,8 @@ def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
         if not root.is_dir():
             raise InputError("data root is not a folder", path=root)
     manifest = load_manifest(info.name)
-    token = IMAGES_NEEDED.set(need_images)
-    try:
-        annotations = loader_module(info.name).load(root, tuple(splits), strict=strict, manifest=manifest)
-    finally:
-        IMAGES_NEEDED.reset(token)
+    annotations = loader_module(info.name).load(root, tuple(splits), strict=strict, manifest=manifest,
+                                                need_images=need_images)
     annotations = _restrict_to_splits(annotations)
     annotations.manifest_sha256 = manifest_sha256(info.name)
     if pose_labels is not None:
