@@ -10,6 +10,7 @@ AFLW2000-3D NME normaliser; the files carry no other box); poses are degrees yaw
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +65,19 @@ def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: 
     return make_annotations(dataset=NAME, scheme="300w", sample_ids=ids, image_paths=images, landmarks=landmarks,
                             box_sizes=landmark_box_size(landmarks), poses=poses, splits=split_index,
                             warnings=warnings, data_root=root, pose_source="dataset")
+
+
+_ID = re.compile(r"image\d{5}\.jpg")
+
+
+def present_ids(root: Path | None, manifest: dict[str, Any]) -> list[str]:
+    """Every AFLW2000-3D id under ``root`` (both splits), from the folder listing."""
+    if root is None:
+        return []
+    listing = list_folder(root / NAME / manifest["folder"], (".mat",))
+    return [listing.image_for(m[:-4]) or m[:-4] + ".jpg" for m in listing.with_suffix(".mat")]
+
+
+def absent_sample(sample_id: str, present: frozenset[str], root: Path | None, manifest: dict[str, Any]) -> bool:
+    """An AFLW2000-3D file name while this copy holds fewer than the manifest's images."""
+    return bool(_ID.fullmatch(sample_id)) and len(present) < int(manifest["splits"]["all"]["count"])

@@ -91,3 +91,11 @@ def image_loader(annotations: Annotations) -> Callable[[int], np.ndarray]:
 
     load_image.close = close  # type: ignore[attr-defined]
     return load_image
+
+
+def absent_sample(sample_id: str, present: frozenset[str], root: Path | None, manifest: dict[str, Any]) -> bool:
+    """``test/<i>`` or ``train/<i>`` within the manifest's count while that split's file is absent."""
+    split, _, row = sample_id.partition("/")
+    if split not in manifest["mat_files"] or not row.isdigit() or not row.isascii() or root is None:
+        return False
+    return int(row) < int(manifest["splits"][split]["count"]) and not is_regular_file(mat_path(root, split))

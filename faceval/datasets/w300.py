@@ -92,3 +92,41 @@ def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: 
         raise empty_annotations_error(NAME, base, manifest["layout"])
     return make_annotations(dataset=NAME, scheme="300w", sample_ids=ids, image_paths=images,
                             landmarks=np.stack(landmarks), splits=split_index, warnings=warnings, data_root=root)
+
+
+def _folders(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return manifest["folders"]
+
+
+def present_ids(root: Path | None, manifest: dict[str, Any]) -> list[str]:
+    """Every 300W sample id under ``root`` (all folders), from folder listings only."""
+    if root is None:
+        return []
+    ids = []
+    for folder, definition in _folders(manifest).items():
+        listing = list_folder(root / NAME / folder, (".pts",))
+        for pts_name in listing.with_suffix(".pts"):
+            stem = pts_name[: -len(".pts")]
+            ids.append(f"{folder}/{listing.image_for(stem) or stem + definition['image_ext']}")
+    return ids
+
+
+def absent_sample(sample_id: str, present: frozenset[str], root: Path | None, manifest: dict[str, Any]) -> bool:
+    """An id in a 300W folder that holds fewer samples here than the manifest counts."""
+    folder, _, name = sample_id.rpartition("/")
+    definition = _folders(manifest).get(folder)
+    if definition is None or not name.endswith(IMAGE_EXTENSIONS) or name.startswith("."):
+        return False
+    found = sum(1 for sid in present if sid.rpartition("/")[0] == folder)
+    return found < int(definition["count"])
+
+
+def layout_candidates(path: str, manifest: dict[str, Any]) -> list[str]:
+    """Ids named by an image path that contains a 300W folder (``.../helen/trainset/x.jpg``)."""
+    parts = path.replace("\\", "/").split("/")
+    out = []
+    for folder in _folders(manifest):
+        depth = folder.count("/") + 1
+        if len(parts) > depth and "/".join(parts[-depth - 1:-1]) == folder:
+            out.append(f"{folder}/{parts[-1]}")
+    return out

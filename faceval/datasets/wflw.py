@@ -12,6 +12,7 @@ train list's, each in file order. An annotation whose image is absent keeps its 
 from __future__ import annotations
 
 from collections import Counter
+import re
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +124,13 @@ def _cross_check(base: Path, manifest: dict[str, Any], split: str, flag: str, id
     warnings.append(f"{NAME}:{split}: the {flag} flags of the test list select {len(ids)} faces, the official "
                     f"attribute list {path.name} has {len(official)}; {only_ours} flagged face(s) not in the list, "
                     f"{only_theirs} listed face(s) not flagged")
+
+
+_ID = re.compile(r"[^/#]+/[^/#]+\.(?:jpg|png)#\d+")
+
+
+def absent_sample(sample_id: str, present: frozenset[str], root: Path | None, manifest: dict[str, Any]) -> bool:
+    """A WFLW-shaped id (``<event>/<image>.jpg#k``) while one of the two lists is absent here."""
+    if not _ID.fullmatch(sample_id) or root is None:
+        return False
+    return any(not is_regular_file(root / NAME / rel) for rel in manifest["lists"].values())
