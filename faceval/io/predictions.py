@@ -29,6 +29,7 @@ import mmap
 import os
 import re
 import tokenize
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -363,13 +364,15 @@ def _read_csv_fast(source: Path, header: _CsvHeader) -> tuple[list[str], np.ndar
                 if _BOOLEAN_FIELD.search(mapped):  # type: ignore[call-overload]
                     return None
         ncols = len(header.names)
-        frame = pd.read_csv(
-            source, header=None, skiprows=1, names=list(range(ncols)), engine="c", encoding="utf-8-sig",
-            dtype={0: str, **{j: np.float64 for j in range(1, ncols)}},
-            keep_default_na=False, na_values={j: _CSV_NA for j in range(1, ncols)}, skip_blank_lines=True,
-        )
-    except (ValueError, TypeError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
-            OverflowError, MemoryError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields: never silently dropped
+            frame = pd.read_csv(
+                source, header=None, skiprows=1, names=list(range(ncols)), index_col=False, engine="c",
+                encoding="utf-8-sig", dtype={0: str, **{j: np.float64 for j in range(1, ncols)}},
+                keep_default_na=False, na_values={j: _CSV_NA for j in range(1, ncols)}, skip_blank_lines=True,
+            )
+    except (ValueError, TypeError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.ParserWarning,
+            pd.errors.EmptyDataError, OverflowError, MemoryError):
         return None
     if len(frame) == 0:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -35,6 +36,11 @@ def read_text(path: Path, what: str) -> str:
     return text
 
 
+#: a numeric token of an annotation file: plain ASCII decimal or scientific (no ``1_000``, no
+#: non-ASCII digits, no ``nan``/``inf``: ground truth must be finite)
+NUMBER_TOKEN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
 def parse_floats(tokens: Sequence[str], line_numbers: Sequence[int], per_line: int, path: Path,
                  what: str = "coordinates") -> np.ndarray:
     """Convert a flat token list (``per_line`` tokens from each line) to float64, vectorised.
@@ -42,15 +48,16 @@ def parse_floats(tokens: Sequence[str], line_numbers: Sequence[int], per_line: i
     On a non-numeric or non-finite token, raise InputError naming the 1-based line.
     Returns an array of shape ``(len(line_numbers), per_line)``.
     """
+    strict = all(NUMBER_TOKEN.fullmatch(token) for token in tokens)
     try:
-        values = np.array(tokens, dtype=np.float64)
+        values = np.array(tokens, dtype=np.float64) if strict else None
     except ValueError:
         values = None
     if values is not None and np.isfinite(values).all():
         return values.reshape(len(line_numbers), per_line)
     for k, token in enumerate(tokens):
         try:
-            value = float(token)
+            value = float(token) if NUMBER_TOKEN.fullmatch(token) else None
         except ValueError:
             value = None
         if value is None or not np.isfinite(value):
