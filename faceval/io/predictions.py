@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from faceval.errors import InputError, closest
+from faceval.io.text import holds_boolean_token
 
 if TYPE_CHECKING:
     from faceval.datasets.ids import DatasetIds
@@ -361,7 +362,7 @@ def _read_csv_fast(source: Path, header: _CsvHeader) -> tuple[list[str], np.ndar
             if os.fstat(handle.fileno()).st_size == 0:
                 return None
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                if _BOOLEAN_FIELD.search(mapped):  # type: ignore[call-overload]
+                if holds_boolean_token(mapped, _BOOLEAN_FIELD):
                     return None
         ncols = len(header.names)
         with warnings.catch_warnings():

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.io.text import parse_floats, read_text
+from faceval.io.text import holds_boolean_token, parse_floats, read_text
 
 NUM_POINTS = 98
 ATTRIBUTE_NAMES = ("pose", "expression", "illumination", "makeup", "occlusion", "blur")
@@ -94,25 +94,24 @@ def _read_fast(path: Path, ntokens: int) -> tuple[np.ndarray, list[str], np.ndar
             if size == 0:
                 return None
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                if b"\0" in mapped[:4096] or _BOOLEAN_TOKEN.search(mapped):  # type: ignore[call-overload]
+                if b"\0" in mapped[:4096] or holds_boolean_token(mapped, _BOOLEAN_TOKEN):
                     return None
                 step = 1 << 24
                 newlines = sum(mapped[i:i + step].count(b"\n") for i in range(0, size, step))
-                blank = re.search(rb"(?:\A|\n)[ \t\r]*\n", mapped)  # type: ignore[call-overload]
-        if blank is not None:
-            return None  # blank lines: line numbers need the checker
+                last_byte = mapped[size - 1:size]
+        lines = newlines if last_byte == b"\n" else newlines + 1
         nnum = ntokens - 1
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields: never silently dropped
             frame = pd.read_csv(path, sep=r"\s+", header=None, names=list(range(ntokens)), index_col=False,
                                 engine="c", encoding="utf-8-sig",
                                 dtype={**{j: np.float64 for j in range(nnum)}, nnum: str},
-                                na_filter=False, skip_blank_lines=False)
+                                na_filter=False, skip_blank_lines=True)
     except (ValueError, TypeError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.ParserWarning,
             pd.errors.EmptyDataError, OverflowError, MemoryError):
         return None
-    if len(frame) == 0 or len(frame) not in (newlines, newlines + 1):
-        return None
+    if len(frame) == 0 or len(frame) != lines:
+        return None  # blank lines (line numbers need the checker) or rows pandas merged
     images = frame.pop(nnum)
     values = frame.to_numpy(dtype=np.float64)
     del frame
