@@ -1096,7 +1096,7 @@ def _(b, t, mp):
 
 @case("datasets-verify-incomplete")
 def _(b, t, mp):
-    return Expect(["datasets", "verify", "cofw", "--data-root", str(b.root)],
+    return Expect(["datasets", "verify", "cofw", "--all-splits", "--data-root", str(b.root)],
                   r"^cofw: \d+ problem\(s\) against the manifest; first: missing file: .*COFW_train_color\.mat$",
                   b.root / "cofw" / "COFW_train_color.mat")
 
