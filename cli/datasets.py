@@ -22,9 +22,13 @@ def out(line: str = "") -> None:
     click.echo(line)
 
 
-def _status(found: int | None, expected: int | None) -> str:
+def _status(found: int | None, expected: int | None, images_found: int | None = None) -> str:
     if found is None:
         return "not loaded"
+    if images_found is not None and images_found < found:
+        missing = found - images_found
+        lacking = f"{missing} image{'s' if missing != 1 else ''} missing"
+        return lacking if expected is None or found >= expected else f"{expected - found} missing, {lacking}"
     if expected is None:
         return "no count in manifest"
     if found == expected:
@@ -55,7 +59,8 @@ def _splits_table(splits: dict[str, dict[str, Any]], found: dict[str, dict[str, 
         if found is not None:
             count = found.get(split)
             n = None if count is None else count.get("found")
-            row += ["–" if n is None else str(n), Text(_status(n, expected))]
+            images = None if count is None else count.get("images_found")
+            row += ["–" if n is None else str(n), Text(_status(n, expected, images))]
         if descriptions is not None:
             row.append(Text(descriptions.get(split, "")))
         table.add_row(*row)
@@ -103,7 +108,7 @@ def info_command(name: str, data_root: Path | None, output_format: str) -> None:
     if data_root is not None:
         from faceval.datasets.verification import verify_dataset
 
-        report = verify_dataset(details["name"], data_root)
+        report = verify_dataset(details["name"], data_root, all_splits=True)
         details["found"] = report.counts
         details["problems"] = report.problems
     if output_format == "json":
@@ -131,15 +136,21 @@ def info_command(name: str, data_root: Path | None, output_format: str) -> None:
 
 
 @command.command("verify")
-@click.argument("name")
+@click.argument("spec", metavar="NAME[:SPLIT]")
+@click.option("--all-splits", is_flag=True, help="Verify every split of NAME (default: the splits NAME[:SPLIT] selects).")
 @data_root_option
 @format_option
-def verify_command(name: str, data_root: Path | None, output_format: str) -> None:
-    """Check a local copy of NAME against its manifest (exit 2 when incomplete or different)."""
+def verify_command(spec: str, all_splits: bool, data_root: Path | None, output_format: str) -> None:
+    """Check a local copy of NAME[:SPLIT] against its manifest (exit 2 when incomplete or different).
+
+    NAME alone verifies its default selection (300w: the public test splits, so a test-only copy
+    verifies without the training images); NAME:SPLIT one split or selection; --all-splits all.
+    A split whose annotations are present but whose images are not is not complete.
+    """
     from faceval.datasets import verify
     from faceval.errors import InputError
 
-    report = verify(name.lower(), data_root)
+    report = verify(spec, data_root, all_splits=all_splits)
     if output_format == "json":
         emit_json(report.to_dict())
     else:

@@ -32,15 +32,10 @@ def protocol_options(func):  # type: ignore[no-untyped-def]
 
 
 def validate_protocol_names(normalizer: str, auc_mode: str) -> None:
-    """Unknown normaliser or AUC mode: one-line error with the closest name."""
-    from faceval.errors import InputError, closest
-    from faceval.metrics.curves import AUC_MODES
-    from faceval.metrics.normalizers import NORMALIZERS
+    """Unknown normaliser or AUC mode: one-line error with the closest name (used by ``run`` too)."""
+    from faceval.evaluation.score import validate_protocol_names as validate
 
-    if normalizer not in NORMALIZERS:
-        raise InputError(f"unknown normaliser '{normalizer}'{closest(normalizer, NORMALIZERS)}; expected one of {', '.join(NORMALIZERS)}")
-    if auc_mode not in AUC_MODES:
-        raise InputError(f"unknown AUC mode '{auc_mode}'{closest(auc_mode, AUC_MODES)}; expected one of {', '.join(AUC_MODES)}")
+    validate(normalizer, auc_mode)
 
 
 @click.command("score")
@@ -66,72 +61,22 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
     Predictions are 0-based pixel coordinates of the original image. Missing
     samples are an error unless --allow-missing; NaN predictions are failures.
     """
-    from faceval.datasets import load
-    from faceval.errors import InputError
-    from faceval.io.predictions import read_predictions
-    from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, nonfinite_predictions, summary_json, thresholds_from
-    from faceval.runs.runfile import write_run
-    from faceval.runs.provenance import collect, now_iso, sha256_file
+    from faceval.evaluation.score import ScoreRequest, score_predictions
 
-    validate_protocol_names(normalizer, auc_mode)
-    if scheme is not None:
-        from faceval.schemes import load_scheme
-
-        load_scheme(scheme)  # an unknown --scheme is a flag error, not the prediction file's
-    started = now_iso()
-    ann = load(dataset, data_root, strict=strict_data, pose_labels=pose_labels, need_images=False)
-    for warning in ann.warnings:
-        info(f"faceval: warning: {warning}")
-    loaded = read_predictions(predictions_path, ann.sample_ids, allow_missing=allow_missing, ignore_extra=ignore_extra)
-    if loaded.ignored:
-        info(f"faceval: note: ignored {loaded.ignored} predictions for samples outside {dataset} (--ignore-extra)")
-    if loaded.missing:
-        info(f"faceval: warning: {loaded.missing} of {len(ann)} samples have no prediction; counted as failures (--allow-missing)")
-    failed = ~loaded.present
-    protocol = Protocol(
-        normalizer=normalizer,
-        thresholds=thresholds_from(thresholds, ann.dataset),
-        auc_mode=auc_mode,
-        aggregation=aggregation,
-        visible_only=visible_only,
-        pose_wrap=pose_wrap,
+    request = ScoreRequest(
+        predictions=predictions_path, dataset=dataset, data_root=data_root, strict_data=strict_data,
+        pose_labels=pose_labels, scheme=scheme, allow_missing=allow_missing, ignore_extra=ignore_extra,
+        normalizer=normalizer, thresholds=thresholds, auc_mode=auc_mode, aggregation=aggregation,
+        visible_only=visible_only, pose_wrap=pose_wrap, label=label, out=out,
     )
-    provenance = collect()
-    provenance.update({
-        "command": "score",
-        "predictions_path": str(predictions_path),
-        "predictions_sha256": sha256_file(predictions_path),
-        "predictions_format": loaded.format,
-        "predictions_ignored": loaded.ignored,
-        "data_root": str(ann.data_root) if ann.data_root else None,
-        "dataset_spec": dataset,
-        "data_warnings": list(ann.warnings),
-        "started": started,
-    })
-    try:
-        run = build_run(
-            ann,
-            PredictionSet(landmarks=loaded.landmarks, scheme=scheme, pose=loaded.pose, failed=failed,
-                          reasons=["missing prediction" if f else "" for f in failed]),
-            protocol,
-            label=label or predictions_path.stem,
-            provenance=provenance,
-        )
-    except InputError as exc:
-        if exc.path is not None:
-            raise
-        raise InputError(str(exc), path=predictions_path) from None  # name the file the user gave
-    run.provenance["finished"] = now_iso()
-    nonfinite = nonfinite_predictions(run)
-    if nonfinite:
-        info(f"faceval: warning: {nonfinite} samples have non-finite predictions (counted as failures, NME = inf)")
-    if out is not None:
-        write_run(out, run)
+    result = score_predictions(request, on_message=lambda text: info(f"faceval: {text}"))
+    run = result.run
     if output_format == "json":
+        from faceval.evaluation.scoring import summary_json
+
         emit_json(summary_json(run))
     else:
         from faceval_cli.summary_view import print_summary
 
-        lines = []
-        lines.append(f"run file: {out}" if out else "no run file written (pass --out RUN.h5 to keep one)")
+        lines = [f"run file: {out}" if out else "no run file written (pass --out RUN.h5 to keep one)"]
         print_summary(run, lines)

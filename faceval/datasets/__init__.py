@@ -7,7 +7,7 @@ Public API::
     sample_ids(spec, data_root) -> list[str]
     image_loader(annotations) -> Callable[[int], np.ndarray] | None
     manifest_sha256(name) -> str
-    verify(name, data_root) -> VerifyReport
+    verify(spec, data_root, *, all_splits=False) -> VerifyReport
 
 ``spec`` is ``NAME`` (the dataset's default selection, e.g. ``300w`` = helen, lfpw, common,
 challenging, full) or ``NAME:SPLIT`` (one split, or a named selection such as ``300w:private`` =
@@ -81,14 +81,9 @@ def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
             raise InputError("data root not found", path=root)
         if not root.is_dir():
             raise InputError("data root is not a folder", path=root)
-    from faceval.datasets.common import IMAGES_NEEDED
-
     manifest = load_manifest(info.name)
-    token = IMAGES_NEEDED.set(need_images)
-    try:
-        annotations = loader_module(info.name).load(root, tuple(splits), strict=strict, manifest=manifest)
-    finally:
-        IMAGES_NEEDED.reset(token)
+    annotations = loader_module(info.name).load(root, tuple(splits), strict=strict, manifest=manifest,
+                                                need_images=need_images)
     annotations = _restrict_to_splits(annotations)
     annotations.manifest_sha256 = manifest_sha256(info.name)
     if pose_labels is not None:
@@ -156,8 +151,8 @@ def image_loader(annotations: Annotations) -> Callable[[int], np.ndarray] | None
     return None
 
 
-def verify(name: str, data_root: Path | str | None):  # type: ignore[no-untyped-def]
-    """Check a local copy against its manifest; see :func:`faceval.datasets.verification.verify_dataset`."""
+def verify(spec: str, data_root: Path | str | None, *, all_splits: bool = False):  # type: ignore[no-untyped-def]
+    """Check a local copy of ``NAME[:SPLIT]`` against its manifest; see :func:`faceval.datasets.verification.verify_dataset`."""
     from faceval.datasets.verification import verify_dataset
 
-    return verify_dataset(name, data_root)
+    return verify_dataset(spec, data_root, all_splits=all_splits)

@@ -10,13 +10,15 @@ AFLW2000-3D NME normaliser; the files carry no other box); poses are degrees yaw
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from faceval.datasets.base import Annotations
-from faceval.datasets.common import empty_annotations_error, find_image, make_annotations, report_missing_images
+from faceval.datasets.common import (IMAGE_EXTENSIONS, empty_annotations_error, list_folder, make_annotations,
+                                     report_missing_images, report_skipped)
 from faceval.datasets.manifest import check_count
 from faceval.errors import InputError
 from faceval.io.aflw import landmark_box_size, read_aflw2000_mat
@@ -24,13 +26,17 @@ from faceval.io.aflw import landmark_box_size, read_aflw2000_mat
 NAME = "aflw2000"
 
 
-def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: dict[str, Any]) -> Annotations:
-    """Load AFLW2000-3D (every ``.mat`` in the folder, sorted by id)."""
+def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: dict[str, Any],
+         need_images: bool = True) -> Annotations:
+    """Load AFLW2000-3D (every ``.mat`` in the folder, sorted by id; the folder is listed once)."""
     assert root is not None
     base = root / NAME / manifest["folder"]
     if not base.is_dir():
         raise InputError(f"AFLW2000-3D folder not found (expected layout: {manifest['layout']})", path=base)
-    mats = sorted(base.glob("*.mat"))
+    listing = list_folder(base, (".mat",) + IMAGE_EXTENSIONS)
+    warnings: list[str] = []
+    report_skipped(NAME, listing, warnings)
+    mats = listing.with_suffix(".mat")
     if not mats:
         raise empty_annotations_error(NAME, base, manifest["layout"])
     ids: list[str] = []
@@ -38,24 +44,40 @@ def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: 
     missing: list[str] = []
     records = []
     for mat in mats:
-        image = find_image(mat)
-        sid = image.name if image is not None else mat.stem + ".jpg"
+        stem = mat[: -len(".mat")]
+        image_name = listing.image_for(stem)
+        sid = image_name if image_name is not None else stem + ".jpg"
         ids.append(sid)
-        images.append(image)
-        if image is None:
+        images.append(None if image_name is None else base / image_name)
+        if image_name is None:
             missing.append(sid)
-        records.append(read_aflw2000_mat(mat))
+        records.append(read_aflw2000_mat(base / mat))
     landmarks = np.stack([r.landmarks for r in records])
     poses = np.stack([r.pose for r in records])
     limit = float(manifest.get("pose_limit_degrees", 99.0))
     in_range = np.flatnonzero((np.abs(poses) <= limit).all(axis=1))
     available = {"all": np.arange(len(ids), dtype=np.int64), "test": in_range.astype(np.int64)}
-    warnings: list[str] = []
     split_index = {s: available[s] for s in splits}
     for split in splits:
         check_count(NAME, split, len(split_index[split]), manifest["splits"][split].get("count"), strict=strict,
                     warnings=warnings)
-    report_missing_images(NAME, missing, strict=strict, warnings=warnings, where=base)
+    report_missing_images(NAME, missing, strict=strict, warnings=warnings, where=base, need_images=need_images)
     return make_annotations(dataset=NAME, scheme="300w", sample_ids=ids, image_paths=images, landmarks=landmarks,
                             box_sizes=landmark_box_size(landmarks), poses=poses, splits=split_index,
                             warnings=warnings, data_root=root, pose_source="dataset")
+
+
+_ID = re.compile(r"image\d{5}\.jpg")
+
+
+def present_ids(root: Path | None, manifest: dict[str, Any]) -> list[str]:
+    """Every AFLW2000-3D id under ``root`` (both splits), from the folder listing."""
+    if root is None:
+        return []
+    listing = list_folder(root / NAME / manifest["folder"], (".mat",))
+    return [listing.image_for(m[:-4]) or m[:-4] + ".jpg" for m in listing.with_suffix(".mat")]
+
+
+def absent_sample(sample_id: str, present: frozenset[str], root: Path | None, manifest: dict[str, Any]) -> bool:
+    """An AFLW2000-3D file name while this copy holds fewer than the manifest's images."""
+    return bool(_ID.fullmatch(sample_id)) and len(present) < int(manifest["splits"]["all"]["count"])

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from faceval.datasets.base import Annotations
-from faceval.datasets.common import make_annotations
+from faceval.datasets.common import is_regular_file, make_annotations
 from faceval.datasets.manifest import check_count, load_manifest
 from faceval.errors import InputError
 from faceval.io.cofw import CofwImages, read_cofw_mat
@@ -26,8 +26,12 @@ def mat_path(root: Path, split: str) -> Path:
     return root / NAME / load_manifest(NAME)["mat_files"][split]
 
 
-def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: dict[str, Any]) -> Annotations:
-    """Load the requested COFW splits; order: the splits in request order, rows in file order."""
+def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: dict[str, Any],
+         need_images: bool = True) -> Annotations:
+    """Load the requested COFW splits; order: the splits in request order, rows in file order.
+
+    ``need_images`` is accepted for the common loader signature; COFW's images live in the ``.mat``.
+    """
     assert root is not None
     base = root / NAME
     if not base.is_dir():
@@ -39,7 +43,10 @@ def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: 
     for split in splits:
         path = mat_path(root, split)
         expected = manifest["splits"][split].get("count")
-        if not path.is_file():
+        regular = is_regular_file(path)
+        if regular is False:
+            warnings.append(f"{NAME}: skipped {path}: not a regular file")
+        if not regular:
             if strict:
                 raise InputError(f"COFW {split} file not found", path=path)
             split_index[split] = np.empty(0, dtype=np.int64)
@@ -84,3 +91,11 @@ def image_loader(annotations: Annotations) -> Callable[[int], np.ndarray]:
 
     load_image.close = close  # type: ignore[attr-defined]
     return load_image
+
+
+def absent_sample(sample_id: str, present: frozenset[str], root: Path | None, manifest: dict[str, Any]) -> bool:
+    """``test/<i>`` or ``train/<i>`` within the manifest's count while that split's file is absent."""
+    split, _, row = sample_id.partition("/")
+    if split not in manifest["mat_files"] or not row.isdigit() or not row.isascii() or root is None:
+        return False
+    return int(row) < int(manifest["splits"][split]["count"]) and not is_regular_file(mat_path(root, split))

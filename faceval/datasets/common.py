@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-
+import os
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -16,29 +17,83 @@ from faceval.errors import InputError
 IMAGE_EXTENSIONS = (".jpg", ".png", ".jpeg", ".ppm", ".bmp", ".JPG", ".PNG", ".JPEG")
 
 
-def find_image(annotation: Path) -> Path | None:
-    """The image beside ``annotation`` (same stem, a known image extension), or None."""
-    for ext in IMAGE_EXTENSIONS:
-        candidate = annotation.with_suffix(ext)
-        if candidate.is_file():
-            return candidate
-    return None
+@dataclass
+class FolderListing:
+    """One folder's regular files by name, read with a single directory scan (no stat per file).
+
+    ``skipped`` holds the names of non-regular entries (FIFOs, sockets, devices, folders) whose
+    name ends in one of the suffixes asked for: opening a FIFO would block forever.
+    """
+
+    directory: Path
+    files: set[str] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
+
+    def with_suffix(self, suffix: str) -> list[str]:
+        """Regular files ending in ``suffix``, sorted."""
+        return sorted(name for name in self.files if name.endswith(suffix))
+
+    def image_for(self, stem: str) -> str | None:
+        """The name of the image with ``stem`` (a known image extension, in order), or None."""
+        for ext in IMAGE_EXTENSIONS:
+            if stem + ext in self.files:
+                return stem + ext
+        return None
 
 
-#: False while loading for a caller that never opens images (``faceval score``): missing
-#: images are then neither warned about nor, with ``strict``, an error.
-IMAGES_NEEDED: ContextVar[bool] = ContextVar("faceval_images_needed", default=True)
+def list_folder(directory: Path, suffixes: Sequence[str]) -> FolderListing:
+    """Scan ``directory`` once; regular files (or links to them) and skipped non-regular entries.
+
+    Only entries whose type the scan does not report (rare file systems) or symbolic links are
+    stat-ed. A folder that cannot be listed gives an empty listing (the loaders report it).
+    """
+    listing = FolderListing(directory)
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return listing
+    except OSError as exc:
+        raise InputError(f"cannot list the folder: {exc.strerror or exc}", path=directory) from None
+    wanted = tuple(suffixes)
+    for entry in entries:
+        try:
+            regular = entry.is_file()  # d_type; follows a symbolic link to its target
+        except OSError:
+            regular = False
+        if regular:
+            listing.files.add(entry.name)
+        elif entry.name.endswith(wanted):
+            listing.skipped.append(entry.name)
+    listing.skipped.sort()
+    return listing
+
+
+def report_skipped(dataset: str, listing: FolderListing, warnings: list[str]) -> None:
+    """Warn once per folder about non-regular files that look like data (a FIFO named x.pts, ...)."""
+    if listing.skipped:
+        shown = ", ".join(listing.skipped[:3]) + (", ..." if len(listing.skipped) > 3 else "")
+        warnings.append(f"{dataset}: skipped {len(listing.skipped)} entr{'y' if len(listing.skipped) == 1 else 'ies'} "
+                        f"of {listing.directory} that are not regular files ({shown})")
+
+
+def is_regular_file(path: Path) -> bool | None:
+    """True for a regular file, False for an existing non-regular one (FIFO, device, ...), None when absent."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return None
 
 
 def report_missing_images(dataset: str, missing: Sequence[str], *, strict: bool, warnings: list[str],
-                          where: Path | None = None) -> None:
+                          where: Path | None = None, need_images: bool = True) -> None:
     """Policy for annotations whose image is absent.
 
     The sample is kept (its ground truth is complete, and ``faceval score`` needs no images) with
     ``image_paths[i] = None``; a warning names the count and the first few. With ``strict`` the
-    first missing image raises InputError naming its path.
+    first missing image raises InputError naming its path. With ``need_images=False`` (a caller
+    that never opens images, ``faceval score``) nothing is reported.
     """
-    if not missing or not IMAGES_NEEDED.get():
+    if not missing or not need_images:
         return
     if strict:
         raise InputError("image not found for an annotation (strict mode)",

@@ -24,13 +24,14 @@ def sample_dir() -> Path:
     return Path(str(resources.files("faceval.data").joinpath("sample")))
 
 
-def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: dict[str, Any]) -> Annotations:
+def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: dict[str, Any],
+         need_images: bool = True) -> Annotations:
     """Load the bundled sample (``root`` is ignored)."""
     base = sample_dir()
-    ids, images, landmarks, missing = read_pts_folder(base, "", ".jpg")
     warnings: list[str] = []
+    ids, images, landmarks, missing = read_pts_folder(base, "", ".jpg", warnings=warnings)
     check_count(NAME, "all", len(ids), manifest["splits"]["all"]["count"], strict=strict, warnings=warnings)
-    report_missing_images(NAME, missing, strict=strict, warnings=warnings, where=base)
+    report_missing_images(NAME, missing, strict=strict, warnings=warnings, where=base, need_images=need_images)
     return make_annotations(dataset=NAME, scheme="300w", sample_ids=ids, image_paths=images,
                             landmarks=np.stack(landmarks), splits={"all": np.arange(len(ids))},
                             warnings=warnings, data_root=base)

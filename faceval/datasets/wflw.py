@@ -12,13 +12,14 @@ train list's, each in file order. An annotation whose image is absent keeps its 
 from __future__ import annotations
 
 from collections import Counter
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from faceval.datasets.base import Annotations
-from faceval.datasets.common import make_annotations, report_missing_images
+from faceval.datasets.common import is_regular_file, make_annotations, report_missing_images
 from faceval.datasets.manifest import check_count
 from faceval.errors import InputError
 from faceval.io.wflw import ATTRIBUTE_LIST_NAMES, ATTRIBUTE_NAMES, WflwList, read_wflw_attribute_list, read_wflw_list
@@ -26,8 +27,13 @@ from faceval.io.wflw import ATTRIBUTE_LIST_NAMES, ATTRIBUTE_NAMES, WflwList, rea
 NAME = "wflw"
 
 
-def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: dict[str, Any]) -> Annotations:
-    """Load the requested WFLW splits (see module docstring)."""
+def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: dict[str, Any],
+         need_images: bool = True) -> Annotations:
+    """Load the requested WFLW splits (see module docstring).
+
+    With ``need_images=False`` (``faceval score``) no image file is looked at: ``image_paths``
+    are then all None.
+    """
     assert root is not None
     base = root / NAME
     if not base.is_dir():
@@ -39,7 +45,10 @@ def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: 
     offset = 0
     for list_name in lists_needed:
         path = base / manifest["lists"][list_name]
-        if not path.is_file():
+        regular = is_regular_file(path)
+        if regular is False:
+            warnings.append(f"{NAME}: skipped {path}: not a regular file")
+        if not regular:
             if strict:
                 raise InputError(f"WFLW {list_name} list not found (expected layout: {manifest['layout']})", path=path)
             warnings.append(f"{NAME}: {list_name} list not found: {path}")
@@ -53,16 +62,23 @@ def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: 
     ids: list[str] = []
     images: list[Path | None] = []
     missing: list[str] = []
+    skipped: list[str] = []
     image_root = base / "WFLW_images"
     for _, parsed, _ in parts:
-        for rel, sid in zip(parsed.image_paths, parsed.face_ids()):
-            ids.append(sid)
+        ids += parsed.face_ids()
+        if not need_images:
+            images += [None] * len(parsed)
+            continue
+        for rel in parsed.image_paths:
             path = image_root / rel
-            if path.is_file():
-                images.append(path)
-            else:
-                images.append(None)
+            regular = is_regular_file(path)
+            images.append(path if regular else None)
+            if not regular:
                 missing.append(rel)
+            if regular is False:
+                skipped.append(rel)
+    if skipped:
+        warnings.append(f"{NAME}: skipped {len(skipped)} image(s) that are not regular files ({', '.join(skipped[:3])})")
     landmarks = np.concatenate([p.landmarks for _, p, _ in parts])
     boxes = np.concatenate([p.boxes for _, p, _ in parts])
     flags = np.concatenate([p.flags for _, p, _ in parts])
@@ -79,7 +95,7 @@ def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: 
         if "flag" in definition and "test" in ranges:
             _cross_check(base, manifest, split, definition["flag"], [ids[i] for i in rows], landmarks[rows],
                          warnings)
-    report_missing_images(NAME, missing, strict=strict, warnings=warnings, where=image_root)
+    report_missing_images(NAME, missing, strict=strict, warnings=warnings, where=image_root, need_images=need_images)
     attributes = {name: flags[:, k].copy() for k, name in enumerate(ATTRIBUTE_NAMES)}
     return make_annotations(dataset=NAME, scheme="wflw", sample_ids=ids, image_paths=images, landmarks=landmarks,
                             boxes=boxes, attributes=attributes, splits=split_index, warnings=warnings,
@@ -108,3 +124,13 @@ def _cross_check(base: Path, manifest: dict[str, Any], split: str, flag: str, id
     warnings.append(f"{NAME}:{split}: the {flag} flags of the test list select {len(ids)} faces, the official "
                     f"attribute list {path.name} has {len(official)}; {only_ours} flagged face(s) not in the list, "
                     f"{only_theirs} listed face(s) not flagged")
+
+
+_ID = re.compile(r"[^/#]+/[^/#]+\.(?:jpg|png)#\d+")
+
+
+def absent_sample(sample_id: str, present: frozenset[str], root: Path | None, manifest: dict[str, Any]) -> bool:
+    """A WFLW-shaped id (``<event>/<image>.jpg#k``) while one of the two lists is absent here."""
+    if not _ID.fullmatch(sample_id) or root is None:
+        return False
+    return any(not is_regular_file(root / NAME / rel) for rel in manifest["lists"].values())

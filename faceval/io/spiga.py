@@ -8,13 +8,13 @@ are optional. The ``db_info.json`` beside it lists subsets (``test_subsets``: na
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from faceval.errors import InputError
+from faceval.io.json_values import all_numbers, bad_number_error, load_json_text, number_rows
 from faceval.io.text import read_text
 
 
@@ -41,20 +41,28 @@ class SpigaRecords:
 
 
 def _load_json(path: Path, what: str) -> object:
-    text = read_text(path, what)
-    if not text.strip():
-        raise InputError(f"empty {what}: expected a JSON list of records", path=path, line=1)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"expected JSON in a {what}: {exc.msg}", path=path, line=exc.lineno) from None
+    return load_json_text(path, read_text(path, what), what)
+
+
+#: SPIGA writes ``headpose`` as yaw, pitch, roll (degrees) followed by a translation tx, ty, tz
+HEADPOSE_LENGTHS = (3, 6)
 
 
 def read_spiga_json(path: Path | str) -> SpigaRecords:
     """Read a SPIGA ``test.json`` / ``spiga_results_test.json``."""
     path = Path(path)
     what = "SPIGA JSON file"
-    data = _load_json(path, what)
+    text = read_text(path, what)
+    return spiga_records(load_json_text(path, text, what), text, path)
+
+
+def spiga_records(data: object, text: str, path: Path) -> SpigaRecords:
+    """SPIGA records from an already parsed document (``text`` is its source, for error positions).
+
+    Every coordinate, visibility flag, box value and head-pose angle must be a JSON number: a string
+    or a boolean is an error naming the file, line and column. ``headpose`` has 3 or 6 values (yaw,
+    pitch, roll [, tx, ty, tz]); any other length is an error, never cut or dropped.
+    """
     if not isinstance(data, list) or not data:
         raise InputError("expected a non-empty JSON list of records {imgpath, landmarks, ...}", path=path)
     n = len(data)
@@ -62,34 +70,57 @@ def read_spiga_json(path: Path | str) -> SpigaRecords:
     for i, record in enumerate(data):
         if not isinstance(record, dict) or "landmarks" not in record or "imgpath" not in record:
             raise InputError(f"expected record {i} to be an object with 'imgpath' and 'landmarks'", path=path)
-        images.append(str(record["imgpath"]))
-    try:
-        landmarks = np.array([r["landmarks"] for r in data], dtype=np.float64)
-    except (ValueError, TypeError):
-        raise InputError("expected every record's 'landmarks' to be a list of [x, y] numbers of one length",
-                         path=path) from None
-    if landmarks.ndim != 3 or landmarks.shape[2] != 2:
-        raise InputError(f"expected 'landmarks' as K x 2 per record, found shape {landmarks.shape[1:]}", path=path)
+        if not isinstance(record["imgpath"], str):
+            raise bad_number_error(path, text, [i, "imgpath"], f"record {i} 'imgpath'", record["imgpath"],
+                                   "an image path string")
+        images.append(record["imgpath"])
+    landmarks = landmark_array([r["landmarks"] for r in data], path, text, "record")
     k = landmarks.shape[1]
     visible = np.ones((n, k), dtype=bool)
     boxes = np.full((n, 4), np.nan)
     poses = np.full((n, 3), np.nan)
     for i, record in enumerate(data):
-        try:
-            if record.get("visible") is not None:
-                vis = np.asarray(record["visible"], dtype=np.float64).reshape(-1)
-                if vis.size != k:
-                    raise ValueError
-                visible[i] = vis > 0.5
-            if record.get("bbox") is not None:
-                x, y, w, h = (float(v) for v in record["bbox"][:4])
-                boxes[i] = (x, y, x + w, y + h)
-            if record.get("headpose") is not None:
-                poses[i] = [float(v) for v in record["headpose"][:3]]
-        except (ValueError, TypeError, IndexError):
-            raise InputError(f"expected record {i} to hold numeric 'visible' ({k} values), 'bbox' [x, y, w, h] "
-                             "and 'headpose' [yaw, pitch, roll, ...]", path=path) from None
+        if record.get("visible") is not None:
+            visible[i] = number_rows(record["visible"], k, path, text, [i, "visible"], f"record {i} 'visible'",
+                                     f"a list of {k} numbers") > 0.5
+        if record.get("bbox") is not None:
+            x, y, w, h = number_rows(record["bbox"], 4, path, text, [i, "bbox"], f"record {i} 'bbox'",
+                                     "a list [x, y, w, h]")
+            boxes[i] = (x, y, x + w, y + h)
+        pose = record.get("headpose")
+        if pose is not None:
+            width = len(pose) if type(pose) is list and len(pose) in HEADPOSE_LENGTHS else 3
+            poses[i] = number_rows(pose, width, path, text, [i, "headpose"], f"record {i} 'headpose'",
+                                   "a list [yaw, pitch, roll] or [yaw, pitch, roll, tx, ty, tz]")[:3]
     return SpigaRecords(image_paths=images, landmarks=landmarks, visible=visible, boxes=boxes, poses=poses)
+
+
+def landmark_array(items: list[object], path: Path, text: str, noun: str) -> np.ndarray:
+    """``(N, K, 2)`` float64 from the ``landmarks`` of N records (lists of ``[x, y]`` JSON numbers).
+
+    Fast path: one type check over all leaves and one conversion. On failure, the first record whose
+    landmarks are not K pairs of numbers is named with its line and column.
+    """
+    if all_numbers(items, 3):  # type: ignore[arg-type]
+        try:
+            arr = np.asarray(items, dtype=np.float64)
+        except ValueError:
+            arr = None
+        if arr is not None and arr.ndim == 3 and arr.shape[2] == 2 and arr.shape[1] > 0:
+            return arr
+    k = None
+    for i, lms in enumerate(items):
+        where = f"{noun} {i} 'landmarks'"
+        if type(lms) is not list or not lms:
+            raise bad_number_error(path, text, [i, "landmarks"], where, lms, "a list of [x, y] points")
+        if k is None:
+            k = len(lms)
+        if len(lms) != k:
+            raise bad_number_error(path, text, [i, "landmarks"], where, lms,
+                                   f"{k} points as in {noun} 0")
+        for j, point in enumerate(lms):
+            number_rows(point, 2, path, text, [i, "landmarks", j], f"{where}[{j}]", "a point [x, y]")
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_spiga_subsets(path: Path | str) -> dict[str, np.ndarray]:

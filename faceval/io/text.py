@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mmap
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -35,6 +37,11 @@ def read_text(path: Path, what: str) -> str:
     return text
 
 
+#: a numeric token of an annotation file: plain ASCII decimal or scientific (no ``1_000``, no
+#: non-ASCII digits, no ``nan``/``inf``: ground truth must be finite)
+NUMBER_TOKEN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
 def parse_floats(tokens: Sequence[str], line_numbers: Sequence[int], per_line: int, path: Path,
                  what: str = "coordinates") -> np.ndarray:
     """Convert a flat token list (``per_line`` tokens from each line) to float64, vectorised.
@@ -42,15 +49,16 @@ def parse_floats(tokens: Sequence[str], line_numbers: Sequence[int], per_line: i
     On a non-numeric or non-finite token, raise InputError naming the 1-based line.
     Returns an array of shape ``(len(line_numbers), per_line)``.
     """
+    strict = all(NUMBER_TOKEN.fullmatch(token) for token in tokens)
     try:
-        values = np.array(tokens, dtype=np.float64)
+        values = np.array(tokens, dtype=np.float64) if strict else None
     except ValueError:
         values = None
     if values is not None and np.isfinite(values).all():
         return values.reshape(len(line_numbers), per_line)
     for k, token in enumerate(tokens):
         try:
-            value = float(token)
+            value = float(token) if NUMBER_TOKEN.fullmatch(token) else None
         except ValueError:
             value = None
         if value is None or not np.isfinite(value):
@@ -61,3 +69,19 @@ def parse_floats(tokens: Sequence[str], line_numbers: Sequence[int], per_line: i
 
 def _short(token: str, width: int = 30) -> str:
     return token if len(token) <= width else token[: width - 3] + "..."
+
+
+
+def holds_boolean_token(buffer: "bytes | mmap.mmap", pattern: "re.Pattern[bytes]", chunk: int = 1 << 24) -> bool:
+    """True when ``pattern`` (a boolean-token regex) matches ``buffer``; a quick substring scan first.
+
+    pandas' C parser reads ``true``/``false`` as 1.0/0.0, so the vectorised readers send such files
+    to their strict checkers. The (slow) regex runs only when ``true`` or ``false`` occurs at all in
+    any letter case, found by ``bytes.find`` over lower-cased 16 MiB chunks.
+    """
+    size = len(buffer)
+    for start in range(0, size, chunk):
+        piece = buffer[max(0, start - 4): start + chunk].lower()
+        if piece.find(b"true") >= 0 or piece.find(b"false") >= 0:
+            return pattern.search(buffer) is not None  # type: ignore[arg-type]
+    return False

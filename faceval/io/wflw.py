@@ -7,18 +7,25 @@
 
 WFLW coordinates are stored as they are used by every published WFLW evaluation (they come from
 Python tooling, not MATLAB), so they are taken as 0-based pixel coordinates and **not** shifted.
-Blank lines are ignored. Parsing is vectorised: one numpy conversion per file.
+Blank lines are ignored. Numbers are plain ASCII decimal or scientific. Parsing is vectorised with
+pandas' C parser; a file it does not read as plainly numeric and complete (a boolean-looking token,
+a short line, a non-finite value, any parser error) is re-read by the token-by-token checker, which
+names the line of the first bad token.
 """
 
 from __future__ import annotations
 
+import mmap
+import os
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.io.text import parse_floats, read_text
+from faceval.io.text import holds_boolean_token, parse_floats, read_text
 
 NUM_POINTS = 98
 ATTRIBUTE_NAMES = ("pose", "expression", "illumination", "makeup", "occlusion", "blur")
@@ -74,7 +81,54 @@ def read_wflw_attribute_list(path: Path | str) -> WflwList:
     return _read(Path(path), _ATTR_TOKENS, _ATTR_EXPECT, "WFLW attribute list")
 
 
+_BOOLEAN_TOKEN = re.compile(rb"(?:^|[ \t])(?:true|false)(?=[ \t]|\r?$)", re.IGNORECASE | re.MULTILINE)
+
+
+def _read_fast(path: Path, ntokens: int) -> tuple[np.ndarray, list[str], np.ndarray] | None:
+    """Values ``(N, ntokens - 1)``, image paths and line numbers via pandas; None: use the checker."""
+    import pandas as pd
+
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                return None
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                if b"\0" in mapped[:4096] or holds_boolean_token(mapped, _BOOLEAN_TOKEN):
+                    return None
+                step = 1 << 24
+                newlines = sum(mapped[i:i + step].count(b"\n") for i in range(0, size, step))
+                last_byte = mapped[size - 1:size]
+        lines = newlines if last_byte == b"\n" else newlines + 1
+        nnum = ntokens - 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields: never silently dropped
+            frame = pd.read_csv(path, sep=r"\s+", header=None, names=list(range(ntokens)), index_col=False,
+                                engine="c", encoding="utf-8-sig",
+                                dtype={**{j: np.float64 for j in range(nnum)}, nnum: str},
+                                na_filter=False, skip_blank_lines=True)
+    except (ValueError, TypeError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.ParserWarning,
+            pd.errors.EmptyDataError, OverflowError, MemoryError):
+        return None
+    if len(frame) == 0 or len(frame) != lines:
+        return None  # blank lines (line numbers need the checker) or rows pandas merged
+    images = frame.pop(nnum)
+    values = frame.to_numpy(dtype=np.float64)
+    del frame
+    if not np.isfinite(values).all():
+        return None
+    raw = images.tolist()
+    if not all(isinstance(p, str) and p.strip() for p in raw):
+        return None  # a line without its image path: the checker names it
+    paths = [p.replace("\\", "/") for p in raw]
+    return values, paths, np.arange(1, len(paths) + 1, dtype=np.int64)
+
+
 def _read(path: Path, ntokens: int, expect: str, what: str) -> WflwList:
+    fast = _read_fast(path, ntokens)
+    if fast is not None:
+        values, images, numbers = fast
+        return _assemble(path, values, images, numbers, ntokens, None)
     lines = read_text(path, what).splitlines()
     numeric: list[str] = []
     images: list[str] = []
@@ -92,6 +146,12 @@ def _read(path: Path, ntokens: int, expect: str, what: str) -> WflwList:
     if not images:
         raise InputError(f"empty {what}: {expect} per line", path=path, line=1)
     values = parse_floats(numeric, numbers, nnum, path, what="values")
+    return _assemble(path, values, images, np.asarray(numbers, dtype=np.int64), ntokens, numeric)
+
+
+def _assemble(path: Path, values: np.ndarray, images: list[str], numbers: np.ndarray, ntokens: int,
+              numeric: list[str] | None) -> WflwList:
+    nnum = ntokens - 1
     n = len(images)
     landmarks = values[:, : 2 * NUM_POINTS].reshape(n, NUM_POINTS, 2)
     if ntokens == _FULL_TOKENS:
@@ -100,11 +160,11 @@ def _read(path: Path, ntokens: int, expect: str, what: str) -> WflwList:
         bad = ~np.isin(raw_flags, (0.0, 1.0))
         if bad.any():
             row, col = np.argwhere(bad)[0]
+            shown = numeric[row * nnum + 200 + col] if numeric is not None else f"{raw_flags[row, col]:g}"
             raise InputError(f"expected a 0/1 {ATTRIBUTE_NAMES[col]} flag (token {197 + 4 + col}), "
-                             f"found '{numeric[row * nnum + 200 + col]}'", path=path, line=numbers[row])
+                             f"found '{shown}'", path=path, line=int(numbers[row]))
         flags = raw_flags.astype(np.int8)
     else:
         boxes = np.full((n, 4), np.nan)
         flags = np.full((n, 6), -1, dtype=np.int8)
-    return WflwList(landmarks=landmarks, boxes=boxes, flags=flags, image_paths=images,
-                    line_numbers=np.asarray(numbers, dtype=np.int64))
+    return WflwList(landmarks=landmarks, boxes=boxes, flags=flags, image_paths=images, line_numbers=numbers)

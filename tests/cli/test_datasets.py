@@ -73,7 +73,7 @@ def test_info_human_goes_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
 def test_info_with_root_shows_found_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     build_300w_tree(tmp_path, {"ibug/a.jpg": random_faces(1)[0]})
     assert main(["datasets", "info", "300w", "--data-root", str(tmp_path), "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out)["found"]["challenging"] == {"found": 1, "expected": 135}
+    assert json.loads(capsys.readouterr().out)["found"]["challenging"] == {"found": 1, "expected": 135, "images_found": 1}
 
 
 def test_info_with_root_human_is_an_aligned_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

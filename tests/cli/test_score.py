@@ -135,7 +135,7 @@ def test_wflw_98_point_predictions_are_converted(tmp_path, capsys):
     [
         (lambda ids, f: (ids[:3], f[:3]), "missing"),
         (lambda ids, f: (ids + ids[:1], np.concatenate([f, f[:1]])), "appears twice"),
-        (lambda ids, f: (ids[:3] + ["helen/testset/nope.jpg"], f), "not in the dataset"),
+        (lambda ids, f: (ids[:3] + ["helen/elsewhere/nope.jpg"], f), "not in the dataset"),
         (lambda ids, f: (ids, f[:, :60]), "60 points"),
     ],
 )
@@ -204,13 +204,17 @@ def test_pooled_aggregation_leaves_failures_to_fr(tmp_path, capsys):
     assert stats["n_nonfinite"] == 1 and stats["fr@0.10"] == pytest.approx(0.25)
 
 
-def test_ignore_extra_scores_one_split_from_the_full_file(tmp_path, capsys):
+def test_full_set_file_scored_on_one_split_leaves_the_other_splits_out(tmp_path, capsys):
+    """SPIGA's 689 public predictions on 300w:helen: the 359 lfpw/ibug rows are samples of 300W in other
+    splits, left out with a note (the old code exited 2 asking for --ignore-extra)."""
     root, predictions, _ = _spiga_tree(tmp_path, "300wpublic", PUBLIC_FOLDERS)
-    code = main(["score", "--predictions", str(predictions), "--dataset", "300w:helen", "--data-root", str(root)])
-    assert code == 2 and "--ignore-extra" in capsys.readouterr().err
-    result = _score_json(capsys, ["--predictions", str(predictions), "--dataset", "300w:helen", "--data-root", str(root),
-                                  "--ignore-extra"])
-    assert 100 * result["splits"]["helen"]["nme"] == pytest.approx(2.5195, abs=1e-4)  # SPIGA's helen figure
+    capsys.readouterr()
+    code = main(["score", "--predictions", str(predictions), "--dataset", "300w:helen", "--data-root", str(root),
+                 "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "faceval: note: left out 359 predictions for samples of 300w outside 300w:helen" in err
+    assert 100 * json.loads(out)["splits"]["helen"]["nme"] == pytest.approx(2.5195, abs=1e-4)  # SPIGA's helen figure
 
 
 def test_score_does_not_warn_about_images_it_never_opens(tmp_path, capsys):

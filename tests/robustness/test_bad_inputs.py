@@ -556,9 +556,9 @@ def _(b, t, mp):
 
 @case("predictions-unknown-id")
 def _(b, t, mp):
-    rows = _pred_rows(b) + [("helen/testset/face_9.jpg", b.faces[0])]
+    rows = _pred_rows(b) + [("helen/test/face_9.jpg", b.faces[0])]
     path = _csv(t / "p.csv", rows)
-    return _pred_expect(b, t, path, r"1 sample ids are not in the dataset \(first: 'helen/testset/face_9\.jpg' "
+    return _pred_expect(b, t, path, r"1 sample ids are not in the dataset \(first: 'helen/test/face_9\.jpg' "
                                     r"\(did you mean 'helen/testset/face_\d\.jpg'\?\)\); list valid ids with "
                                     r"'faceval datasets samples', or pass --ignore-extra to score a subset$")
 
@@ -587,7 +587,96 @@ def _(b, t, mp):
     fields[4] = "abc"
     lines[3] = ",".join(fields)
     path.write_text("\n".join(lines) + "\n")
-    return _pred_expect(b, t, path, r"column 'y1': expected a number, found 'abc'$", 4)
+    return _pred_expect(b, t, path, r"column 5 \('y1'\): expected a number \(plain ASCII decimal or scientific, or nan\), "
+                                    r"found 'abc'$", 4)
+
+
+def _csv_with_field(b: Base, t: Path, token: str) -> Path:
+    path = _csv(t / "p.csv", _pred_rows(b))
+    lines = path.read_text().splitlines()
+    fields = lines[2].split(",")
+    fields[3] = token  # column 4, 'x1'
+    lines[2] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@case("predictions-csv-underscore-number")
+def _(b, t, mp):
+    path = _csv_with_field(b, t, "1_000")
+    return _pred_expect(b, t, path, r"column 4 \('x1'\): expected a number .*, found '1_000'$", 3)
+
+
+@case("predictions-csv-non-ascii-digits")
+def _(b, t, mp):
+    path = _csv_with_field(b, t, "\u0661\u0662\u0663")  # Arabic-Indic 123: float() takes it
+    return _pred_expect(b, t, path, r"column 4 \('x1'\): expected a number .*, found '\u0661\u0662\u0663'$", 3)
+
+
+@case("predictions-csv-boolean")
+def _(b, t, mp):
+    path = _csv_with_field(b, t, "true")  # pandas' C parser reads it as 1.0
+    return _pred_expect(b, t, path, r"column 4 \('x1'\): expected a number .*, found 'true'$", 3)
+
+
+@case("predictions-csv-two-pose-columns")
+def _(b, t, mp):
+    rows = _pred_rows(b)
+    header = "sample_id," + ",".join(f"x{k},y{k}" for k in range(68)) + ",yaw,pitch"
+    body = [sid + "," + ",".join(f"{v:.4f}" for v in np.ravel(lm)) + ",1,2" for sid, lm in rows]
+    path = t / "p.csv"
+    path.write_text("\n".join([header, *body]) + "\n")
+    return _pred_expect(b, t, path, r"expected the pose columns 'yaw,pitch,roll' \(three values\) at the end of the "
+                                    r"header, found 'yaw,pitch'$", 1)
+
+
+def _json_preds(b: Base, t: Path, edit: Callable[[list[dict]], None]) -> Path:
+    items = [{"sample_id": s, "landmarks": lm.tolist()} for s, lm in _pred_rows(b)]
+    edit(items)
+    path = t / "p.json"
+    path.write_text(json.dumps(items, indent=1))  # one value per line: the line names the value
+    return path
+
+
+def _json_line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), start=1) if needle in line)
+
+
+@case("predictions-json-string-coordinate")
+def _(b, t, mp):
+    def edit(items: list[dict]) -> None:
+        items[1]["landmarks"][5][0] = "123.25"
+    path = _json_preds(b, t, edit)
+    return _pred_expect(b, t, path, r"column \d+: item 1 'landmarks'\[5\]\[0\]: expected a JSON number, "
+                                    r"found the string \"123\.25\"$", _json_line_of(path, '"123.25"'))
+
+
+@case("predictions-json-boolean-coordinate")
+def _(b, t, mp):
+    def edit(items: list[dict]) -> None:
+        items[2]["landmarks"][0][1] = True
+    path = _json_preds(b, t, edit)
+    return _pred_expect(b, t, path, r"column \d+: item 2 'landmarks'\[0\]\[1\]: expected a JSON number, found true$",
+                        _json_line_of(path, "true"))
+
+
+@case("predictions-json-pose-two-values")
+def _(b, t, mp):
+    def edit(items: list[dict]) -> None:
+        for item in items:
+            item["pose"] = [1.0, 2.0, 3.0]
+        items[1]["pose"] = [1.0, 2.0]
+    path = _json_preds(b, t, edit)
+    return _pred_expect(b, t, path, r"column \d+: item 1 'pose': expected a list \[yaw, pitch, roll\], found a list of 2$")
+
+
+@case("predictions-json-pose-four-values")
+def _(b, t, mp):
+    def edit(items: list[dict]) -> None:
+        for item in items:
+            item["pose"] = [1.0, 2.0, 3.0, 4.0]
+    path = _json_preds(b, t, edit)
+    return _pred_expect(b, t, path, r"column \d+: item 0 'pose': expected a list \[yaw, pitch, roll\], found a list of 4$")
 
 
 @case("predictions-csv-latin1")
@@ -676,7 +765,7 @@ def _(b, t, mp):
 def _(b, t, mp):
     path = t / "p.json"
     path.write_text(json.dumps([{"sample_id": s, "landmarks": lm.tolist(), "pose": 5} for s, lm in _pred_rows(b)]))
-    return _pred_expect(b, t, path, r"item 0: expected 'pose' as a list \[yaw, pitch, roll\]$")
+    return _pred_expect(b, t, path, r"column \d+: item 0 'pose': expected a list \[yaw, pitch, roll\], found 5$", 1)
 
 
 # ---- unknown names (with the closest suggestion)
@@ -1179,7 +1268,7 @@ def _(b, t, mp):
 
 @case("datasets-verify-incomplete")
 def _(b, t, mp):
-    return Expect(["datasets", "verify", "cofw", "--data-root", str(b.root)],
+    return Expect(["datasets", "verify", "cofw", "--all-splits", "--data-root", str(b.root)],
                   r"^cofw: \d+ problem\(s\) against the manifest; first: missing file: .*COFW_train_color\.mat$",
                   b.root / "cofw" / "COFW_train_color.mat")
 

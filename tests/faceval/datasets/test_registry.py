@@ -98,7 +98,7 @@ def test_wflw_attribute_hashes_match_the_real_lists() -> None:
 
 def test_verify_sample_ok() -> None:
     report = datasets.verify("sample", None)
-    assert report.ok and report.files_checked == 6 and report.counts == {"all": {"found": 3, "expected": 3}}
+    assert report.ok and report.files_checked == 6 and report.counts == {"all": {"found": 3, "expected": 3, "images_found": 3}}
 
 
 def test_verify_incomplete(tmp_path: Path) -> None:

@@ -111,3 +111,26 @@ def test_attribute_list_writer_round_trip(tmp_path: Path) -> None:
     records = wflw_records(2)
     parsed = read_wflw_attribute_list(write_wflw_attribute_list(tmp_path / "a.txt", records))
     assert parsed.image_paths == [r["image"] for r in records]
+
+
+def test_strict_numbers_and_fast_reader_agree_with_the_checker(tmp_path: Path) -> None:
+    """The vectorised reader gives the token checker's arrays; '1_000' and non-ASCII digits are errors
+    (the old np.array(tokens, float) took both)."""
+    from faceval.io import wflw as module
+
+    records = wflw_records(3)
+    path = write_wflw_list(tmp_path / "list.txt", records)
+    fast = read_wflw_list(path)
+    expected = np.stack([r["landmarks"] for r in records])
+    np.testing.assert_allclose(fast.landmarks, expected, atol=1e-6)
+    assert fast.image_paths == [r["image"] for r in records]
+    assert module._read_fast(path, 207) is not None  # the plain file takes the vectorised path
+    for token in ("1_000", "\u0661\u0662", "nan", "true"):
+        lines = path.read_text().splitlines()
+        parts = lines[1].split()
+        parts[7] = token
+        lines[1] = " ".join(parts)
+        bad = tmp_path / "bad.txt"
+        bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with pytest.raises(InputError, match=rf"bad\.txt:2: expected numeric values, found '{token}'"):
+            read_wflw_list(bad)

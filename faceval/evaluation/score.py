@@ -1,0 +1,168 @@
+"""``faceval score`` as a library call: predictions made elsewhere, scored like ``faceval run``.
+
+    request = ScoreRequest(predictions=Path("preds.csv"), dataset="300w:helen", data_root=root)
+    result = score_predictions(request, on_message=print)
+    result.run.summary["helen"]["nme"]
+
+``predictions`` is a file (CSV, NPY/NPZ, JSON, SPIGA JSON, HDF5; see :mod:`faceval.io.predictions`)
+or a :class:`~faceval.io.predictions.PredictionArrays` held in memory. Images are never opened or
+looked at. The run file is written atomically to ``request.out`` when it is set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from faceval.errors import InputError
+from faceval.io.predictions import LoadedPredictions, PredictionArrays
+from faceval.runs.data import RunData
+
+
+@dataclass
+class ScoreRequest:
+    """Everything ``faceval score`` was asked to do (the CLI flags, typed)."""
+
+    predictions: Path | PredictionArrays
+    dataset: str
+    data_root: Path | None = None
+    strict_data: bool = False
+    pose_labels: Path | None = None
+    scheme: str | None = None
+    allow_missing: bool = False
+    ignore_extra: bool = False
+    normalizer: str = "inter-ocular"
+    thresholds: tuple[float, ...] = ()
+    auc_mode: str = "exact"
+    aggregation: str = "mean"
+    visible_only: bool = False
+    pose_wrap: bool = False
+    label: str | None = None
+    out: Path | None = None
+
+
+@dataclass
+class ScoreResult:
+    """The scored run, where it was written (None: not written) and what was left out."""
+
+    run: RunData
+    out: Path | None
+    predictions: LoadedPredictions
+    messages: list[str] = field(default_factory=list)
+
+
+def validate_protocol_names(normalizer: str, auc_mode: str) -> None:
+    """Unknown normaliser or AUC mode: one-line error with the closest name."""
+    from faceval.errors import closest
+    from faceval.metrics.curves import AUC_MODES
+    from faceval.metrics.normalizers import NORMALIZERS
+
+    if normalizer not in NORMALIZERS:
+        raise InputError(f"unknown normaliser '{normalizer}'{closest(normalizer, NORMALIZERS)}; expected one of {', '.join(NORMALIZERS)}")
+    if auc_mode not in AUC_MODES:
+        raise InputError(f"unknown AUC mode '{auc_mode}'{closest(auc_mode, AUC_MODES)}; expected one of {', '.join(AUC_MODES)}")
+
+
+def _label(request: ScoreRequest) -> str:
+    if request.label:
+        return request.label
+    if isinstance(request.predictions, PredictionArrays):
+        return "predictions"
+    return Path(request.predictions).stem
+
+
+def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None] = lambda message: None
+                      ) -> ScoreResult:
+    """Score predictions against a dataset selection's ground truth; write the run file if asked.
+
+    Messages ("warning: ...", "note: ...") go to ``on_message`` as they arise. Rows for samples of
+    the dataset outside the selection (or missing from this data root) are left out with a note;
+    ids the dataset does not know are an error unless ``ignore_extra``.
+
+    Raises:
+        InputError: bad flags, data or prediction file (the message names the file given).
+    """
+    from faceval.datasets import load
+    from faceval.datasets.ids import dataset_ids
+    from faceval.datasets.registry import parse_spec
+    from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
+    from faceval.io.predictions import align_predictions, from_arrays, read_prediction_file
+    from faceval.runs.provenance import collect, now_iso, sha256_file
+
+    messages: list[str] = []
+
+    def say(text: str) -> None:
+        messages.append(text)
+        on_message(text)
+
+    validate_protocol_names(request.normalizer, request.auc_mode)
+    if request.scheme is not None:
+        from faceval.schemes import load_scheme
+
+        load_scheme(request.scheme)  # an unknown scheme is a flag error, not the prediction file's
+    in_memory = isinstance(request.predictions, PredictionArrays)
+    source = Path("predictions") if in_memory else Path(request.predictions)  # type: ignore[arg-type]
+    started = now_iso()
+    ann = load(request.dataset, request.data_root, strict=request.strict_data, pose_labels=request.pose_labels,
+               need_images=False)
+    for warning in ann.warnings:
+        say(f"warning: {warning}")
+    raw = from_arrays(request.predictions) if in_memory else read_prediction_file(source)  # type: ignore[arg-type]
+    name, _ = parse_spec(request.dataset)
+    loaded = align_predictions(raw, ann.sample_ids, source=source, allow_missing=request.allow_missing,
+                               ignore_extra=request.ignore_extra, known=dataset_ids(name, ann.data_root))
+    if loaded.outside:
+        say(f"note: left out {loaded.outside} predictions for samples of {name} outside {request.dataset}")
+    if loaded.absent:
+        say(f"note: left out {loaded.absent} predictions: {loaded.absent} ids are samples of {name} "
+            "missing from this data root")
+    if loaded.ignored:
+        say(f"note: ignored {loaded.ignored} predictions for samples outside {request.dataset} (--ignore-extra)")
+    if loaded.missing:
+        say(f"warning: {loaded.missing} of {len(ann)} samples have no prediction; counted as failures (--allow-missing)")
+    failed = ~loaded.present
+    protocol = Protocol(
+        normalizer=request.normalizer,
+        thresholds=thresholds_from(request.thresholds, ann.dataset),
+        auc_mode=request.auc_mode,
+        aggregation=request.aggregation,
+        visible_only=request.visible_only,
+        pose_wrap=request.pose_wrap,
+    )
+    provenance = collect()
+    provenance.update({
+        "command": "score",
+        "predictions_path": None if in_memory else str(source),
+        "predictions_sha256": None if in_memory else sha256_file(source),
+        "predictions_format": loaded.format,
+        "predictions_ignored": loaded.ignored,
+        "predictions_outside_selection": loaded.outside,
+        "predictions_absent_from_data_root": loaded.absent,
+        "data_root": str(ann.data_root) if ann.data_root else None,
+        "dataset_spec": request.dataset,
+        "data_warnings": list(ann.warnings),
+        "started": started,
+    })
+    try:
+        run = build_run(
+            ann,
+            PredictionSet(landmarks=loaded.landmarks, scheme=request.scheme, pose=loaded.pose, failed=failed,
+                          reasons=["missing prediction" if f else "" for f in failed]),
+            protocol,
+            label=_label(request),
+            provenance=provenance,
+        )
+    except InputError as exc:
+        if exc.path is not None or in_memory:
+            raise
+        raise InputError(str(exc), path=source) from None  # name the file the user gave
+    run.provenance["finished"] = now_iso()
+    nonfinite = nonfinite_predictions(run)
+    if nonfinite:
+        say(f"warning: {nonfinite} samples have non-finite predictions (counted as failures, NME = inf)")
+    if request.out is not None:
+        from faceval.runs.runfile import write_run
+
+        write_run(request.out, run)
+    return ScoreResult(run=run, out=request.out, predictions=loaded, messages=messages)
