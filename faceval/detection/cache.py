@@ -41,11 +41,9 @@ FORMAT_VERSION = 1
 
 def detection_cache_dir() -> Path:
     """``$FACEVAL_CACHE_DIR/detections``, else ``${XDG_CACHE_HOME:-~/.cache}/faceval/detections``."""
-    env = os.environ.get("FACEVAL_CACHE_DIR")
-    if env:
-        return Path(env).expanduser() / "detections"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "faceval" / "detections"
+    from faceval.cachedirs import cache_folder
+
+    return cache_folder("detections")
 
 
 @dataclass(frozen=True)

@@ -79,13 +79,9 @@ def _check_scheme(spec: Any, gt_scheme: str) -> None:
 def model_cost_dir(cache_dir: Path | None) -> Path:
     """Where model costs are cached: ``<cache>/models`` (``--cache`` or ``$FACEVAL_CACHE_DIR``),
     else ``${XDG_CACHE_HOME:-~/.cache}/faceval/models`` (per user)."""
-    if cache_dir is not None:
-        return Path(cache_dir) / "models"
-    env = os.environ.get("FACEVAL_CACHE_DIR")
-    if env:
-        return Path(env).expanduser() / "models"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "faceval" / "models"
+    from faceval.cachedirs import cache_folder
+
+    return cache_folder("models", cache_dir)
 
 
 @dataclass(frozen=True)

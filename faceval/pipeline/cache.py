@@ -54,12 +54,10 @@ _TMP = re.compile(r"^.+\.h5\.(\d+)\.[0-9a-f]+\.tmp$")
 
 
 def default_cache_dir() -> Path:
-    """``$FACEVAL_CACHE_DIR``, else ``${XDG_CACHE_HOME:-~/.cache}/faceval/crops``."""
-    env = os.environ.get("FACEVAL_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "faceval" / "crops"
+    """``$FACEVAL_CACHE_DIR``, else ``${XDG_CACHE_HOME:-~/.cache}/faceval/crops`` (see :mod:`faceval.cachedirs`)."""
+    from faceval.cachedirs import cache_folder
+
+    return cache_folder("crops")
 
 
 def crop_key_fields(
