@@ -106,7 +106,7 @@ def resolve_spec(
     meta_spec = spec_from_metadata(io.metadata, source=str(model_path))
     if meta_spec is not None:
         data = {k: v for k, v in meta_spec.to_dict().items()}
-        explicit = set(json.loads(io.metadata[METADATA_KEY]))
+        explicit = _given(json.loads(io.metadata[METADATA_KEY]))
         sources.append("ONNX metadata")
     else:
         explicit = set()
@@ -115,7 +115,8 @@ def resolve_spec(
         file_spec = load_spec_file(spec_file)  # validates (and raises for a missing file)
         for key in file_spec_raw or {}:
             data[key] = file_spec.to_dict()[key]
-        explicit |= set(file_spec_raw or {})
+        # a null in the file clears what the metadata set: that field is inferred again
+        explicit = (explicit - set(file_spec_raw or {})) | _given(file_spec_raw or {})
         sources.append(f"spec file {spec_file}")
     if overrides:
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -281,6 +282,12 @@ def check_input_fits(name: str, shape: list[Any], layout: str, input_size: tuple
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _given(raw: Any) -> set[str]:
+    """The fields a metadata / spec-file JSON object really sets: a null (as ``faceval models annotate``
+    writes for every unset field) is not given, so the shapes still decide it."""
+    return {key for key, value in raw.items() if value is not None} if isinstance(raw, dict) else set()
 
 
 def _io_info(model_path: str | Path, session_info: "SessionInfo | IOInfo | None") -> IOInfo:

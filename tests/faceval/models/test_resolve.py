@@ -37,3 +37,38 @@ def test_check_input_fits_rules() -> None:
         check_input_fits("x", [1, 1, 112, 112], "NCHW", (112, 112))
     with pytest.raises(InputError, match=r"input 'x' has shape \[1,37632\]: faceval feeds a 4-D image batch"):
         check_input_fits("x", [1, 37632], "NCHW", (112, 112))
+
+
+def test_spec_written_by_annotate_with_unset_fields_is_resolved_from_the_shapes(tiny_model, tmp_path) -> None:
+    """`faceval models annotate` stores every field, the unset ones as null (input_size, points, scheme...).
+
+    A null is "not given": the shapes still decide it (this used to be an internal TypeError)."""
+    from faceval.models.metadata import write_spec
+    from faceval.models.spec import ModelSpec
+
+    src = tiny_model(outputs=(("out0", 196),), size=112)
+    annotated = write_spec(src, ModelSpec(mean=0.5, std=0.5), tmp_path / "annotated.onnx")
+    resolved = resolve_spec(annotated)
+    assert resolved.spec.input_size == (112, 112)
+    assert resolved.spec.points == 98 and resolved.spec.scheme == "wflw"
+    assert resolved.spec.mean == (0.5, 0.5, 0.5) and resolved.spec.std == (0.5, 0.5, 0.5)
+    assert "input size 112x112 from the input shape" in resolved.assumptions
+
+
+def test_null_input_size_in_a_spec_file_is_taken_from_the_shapes(tiny_model, tmp_path) -> None:
+    path = tiny_model(outputs=(("out0", 196),), size=112)
+    spec_file = tmp_path / "s.json"
+    spec_file.write_text('{"input_size": null, "mean": 0.5}', encoding="utf-8")
+    assert resolve_spec(path, spec_file=spec_file).spec.input_size == (112, 112)
+
+
+def test_null_in_a_spec_file_clears_the_metadata_value(tiny_model, tmp_path) -> None:
+    import json
+
+    path = tiny_model(outputs=(("out0", 196),), size=112,
+                      metadata={"faceval.spec": json.dumps({"input_size": [112, 112], "points": 98})})
+    spec_file = tmp_path / "s.json"
+    spec_file.write_text('{"input_size": null}', encoding="utf-8")
+    resolved = resolve_spec(path, spec_file=spec_file)
+    assert resolved.spec.input_size == (112, 112)
+    assert "input size 112x112 from the input shape" in resolved.assumptions
