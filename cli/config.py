@@ -61,6 +61,8 @@ def _translate(command: click.Command, values: dict[str, Any], where: str, path:
     out: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, dict):
+            if strict:
+                raise InputError(f"unknown section [{where}.{key}]: '{where}' has no subcommands", path=path)
             continue
         if key not in names:
             if strict:
@@ -70,9 +72,16 @@ def _translate(command: click.Command, values: dict[str, Any], where: str, path:
         try:  # check the value now, so the error names the config file rather than a flag never typed
             param.type_cast_value(click.Context(command), value)
         except click.BadParameter as exc:
-            raise InputError(f"[{where}] {key} = {value!r}: {exc.format_message()}", path=path) from None
+            raise InputError(f"{_place(where)}{key} = {value!r}: {exc.format_message()}", path=path) from None
+        except (TypeError, ValueError, AttributeError):  # click's types assume strings: a TOML list or number where a path is due
+            raise InputError(f"{_place(where)}{key} = {value!r}: not a valid {param.type.name} for "
+                             f"'{param.opts[0]}'", path=path) from None
         out[names[key]] = value
     return out
+
+
+def _place(where: str) -> str:
+    return "" if not where else f"[{where}] "
 
 
 def _check_group_section(group: click.Group, ctx: click.Context, section: dict[str, Any], where: str, path: Path) -> None:
@@ -108,6 +117,11 @@ def check_config(config: dict[str, Any], group: click.Group, ctx: click.Context,
                 raise InputError(f"unknown section [{key}]{closest(key, list(COMMANDS))}; sections are command names", path=path)
         elif key not in GLOBAL_KEYS:
             raise InputError(f"unknown top-level key '{key}'{closest(key, GLOBAL_KEYS)}; top-level keys: {', '.join(GLOBAL_KEYS)}", path=path)
+    for key, value in config.items():  # a top-level value is checked even by a command without that option
+        if not isinstance(value, dict):
+            holder = _first_command_with(group, ctx, key)
+            if holder is not None:
+                _translate(holder, {key: value}, "", path, strict=True)
     for key, section in config.items():
         if not isinstance(section, dict):
             continue
@@ -118,6 +132,12 @@ def check_config(config: dict[str, Any], group: click.Group, ctx: click.Context,
             _check_group_section(command, ctx, section, key, path)
         else:
             _translate(command, section, key, path, strict=True)
+
+
+def _first_command_with(group: click.Group, ctx: click.Context, key: str) -> click.Command | None:
+    """A command that has the top-level option ``key``: ``run`` has every one of :data:`GLOBAL_KEYS`."""
+    command = group.get_command(ctx, "run")
+    return command if command is not None and key in _option_names(command) else None
 
 
 def default_map(config: dict[str, Any], group: click.Group, ctx: click.Context, command_name: str, path: Path) -> dict[str, Any]:

@@ -97,3 +97,26 @@ def test_a_valid_file_with_every_kind_of_table_is_accepted(tmp_path, capsys):
     capsys.readouterr()
     assert main(["--config", str(config), "datasets", "list"]) == 0
     assert json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("data_root = 5\n", "data_root = 5: not a valid directory for '--data-root'"),
+        ("progress = 3\n", "progress = 3: not a valid boolean for '--progress'"),
+        ('device = "gpu"\n', "device = 'gpu': Invalid value for '--device'"),
+        ("[run]\nbatch-size = [1]\n", "[run] batch-size = [1]: not a valid integer for '--batch-size'"),
+        ("[run]\nout = 3\n", "[run] out = 3: not a valid file for '--out'"),
+        ("[run]\nlimit = {a = 1}\n", "unknown section [run.limit]: 'run' has no subcommands"),
+        ("[datasets.verify]\nformat = {a = 1}\n", "unknown section [datasets.verify.format]"),
+    ],
+)
+def test_a_value_of_the_wrong_toml_type_is_one_line_exit_2_for_every_command(tmp_path, capsys, text, message):
+    """TOML numbers, lists and tables where click expects a string were internal errors (exit 3), a table
+    inside a command's table was silently ignored, and a bad top-level value waited for a command with
+    that option: `faceval datasets list` (no --device) reports them all."""
+    config = _write(tmp_path / "faceval.toml", text)
+    capsys.readouterr()
+    assert main(["--config", str(config), "datasets", "list"]) == 2
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.startswith("faceval: error:")]
+    assert len(lines) == 1 and message in lines[0] and str(config) in lines[0], lines
