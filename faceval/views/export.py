@@ -17,7 +17,6 @@ Columns, in order:
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import numpy as np
 
 from faceval.atomic import atomic_path, check_writable_target
 from faceval.errors import InputError
+from faceval.jsonable import to_jsonable
 from faceval.views.samples import face_boxes, failure_reasons, pose_errors, split_membership
 
 EXPORT_FORMATS = (".csv", ".json", ".parquet")
@@ -71,17 +71,6 @@ def sample_table(run, per_landmark: bool = False):  # type: ignore[no-untyped-de
     return pd.DataFrame(columns)
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def export_samples(run, out: Path, per_landmark: bool = False) -> Path:  # type: ignore[no-untyped-def]
     """Write the per-sample table of ``run`` to ``out`` (format from the suffix), atomically.
 
@@ -108,12 +97,9 @@ def export_samples(run, out: Path, per_landmark: bool = False) -> Path:  # type:
             flat.to_parquet(tmp, index=False)
         else:
             names = list(table.columns)
-            records = [{name: _json_value(value) for name, value in zip(names, row)}
-                       for row in table.itertuples(index=False, name=None)]
+            records = [dict(zip(names, row)) for row in table.itertuples(index=False, name=None)]
             doc = {"schema_version": 1, "label": run.label, "dataset": run.dataset, "protocol": run.protocol,
                    "columns": names, "samples": records}
-            from faceval.jsonable import json_default
-
-            tmp.write_text(json.dumps(doc, indent=1, sort_keys=False, allow_nan=False, default=json_default) + "\n",
+            tmp.write_text(json.dumps(to_jsonable(doc), indent=1, sort_keys=False, allow_nan=False) + "\n",
                            encoding="utf-8")
     return out
