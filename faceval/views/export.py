@@ -8,7 +8,8 @@ Columns, in order:
   ``normalizer_px`` (the image's ``d_i`` in pixels);
 * ``failure_reason`` (empty where the sample did not fail; see
   :func:`faceval.views.samples.failure_reasons`);
-* ``pose_err_yaw``, ``pose_err_pitch``, ``pose_err_roll`` (absolute degrees) when the run has pose;
+* ``pose_err_yaw``, ``pose_err_pitch``, ``pose_err_roll`` (absolute degrees, wrapped under ``pose_wrap``;
+  empty where the MAE leaves the angle out: a non-finite prediction or label) when the run has pose;
 * ``box_x0, box_y0, box_x1, box_y1``: the face crop the model saw (empty where unknown);
 * with ``per_landmark``: ``e_0 … e_{K-1}``, the normalised point errors
   ``e_ik = ||p_ik - g_ik|| / d_i``.

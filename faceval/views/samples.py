@@ -74,15 +74,21 @@ def face_boxes(run) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 
 def pose_errors(run) -> np.ndarray | None:  # type: ignore[no-untyped-def]
-    """``(N, 3)`` absolute yaw, pitch, roll errors in degrees (wrapped under ``pose_wrap``), or None."""
+    """``(N, 3)`` absolute yaw, pitch, roll errors in degrees, or None when the run has no pose.
+
+    The registry's rule (:mod:`faceval.metrics.registry`, the per-image quantity of ``mae_<angle>``):
+    wrapped under ``pose_wrap``, NaN where the prediction or the label of that angle is not finite
+    (an angle the MAE leaves out).
+    """
     if run.pose_pred is None or run.pose_gt is None:
         return None
-    from faceval.metrics.pose import wrap_degrees
+    from faceval.metrics.registry import POSE_ANGLES, parse_metric
+    from faceval.metrics.view import MetricView
 
-    diff = np.asarray(run.pose_pred, dtype=np.float64) - np.asarray(run.pose_gt, dtype=np.float64)
-    if run.protocol.pose_wrap:
-        diff = wrap_degrees(diff)
-    return np.abs(diff)
+    view = MetricView(nme=np.asarray(run.nme, dtype=np.float64), failed_inputs=np.asarray(run.failed_inputs, dtype=bool),
+                      protocol=run.protocol, pose_pred=np.asarray(run.pose_pred, dtype=np.float64),
+                      pose_gt=np.asarray(run.pose_gt, dtype=np.float64))
+    return np.stack([parse_metric(f"mae_{angle}").per_image(view) for angle in POSE_ANGLES], axis=1)
 
 
 def check_split(run, split: str | None) -> None:  # type: ignore[no-untyped-def]
