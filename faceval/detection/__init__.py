@@ -3,7 +3,7 @@
 onnxruntime is imported only when a :class:`FaceDetector` is created.
 """
 
-from faceval.detection.cache import DetectionCache, ImageIdentity, detection_cache_dir, image_identity
+from faceval.detection.cache import DetectionCache, detection_cache_dir
 from faceval.detection.detector import (
     DETECTION_CODE_VERSION,
     Detections,
@@ -23,14 +23,12 @@ __all__ = [
     "Detections",
     "FaceBoxes",
     "FaceDetector",
-    "ImageIdentity",
     "ULTRAFACE_SPEC",
     "decode_detections",
     "default_detector_path",
     "detect_face_boxes",
     "detection_cache_dir",
     "hard_nms",
-    "image_identity",
     "iou_matrix",
     "landmark_boxes",
     "load_detector_spec_file",

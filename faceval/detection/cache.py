@@ -3,22 +3,19 @@
 One JSON file per detector identity (model sha256, detector spec, detection code version, device,
 onnxruntime version): ``<directory>/detections-<hash16>.json``::
 
-    {"format": 1, "key": {...}, "entries": {"<image identity>": {"boxes": [[x1, y1, x2, y2], ...],
+    {"format": 2, "key": {...}, "entries": {"<image identity>": {"boxes": [[x1, y1, x2, y2], ...],
                                                                  "scores": [...]}}}
 
-An image's identity is its resolved path, size in bytes and modification time in nanoseconds
-(:class:`ImageIdentity`): an image rewritten in place gets a new identity and is detected again;
-the stale entry of the same path is dropped. All detections after NMS are stored, not matches, so
-a different ``min_iou`` needs no new detection. Floats are written by ``repr`` and read back
-exactly.
+An image's identity is :class:`faceval.pipeline.identity.FileIdentity`, the one the crop cache
+and ``run --resume`` use (resolved path, device, inode, size, ``mtime_ns``, ``ctime_ns``): an image
+rewritten or replaced gets a new identity and is detected again; the stale entry of the same path
+is dropped. All detections after NMS are stored, not matches, so a different ``min_iou`` needs no
+new detection. Floats are written by ``repr`` and read back exactly.
 
 Safety: the file is replaced atomically (:mod:`faceval.atomic`); entries another run saved in the
 meantime are merged in first (same key). A file that cannot be read or has another key is ignored
-(a warning says so) and replaced on the next save, never fatal. In-memory images (no file) have
-no identity and are never cached.
-
-Note for the integrator: ``ImageIdentity`` is the same notion the crop cache needs (H2's rewrite
-of ``faceval/pipeline/cache.py``); the two can share one helper.
+(a warning says so) and replaced on the next save, never fatal. An image that cannot be stat-ed
+(no identity) is never cached.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import astuple, fields
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +32,9 @@ import numpy as np
 from faceval.atomic import write_text_atomic
 from faceval.detection.detector import Detections
 from faceval.errors import InputError
+from faceval.pipeline.identity import FileIdentity
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: entries keyed by the full FileIdentity (1: path, size, mtime)
 
 
 def detection_cache_dir() -> Path:
@@ -46,29 +44,12 @@ def detection_cache_dir() -> Path:
     return cache_folder("detections")
 
 
-@dataclass(frozen=True)
-class ImageIdentity:
-    """What identifies an image file's contents without reading it: resolved path, size, mtime (ns)."""
-
-    path: str
-    size: int
-    mtime_ns: int
-
-    def key(self) -> str:
-        return json.dumps([self.path, self.size, self.mtime_ns], separators=(",", ":"))
+def _entry_key(identity: FileIdentity) -> str:
+    """The cache entry key of an image version: its file identity as a JSON list (path first)."""
+    return json.dumps(list(astuple(identity)), separators=(",", ":"))
 
 
-def image_identity(path: str | os.PathLike[str]) -> ImageIdentity:
-    """The identity of an image file; a missing file is an InputError naming it."""
-    p = Path(path)
-    try:
-        resolved = p.resolve(strict=True)
-        st = resolved.stat()
-    except FileNotFoundError:
-        raise InputError("image file not found", path=p) from None
-    except OSError as exc:
-        raise InputError(f"cannot read image file: {exc.strerror or exc}", path=p) from None
-    return ImageIdentity(str(resolved), int(st.st_size), int(st.st_mtime_ns))
+_KEY_FIELDS = len(fields(FileIdentity))
 
 
 class DetectionCache:
@@ -107,7 +88,7 @@ class DetectionCache:
             entries = data["entries"]
             for key, value in entries.items():
                 ident = json.loads(key)
-                if not (isinstance(ident, list) and len(ident) == 3 and isinstance(ident[0], str)):
+                if not (isinstance(ident, list) and len(ident) == _KEY_FIELDS and isinstance(ident[0], str)):
                     raise ValueError("an entry key is not an image identity")
                 _decode(value)
         except (ValueError, TypeError, KeyError) as exc:
@@ -118,18 +99,18 @@ class DetectionCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, identity: ImageIdentity) -> Detections | None:
+    def get(self, identity: FileIdentity) -> Detections | None:
         """The cached detections of this exact image version, or None."""
-        value = self._entries.get(identity.key())
+        value = self._entries.get(_entry_key(identity))
         if value is None:
             self.misses += 1
             return None
         self.hits += 1
         return _decode(value)
 
-    def put(self, identity: ImageIdentity, detections: Detections) -> None:
+    def put(self, identity: FileIdentity, detections: Detections) -> None:
         """Store ``detections`` for this image version (replacing entries of older versions of the same path)."""
-        k = identity.key()
+        k = _entry_key(identity)
         value = _encode(detections)
         old = self._by_path.get(identity.path)
         if old is not None and old != k:

@@ -18,7 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from faceval.detection.cache import DetectionCache, ImageIdentity, image_identity
+from faceval.detection.cache import DetectionCache
+from faceval.pipeline.identity import FileIdentity, file_identity
 from faceval.detection.detector import Detections, FaceDetector
 from faceval.detection.geometry import DEFAULT_MIN_IOU, landmark_boxes, match_face
 
@@ -100,22 +101,16 @@ def detect_face_boxes(
     if gt.shape[0] != n:
         raise ValueError(f"{n} image paths but {gt.shape[0]} landmark sets")
     found: dict[str, Detections | str] = {}  # per image: detections, or why it could not be read
-    todo: list[tuple[str, ImageIdentity | None]] = []
+    todo: list[tuple[str, FileIdentity | None]] = []
     queued: set[str] = set()
     n_cached = 0
     for path in image_paths:
         key = str(path)
         if path is None or key in found or key in queued:
             continue
-        identity = None
-        if cache is not None:
-            try:
-                identity = image_identity(path)
-            except InputError as exc:
-                if strict:
-                    raise
-                found[key] = str(exc)
-                continue
+        # an image that cannot be stat-ed has no identity: not cached, and decoding it says why
+        identity = file_identity(path) if cache is not None else None
+        if identity is not None:
             hit = cache.get(identity)
             if hit is not None:
                 found[key] = hit
@@ -151,7 +146,7 @@ def detect_face_boxes(
                      seconds if todo else 0.0, unreadable, list(cache.warnings) if cache is not None else [])
 
 
-def _detect_all(todo: list[tuple[str, ImageIdentity | None]], detector: FaceDetector, cache: DetectionCache | None,
+def _detect_all(todo: list[tuple[str, FileIdentity | None]], detector: FaceDetector, cache: DetectionCache | None,
                 found: dict[str, Detections | str], strict: bool, workers: int | None) -> None:
     """Decode in threads (in order), run the detector here, store each result (and in the cache)."""
     from concurrent.futures import ThreadPoolExecutor

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faceval.detection import DetectionCache, Detections, FaceDetector, detect_face_boxes, image_identity
+from faceval.detection import DetectionCache, Detections, FaceDetector, detect_face_boxes
+from faceval.pipeline.identity import file_identity
 
 
 class CountingDetector:
@@ -53,7 +54,7 @@ def test_second_run_comes_from_the_cache_exactly(tmp_path, images):
     assert len(det.calls) == 3 and again.n_cached == 3 and again.n_detected == 0
     np.testing.assert_array_equal(again.boxes, first.boxes)  # floats round-trip exactly
     cache = DetectionCache(tmp_path / "c", KEY)
-    stored = cache.get(image_identity(images[0]))
+    stored = cache.get(file_identity(images[0]))
     assert stored is not None and stored.boxes[1, 2] == 0.30000000000000004
 
 
@@ -97,7 +98,7 @@ def test_corrupt_cache_file_is_ignored_and_replaced(tmp_path, images):
     det = CountingDetector()
     cache = DetectionCache(tmp_path / "c", KEY)
     detect_face_boxes(images, GT, det, cache=cache)
-    cache.path.write_text('{"format": 1, "key": ')
+    cache.path.write_text('{"format": 2, "key": ')
     det.calls.clear()
     fresh = DetectionCache(tmp_path / "c", KEY)
     assert len(fresh) == 0 and any("ignored" in w for w in fresh.warnings)
@@ -113,3 +114,20 @@ def test_entries_saved_by_another_run_are_kept(tmp_path, images):
     detect_face_boxes(images[:1], GT[:1], det, cache=a)
     detect_face_boxes(images[1:], GT[1:], det, cache=b)  # b saves after a: a's entry must survive
     assert len(DetectionCache(tmp_path / "c", KEY)) == 3
+
+
+def test_an_image_rewritten_with_its_old_size_and_mtime_is_detected_again(tmp_path, images):
+    """Same bytes count, mtime set back (``touch -d``, a restore tool): the crop cache's file identity
+    (device, inode, ctime too) still tells the new file apart, and the detection cache uses the same one."""
+    det = CountingDetector()
+    detect_face_boxes(images, GT, det, cache=DetectionCache(tmp_path / "c", KEY))
+    before = images[1].stat()  # value 20
+    replacement = tmp_path / "new.png"
+    write_image(replacement, 100)
+    assert replacement.stat().st_size == before.st_size  # constant PNGs of non-zero value: 154 bytes
+    os.replace(replacement, images[1])  # another file (inode) under the old name
+    os.utime(images[1], ns=(before.st_atime_ns, before.st_mtime_ns))
+    det.calls.clear()
+    out = detect_face_boxes(images, GT, det, cache=DetectionCache(tmp_path / "c", KEY))
+    assert det.calls == [str(images[1])] and out.n_cached == 2
+    assert out.boxes[1, 0] == pytest.approx(10.0 + 10.0)  # the new pixels' box (mean 100 / 10), not the stale one
