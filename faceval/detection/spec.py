@@ -17,14 +17,12 @@ box cache key and into a run's protocol. Nothing here imports onnxruntime.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from faceval.errors import InputError, closest
+from faceval.jsonspec import JsonSpec
 
 LAYOUTS = ("NCHW", "NHWC")
 COLORS = ("RGB", "BGR")
@@ -33,7 +31,7 @@ BOX_FORMATS = ("unit-x1y1x2y2",)
 
 
 @dataclass(frozen=True)
-class DetectorSpec:
+class DetectorSpec(JsonSpec):
     """Pre/post-processing of one face detector (all fields have a JSON form).
 
     Attributes:
@@ -69,35 +67,11 @@ class DetectorSpec:
     candidate_size: int | None = 200
     nms_iou: float = 0.3
 
-    def __post_init__(self) -> None:
-        checked = _check_fields({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, "DetectorSpec")
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
+    kind: ClassVar[str] = "detector spec"
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "detector spec") -> "DetectorSpec":
-        """Build from a JSON-like mapping; unknown fields and wrong types raise InputError."""
-        if not isinstance(data, Mapping):
-            raise InputError(f"a detector spec must be a JSON object, got {type(data).__name__}", path=source)
-        _reject_unknown(data, source)
-        return cls(**_check_fields(dict(data), source))
-
-    def with_overrides(self, _source: str = "overrides", **overrides: Any) -> "DetectorSpec":
-        """A copy with the given fields replaced; ``None`` values are ignored (flag not given)."""
-        given = {k: v for k, v in overrides.items() if v is not None}
-        _reject_unknown(given, _source)
-        return DetectorSpec(**_check_fields({**self.to_dict(), **given}, _source))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of every field (lists for tuples)."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
-        return out
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+    @staticmethod
+    def validate_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
+        return _check_fields(data, source)
 
     @property
     def width(self) -> int:
@@ -108,27 +82,9 @@ class DetectorSpec:
         return self.input_size[1]
 
 
-FIELD_NAMES = tuple(f.name for f in dataclasses.fields(DetectorSpec))
-
-def load_detector_spec_file(path: str | Path) -> DetectorSpec:
-    """Read a JSON detector spec; a missing file, bad JSON, unknown fields or wrong types raise InputError."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("detector spec file not found", path=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", path=path) from None
-    return DetectorSpec.from_dict(data, source=str(path))
-
-
-def _reject_unknown(data: Mapping[str, Any], source: str) -> None:
-    for key in data:
-        if key not in FIELD_NAMES:
-            raise InputError(f"unknown detector spec field '{key}'{closest(str(key), FIELD_NAMES)}; "
-                             f"known: {', '.join(FIELD_NAMES)}", path=source)
+#: Read a JSON detector spec (:meth:`JsonSpec.load_file`): a missing file, bad JSON, unknown fields or
+#: wrong types raise InputError naming the file (and line).
+load_detector_spec_file = DetectorSpec.load_file
 
 
 def _number(value: Any, name: str, source: str) -> float:

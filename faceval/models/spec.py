@@ -27,10 +27,10 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from faceval.errors import InputError, closest
+from faceval.jsonspec import JsonSpec
 
 #: ONNX metadata key holding the spec as a JSON string.
 METADATA_KEY = "faceval.spec"
@@ -56,7 +56,7 @@ def __getattr__(name: str) -> Any:
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class ModelSpec(JsonSpec):
     """Preprocessing and decoding contract of one model (all fields have a JSON form).
 
     Attributes:
@@ -108,42 +108,11 @@ class ModelSpec:
     pose_units: str = "degrees"
     pose_signs: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
-    def __post_init__(self) -> None:
-        # Normalise and validate programmatic construction too (``ModelSpec(mean=0.5)``).
-        checked = check_fields({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, "ModelSpec")
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
+    kind: ClassVar[str] = "model spec"
 
-    # -- construction ------------------------------------------------------------------
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "spec") -> "ModelSpec":
-        """Build from a JSON-like mapping; unknown fields and wrong types raise InputError.
-
-        ``source`` (a file path, ``"ONNX metadata"`` ...) is named in error messages.
-        """
-        if not isinstance(data, Mapping):
-            raise InputError(f"a model spec must be a JSON object, got {type(data).__name__}", path=source)
-        reject_unknown(data, source)
-        return cls(**check_fields(dict(data), source))
-
-    def with_overrides(self, _source: str = "overrides", **overrides: Any) -> "ModelSpec":
-        """A copy with the given fields replaced; ``None`` values are ignored (flag not given)."""
-        given = {k: v for k, v in overrides.items() if v is not None}
-        reject_unknown(given, _source)
-        merged = {**self.to_dict(), **check_fields(given, _source)}
-        return ModelSpec(**check_fields(merged, _source))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of every field (lists for tuples), for metadata and run files."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
-        return out
-
-    def to_json(self) -> str:
-        """Compact JSON string (what goes into the ONNX metadata)."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+    @staticmethod
+    def validate_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
+        return check_fields(data, source)
 
     @property
     def pose_only(self) -> bool:
@@ -166,18 +135,9 @@ class ModelSpec:
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(ModelSpec))
 
 
-def load_spec_file(path: str | Path) -> ModelSpec:
-    """Read a JSON spec file; a missing file, bad JSON, unknown fields or wrong types raise InputError."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("model spec file not found", path=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=path) from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", path=path) from None
-    return ModelSpec.from_dict(data, source=str(path))
+#: Read a JSON spec file (:meth:`JsonSpec.load_file`): a missing file, bad JSON, unknown fields or wrong
+#: types raise InputError naming the file (and line).
+load_spec_file = ModelSpec.load_file
 
 
 def spec_from_metadata(metadata: Mapping[str, str], *, source: str = "ONNX metadata") -> ModelSpec | None:
@@ -205,14 +165,8 @@ def validate_overrides(overrides: Mapping[str, Any] | None) -> None:
 
 
 def reject_unknown(data: Mapping[str, Any], source: str) -> None:
-    unknown = [k for k in data if k not in FIELD_NAMES]
-    if unknown:
-        hints = "".join(closest(k, FIELD_NAMES) for k in unknown[:1])
-        raise InputError(
-            f"unknown model spec field{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(repr(k) for k in unknown)}{hints}; known fields: {', '.join(FIELD_NAMES)}",
-            path=source,
-        )
+    """InputError naming unknown model spec fields (see :meth:`JsonSpec.reject_unknown_fields`)."""
+    ModelSpec.reject_unknown_fields(data, source)
 
 
 def _type_error(name: str, expected: str, value: Any, source: str) -> InputError:
