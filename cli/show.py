@@ -24,11 +24,12 @@ def command(run_path: Path, worst: int, split: str | None, output_format: str) -
     from faceval.runs.runfile import read_run
     from faceval.views.show import describe_run
 
-    overview = describe_run(read_run(run_path), worst=worst, split=split)
+    run = read_run(run_path)
+    overview = describe_run(run, worst=worst, split=split)
     if output_format == "json":
         emit_json(overview.to_json())
         return
-    _print_human(overview)
+    _print_human(overview, run)
 
 
 def _value(value: object) -> str:
@@ -37,13 +38,12 @@ def _value(value: object) -> str:
     return str(value)
 
 
-def _print_human(overview) -> None:  # type: ignore[no-untyped-def]
+def _print_human(overview, run) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
-    from faceval.metrics.registry import metric_name, threshold_key
     from faceval.runs.protocol import Protocol
     from faceval.views.show import ordered_provenance
-    from faceval_cli.summary_view import protocol_line
+    from faceval_cli.summary_view import partial_note, protocol_line, summary_notes, summary_table
 
     console = stdout_console()
     click.echo(f"{overview.label} on {overview.dataset} ({overview.n_samples} samples, scheme {overview.scheme})")
@@ -55,17 +55,9 @@ def _print_human(overview) -> None:  # type: ignore[no-untyped-def]
         click.echo(f"  {key}: {_value(value)}")
     click.echo("")
 
-    thresholds = [threshold_key(t) for t in protocol.thresholds]
-    table = Table(title="summary per split", title_justify="left")
-    for name in ["split", "n", "NME %", "p90 %"] + [c for t in thresholds for c in (f"FR@{t} %", f"AUC@{t}")] + ["failed"]:
-        table.add_column(name, justify="left" if name == "split" else "right")
-    for split, stats in overview.summary.items():
-        row = [split, str(stats.get("n", "")), _pct(stats.get("nme")), _pct(stats.get("nme_p90"))]
-        for t in thresholds:
-            row += [_pct(stats.get(metric_name("fr", float(t)))), _num(stats.get(metric_name("auc", float(t))))]
-        row.append(str(int(stats.get("n_failed_inputs", 0)) + int(stats.get("n_nonfinite", 0))))
-        table.add_row(*_cells(row))
-    print_table(table, console)
+    print_table(summary_table(run, "summary per split"), console)  # the one summary table (as run/score print)
+    for line in partial_note(run) + summary_notes(run):
+        click.echo(line)
 
     if overview.landmark_groups:
         groups = list(next(iter(overview.landmark_groups.values())))
@@ -115,7 +107,3 @@ def _pct(value: object) -> str:
     return f"{100 * float(value):.4f}"
 
 
-def _num(value: object) -> str:
-    if not isinstance(value, (int, float)):
-        return "–"
-    return f"{float(value):.4f}"

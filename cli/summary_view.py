@@ -36,16 +36,16 @@ def summary_notes(run: RunData) -> list[str]:
     return notes
 
 
-def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
-    """Print the per-split summary of ``run`` on stderr."""
+def summary_table(run: RunData, title: str):  # type: ignore[no-untyped-def]
+    """The per-split summary of ``run`` as a rich Table (``run``/``score``/``merge`` and ``show``):
+    n (``330 of 689†`` for a partial split), NME, p90, FR/AUC per threshold, pose MAE where known,
+    failures; "–" for a value the summary lacks."""
     from rich.table import Table
 
     from faceval.metrics.registry import metric_name, threshold_key
-    from faceval_cli.common import stderr_console
 
-    console = stderr_console()
     thresholds = list(run.protocol.thresholds)
-    table = Table(title=f"{run.label} on {run.dataset}", title_justify="left")
+    table = Table(title=title, title_justify="left")
     table.add_column("split")
     table.add_column("n", justify="right")
     table.add_column("NME %", justify="right")
@@ -59,30 +59,42 @@ def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
         table.add_column("n_pose", justify="right")
     table.add_column("failed", justify="right")
     for split, stats in run.summary.items():
-        n_text = str(stats["n"])
+        n_text = str(stats.get("n", "–"))
         if split in run.splits:
             count = run.split_count(split)
             if not count.complete:
                 n_text = f"{count.n} of {count.n_expected}†" if count.n_expected is not None else f"{count.n}†"
-        row = [split, n_text, _num(stats["nme"], 100), _num(stats["nme_p90"], 100)]
+        row = [split, n_text, _num(stats.get("nme"), 100), _num(stats.get("nme_p90"), 100)]
         for t in thresholds:
-            row += [_num(stats[metric_name("fr", t)], 100), _num(stats[metric_name("auc", t)])]
+            row += [_num(stats.get(metric_name("fr", t)), 100), _num(stats.get(metric_name("auc", t)))]
         if has_pose:
             if "mae_mean" in stats:
-                row.append(f"{_num(stats['mae_yaw'], digits=2)}/{_num(stats['mae_pitch'], digits=2)}/"
-                           f"{_num(stats['mae_roll'], digits=2)} ({_num(stats['mae_mean'], digits=2)})")
+                row.append(f"{_num(stats.get('mae_yaw'), digits=2)}/{_num(stats.get('mae_pitch'), digits=2)}/"
+                           f"{_num(stats.get('mae_roll'), digits=2)} ({_num(stats['mae_mean'], digits=2)})")
                 row.append(str(int(stats["n_pose"])) if "n_pose" in stats else "–")
             else:
                 row += ["-", "-"]
         failed = int(stats.get("n_failed_inputs", 0)) + int(stats.get("n_nonfinite", 0))
         row.append(str(failed))
         table.add_row(*row)
-    console.print(table)
-    console.print(protocol_line(run.protocol))
-    notes = summary_notes(run)
+    return table
+
+
+def partial_note(run: RunData) -> list[str]:
+    """The dagger's footnote, when a split of ``run`` is partial."""
     if any(not run.split_count(s).complete for s in run.splits):
-        notes.insert(0, "† partial split: fewer images than the complete split")
-    for line in notes:
+        return ["† partial split: fewer images than the complete split"]
+    return []
+
+
+def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
+    """Print the per-split summary of ``run`` on stderr."""
+    from faceval_cli.common import stderr_console
+
+    console = stderr_console()
+    console.print(summary_table(run, f"{run.label} on {run.dataset}"))
+    console.print(protocol_line(run.protocol))
+    for line in partial_note(run) + summary_notes(run):
         console.print(line, markup=False)
     for line in extra_lines or []:
         console.print(line)

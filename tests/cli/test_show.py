@@ -51,3 +51,31 @@ def test_show_real_helen_run(capsys):
     nmes = [s["nme"] for s in doc["worst"]["samples"]]
     assert len(nmes) == 10 and nmes == sorted(nmes, reverse=True)
     assert nmes[-1] > doc["splits"]["helen"]["nme"]
+
+
+def test_show_summary_is_the_run_summary_table_with_pose_and_partial_splits(capsys):
+    """`show` prints the table `score`/`run` print: the pose MAE where the run has pose, and a
+    partial split as '330 of 689†' with its footnote (it had its own table without either)."""
+    from tests.conftest import shared_path
+
+    spiga = shared_path("spiga_results", "300wpublic")
+    out, root = helen_run_file()
+    base = out.parent
+    rows = json.loads((spiga / "test.json").read_text())
+    subsets = json.loads((spiga / "db_info.json").read_text())["test_subsets"]
+    pose_csv = base / "pose-for-show.csv"
+    pose_csv.write_text("sample_id,yaw,pitch,roll\n" + "".join(
+        f"helen/testset/{rows[i]['imgpath'].rsplit('/', 1)[-1]},{rows[i]['headpose'][0]!r},"
+        f"{rows[i]['headpose'][1]!r},{rows[i]['headpose'][2]!r}\n" for i in subsets["helen"]))
+    scored = base / "spiga-pose-for-show.h5"
+    assert main(["score", "--predictions", str(spiga / "spiga_results_test.json"), "--dataset", "300w",
+                 "--data-root", str(root), "--ignore-extra", "--pose-labels", str(pose_csv), "--out", str(scored),
+                 "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["splits"]
+    assert main(["show", str(scored), "--worst", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "pose MAE y/p/r (mean) °" in text
+    helen = summary["helen"]
+    assert (f"{helen['mae_yaw']:.2f}/{helen['mae_pitch']:.2f}/{helen['mae_roll']:.2f} ({helen['mae_mean']:.2f})"
+            in text)
+    assert "330 of 689†" in text and "† partial split: fewer images than the complete split" in text
