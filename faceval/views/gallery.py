@@ -86,6 +86,9 @@ def select_faces(run, options: GalleryOptions) -> list[GalleryFace]:  # type: ig
         raise InputError("choose the faces one way: --worst N, --samples ID,... or --random N")
     ids = [str(s) for s in run.sample_ids]
     if options.samples is not None:
+        if not options.samples:
+            raise InputError("--samples: no sample id given; expected ID,... (e.g. the sample_id column of "
+                             "'faceval export RUN --out ids.csv')")
         position = {sid: i for i, sid in enumerate(ids)}
         unknown = [s for s in options.samples if s not in position]
         if unknown:

@@ -35,6 +35,12 @@ def test_chosen_samples_keep_their_order_and_may_be_failures():
         select_faces(run, GalleryOptions(samples=("img099.jpg",)))
 
 
+def test_an_empty_choice_of_samples_is_an_error_not_an_empty_gallery():
+    """`--samples ,` (or `--samples ""`) used to write a gallery of 0 faces with exit 0."""
+    with pytest.raises(InputError, match=r"^--samples: no sample id given"):
+        select_faces(run_with_failures(), GalleryOptions(samples=()))
+
+
 def test_random_faces_depend_on_the_seed_only():
     run = run_with_failures()
     a = [f.index for f in select_faces(run, GalleryOptions(random=6, seed=1))]
