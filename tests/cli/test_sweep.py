@@ -79,3 +79,23 @@ def test_sweep_of_the_real_pfld_models_matches_separate_runs(tmp_path: Path, cap
     # three different models: three different results
     nmes = {float(read_run(tmp_path / f"{m.stem}.h5").summary["helen"]["nme"]) for m in models}
     assert len(nmes) == len(models)
+
+
+def test_sweep_into_an_existing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's `faceval run --model 'ckpts/*.onnx' --out runs/` with runs/ already there (it was
+    refused by the option parser: "File 'runs/' is a directory")."""
+    ckpts, out = tmp_path / "ckpts", tmp_path / "runs"
+    ckpts.mkdir()
+    out.mkdir()
+    for name in ("m1.onnx", "m2.onnx"):
+        shutil.copyfile(GHOSTONE, ckpts / name)
+    assert main(["run", "--model", str(ckpts / "*.onnx"), "--out", f"{out}/", "--cache", str(tmp_path / "c"),
+                 "--no-progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["m1-sample.h5", "m2-sample.h5"]
+
+
+def test_one_model_with_out_a_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--out", str(tmp_path), "--no-progress"]) == 2
+    line = _error_line(capsys)
+    assert line.startswith(f"faceval: error: --out {tmp_path}: is a folder") and "one run file" in line
+    assert list(tmp_path.iterdir()) == []
