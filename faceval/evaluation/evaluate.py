@@ -76,6 +76,21 @@ def _check_scheme(spec: Any, gt_scheme: str) -> None:
         )
 
 
+def _check_dataset_boxes(spec: Any, ann: Any) -> None:
+    """Box ``dataset`` on a selection without a single face rectangle cannot crop any face: refuse it
+    before inference (a sample lacking only its own rectangle stays a counted failure)."""
+    import numpy as np
+
+    if spec.box != "dataset" or len(ann) == 0:
+        return
+    if not np.isfinite(np.asarray(ann.boxes, dtype=np.float64)).all(axis=1).any():
+        raise InputError(
+            f"{ann.dataset} has no face rectangles, so box 'dataset' (--box dataset, or the model spec's box) "
+            "cannot crop any face; use --box landmarks (the GT landmark box), --box file --boxes FILE or "
+            "--box detector"
+        )
+
+
 def model_cost_dir(cache_dir: Path | None) -> Path:
     """Where model costs are cached: ``<cache>/models`` (``--cache`` or ``$FACEVAL_CACHE_DIR``),
     else ``${XDG_CACHE_HOME:-~/.cache}/faceval/models`` (per user)."""
@@ -237,6 +252,8 @@ def _evaluate(
     for assumption in assumptions:
         on_message(f"assumed: {assumption}")
     _check_scheme(spec, ann.scheme)
+    if boxes is None:
+        _check_dataset_boxes(spec, ann)
     model_sha = sha256_file(request.model_path)
     crop_ann, crop_spec, box_source = ann, spec, spec.box
     if boxes is not None:

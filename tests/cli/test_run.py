@@ -201,3 +201,13 @@ def test_missing_model_file_exits_2(tmp_path, capsys):
     code = main(["run", "--model", str(tmp_path / "nope.onnx"), "--out", str(tmp_path / "x.h5")])
     err = capsys.readouterr().err
     assert code == 2 and "nope.onnx" in err
+
+
+def test_box_dataset_on_a_dataset_without_rectangles_exits_2_before_inference(tmp_path, capsys):
+    """The bundled sample (.pts only) has no face rectangles: `--box dataset` made every face a failure
+    (NME inf, FR 100 %) with exit 0; it is refused up front (issue 12, item 7)."""
+    out = tmp_path / "r.h5"
+    assert main(["run", "--box", "dataset", "--no-cache", "--no-progress", "--out", str(out)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("faceval: error:")]
+    assert len(err) == 1 and "sample has no face rectangles" in err[0] and "--box landmarks" in err[0], err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
