@@ -64,7 +64,8 @@ def _default_out(model: Path, dataset: str) -> Path:
 @data_root_option
 @device_option
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Batch size for dynamic-batch models.")
-@click.option("--workers", type=int, default=None, help="Decode/crop threads (default: CPU count, at most 8).")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Decode/crop threads, 0 = in the main thread (default: CPU count, at most 8).")
 @click.option("--max-batch-memory", default=None, metavar="SIZE",
               help="Refuse a batch input tensor larger than this (e.g. 4GiB, 500MB; default 2GiB).")
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False), default=None,

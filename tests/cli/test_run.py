@@ -211,3 +211,8 @@ def test_box_dataset_on_a_dataset_without_rectangles_exits_2_before_inference(tm
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("faceval: error:")]
     assert len(err) == 1 and "sample has no face rectangles" in err[0] and "--box landmarks" in err[0], err
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_negative_workers_is_a_usage_error(capsys):
+    assert main(["run", "--workers", "-1", "--no-cache", "--no-progress"]) == 2
+    assert "Invalid value for '--workers': -1 is not in the range x>=0" in capsys.readouterr().err
