@@ -45,7 +45,7 @@ def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
 
     console = stderr_console()
     thresholds = list(run.protocol.thresholds)
-    table = Table(title=f"{run.label} on {run.dataset}", title_justify="left")
+    table = Table(title=f"{run.label} on {run.selection}", title_justify="left")
     table.add_column("split")
     table.add_column("n", justify="right")
     table.add_column("NME %", justify="right")

@@ -100,6 +100,16 @@ class RunData:
         if not isinstance(self.protocol, Protocol):
             self.protocol = Protocol.from_dict(self.protocol)
 
+    @property
+    def selection(self) -> str:
+        """The dataset selection the run evaluated: ``300w:helen`` for one split, else the dataset (``300w``).
+
+        From the ``dataset_spec`` the run recorded in its provenance (the dataset name lower-cased
+        as the registry reads it); the dataset alone when none was recorded.
+        """
+        _, sep, split = str(self.provenance.get("dataset_spec") or "").partition(":")
+        return f"{self.dataset}:{split.strip()}" if sep and split.strip() else self.dataset
+
     def split_count(self, split: str) -> SplitCount:
         """Samples of ``split`` present and expected."""
         expected = self.split_expected.get(split)
