@@ -123,3 +123,20 @@ def test_report_accepts_the_group_metric(tmp_path, capsys):
     assert main(["report", str(tmp_path / "run.h5"), "--metrics", "nme_group:eyse"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "did you mean 'eyes'" in err
+
+
+def test_gate_rule_on_a_group_catches_a_worse_eye_region():
+    from faceval.report.gate import evaluate_gate, parse_rule
+
+    baseline = run_with_failures(n=20, seed=5)
+    run = run_with_failures(n=20, seed=5)
+    run.label = "worse eyes"
+    eyes = [k - 1 for k in GROUPS_300W_1BASED["eyes"]]
+    run.predictions[:, eyes] += 1.5  # every eye point 1.5 px further off; the other points unchanged
+    rules = [parse_rule("nme_group:eyes@full:+5%"), parse_rule("nme_group:mouth@full:+0%")]
+    result = evaluate_gate(run, baseline, rules, significance=0.05)
+    by_metric = {c.metric: c for c in result.checks}
+    assert not by_metric["nme_group:eyes"].passed and by_metric["nme_group:mouth"].passed
+    rows = [int(i) for i in run.splits["full"]]
+    assert by_metric["nme_group:eyes"].run == pytest.approx(_loop_group_nme(run, rows, eyes), rel=1e-12)
+    assert by_metric["nme_group:eyes"].baseline == pytest.approx(_loop_group_nme(baseline, rows, eyes), rel=1e-12)
