@@ -106,7 +106,7 @@ class _Divs(HTMLParser):
                 self.text[ident].append(data.strip())
 
 
-def _divs(text: str) -> _Divs:
+def div_texts(text: str) -> _Divs:
     parser = _Divs()
     parser.feed(text)
     return parser
@@ -116,7 +116,7 @@ def test_html_figures_show_the_values_of_an_independent_computation():
     runs = [landmark_run("GhostOne", seed=0, with_pose=True), landmark_run("SPIGA", seed=1, jaw_noise=1.2,
                                                                              with_pose=True)]
     text, _ = render_report(runs, "html")
-    divs = _divs(text)
+    divs = div_texts(text)
     assert divs.links == []
     assert {"landmarks-1", "landmarks-2", "nme-splits", "nme-yaw"} <= set(divs.text)
     bars = [t for t in divs.text["nme-splits"] if t]
