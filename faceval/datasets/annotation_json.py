@@ -11,7 +11,7 @@ column.
   (several faces) gives ``<imgpath>#<k>``, k = the face's index among its records in file order.
 * Landmark scheme: from the point count (68 -> ``300w``, 98 -> ``wflw``, 29 -> ``cofw``, 19 -> ``aflw``).
 * Boxes: ``bbox`` converted to ``x_min, y_min, x_max, y_max`` (NaN where absent). Poses: ``headpose``
-  yaw, pitch, roll in degrees (the file's labels; ``pose_source`` names the file).
+  yaw, pitch, roll in degrees (the file's labels; ``pose_source`` is ``headpose of <file name>``).
 * Splits of ``json:PATH``: ``all`` (every record) and, when a SPIGA ``db_info.json`` lies beside the
   file, its ``test_subsets`` (name -> record indices). ``json:PATH:SPLIT`` selects one. Images are
   ``<data root>/<imgpath>`` when a data root is given, else ``<folder of the JSON>/<imgpath>``.
@@ -99,8 +99,12 @@ def sample_ids_for(image_paths: list[str]) -> list[str]:
 
 def annotations_from_records(records: SpigaRecords, path: Path, *, dataset: str, image_base: Path,
                              splits: dict[str, np.ndarray], strict: bool, need_images: bool,
-                             warnings: list[str], data_root: Path | None) -> Annotations:
-    """Annotations of every record read from ``path`` with the given ``splits`` (record indices)."""
+                             warnings: list[str], data_root: Path | None, pose_source: str) -> Annotations:
+    """Annotations of every record read from ``path`` with the given ``splits`` (record indices).
+
+    ``pose_source`` is recorded when some record has a ``headpose`` (a name that does not depend on
+    where the data lives: it enters the protocol).
+    """
     from faceval.schemes import scheme_for_points
 
     bad = np.flatnonzero(~np.isfinite(records.landmarks).all(axis=(1, 2)))
@@ -131,7 +135,7 @@ def annotations_from_records(records: SpigaRecords, path: Path, *, dataset: str,
     return make_annotations(dataset=dataset, scheme=scheme.name, sample_ids=ids, image_paths=images,
                             landmarks=records.landmarks, visible=records.visible, boxes=records.boxes,
                             poses=records.poses, splits=splits, warnings=warnings, data_root=data_root,
-                            pose_source=f"{path} (headpose)" if has_pose else None)
+                            pose_source=pose_source if has_pose else None)
 
 
 def load_json_dataset(spec: str, data_root: Path | None, *, strict: bool = False,
@@ -156,7 +160,8 @@ def load_json_dataset(spec: str, data_root: Path | None, *, strict: bool = False
     chosen = {parsed.split: available[parsed.split]} if parsed.split is not None else available
     image_base = Path(data_root) if data_root is not None else path.parent
     ann = annotations_from_records(records, path, dataset=NAME, image_base=image_base, splits=chosen, strict=strict,
-                               need_images=need_images, warnings=[], data_root=image_base)
+                               need_images=need_images, warnings=[], data_root=image_base,
+                               pose_source=f"headpose of {path.name}")
     ann.manifest_sha256 = sha256_file(path)
     return ann
 
@@ -199,4 +204,5 @@ def load_manifest_dataset(name: str, root: Path | None, splits: tuple[str, ...],
     for split in splits:
         check_count(name, split, n, manifest["splits"][split].get("count"), strict=strict, warnings=warnings)
     return annotations_from_records(records, path, dataset=name, image_base=base, splits=split_index, strict=strict,
-                                need_images=need_images, warnings=warnings, data_root=root)
+                                    need_images=need_images, warnings=warnings, data_root=root,
+                                    pose_source=f"headpose of {name}/{manifest['annotation_file']}")

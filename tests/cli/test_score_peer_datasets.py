@@ -139,3 +139,33 @@ def test_cofw68_missing_file(tmp_path, capsys):
     code = main(["score", "--predictions", str(tmp_path / "p.csv"), "--dataset", "cofw68", "--data-root", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "cofw68 annotation file not found" in err and "test.json" in err
+
+
+def test_json_dataset_samples_and_verify(capsys):
+    gt = shared_path("spiga_results", "300wpublic", "test.json")
+    capsys.readouterr()
+    assert main(["datasets", "samples", f"json:{gt}:ibug", "--format", "json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    subsets = json.loads((gt.parent / "db_info.json").read_text())["test_subsets"]
+    records = json.loads(gt.read_text())
+    assert listing["sample_ids"] == [records[i]["imgpath"] for i in sorted(subsets["ibug"])]
+    code = main(["datasets", "verify", f"json:{gt}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "has no manifest to verify against" in err
+
+
+def test_json_dataset_records_the_file_digest(tmp_path, capsys):
+    """Two files holding the same records differently written: same numbers, different protocols for gate."""
+    base = shared_path("spiga_results", "300wprivate")
+    copy = tmp_path / "test.json"
+    copy.write_text(json.dumps(json.loads((base / "test.json").read_text()), indent=1))
+    predictions = str(base / "spiga_results_test.json")
+    a, _ = _score(capsys, ["--predictions", predictions, "--dataset", f"json:{base / 'test.json'}",
+                           "--out", str(tmp_path / "a.h5")])
+    b, _ = _score(capsys, ["--predictions", predictions, "--dataset", f"json:{copy}", "--out", str(tmp_path / "b.h5")])
+    assert a["splits"]["all"]["nme"] == b["splits"]["all"]["nme"]
+    assert a["protocol"]["manifest_sha256"] != b["protocol"]["manifest_sha256"]
+    assert a["protocol"]["pose_source"] == "headpose of test.json"
+    capsys.readouterr()
+    assert main(["gate", str(tmp_path / "b.h5"), "--baseline", str(tmp_path / "a.h5")]) == 2
+    assert "manifest_sha256" in capsys.readouterr().err
