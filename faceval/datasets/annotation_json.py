@@ -30,7 +30,6 @@ import numpy as np
 from faceval.datasets.base import Annotations
 from faceval.datasets.common import is_regular_file, make_annotations, report_missing_images
 from faceval.datasets.manifest import check_count
-from faceval.datasets.registry import is_json_spec  # noqa: F401  (re-exported)
 from faceval.errors import InputError
 from faceval.io.spiga import SpigaRecords, read_spiga_json
 
@@ -159,9 +158,9 @@ def load_json_dataset(spec: str, data_root: Path | None, *, strict: bool = False
                          f"known: {', '.join(available)}", path=path)
     chosen = {parsed.split: available[parsed.split]} if parsed.split is not None else available
     image_base = Path(data_root) if data_root is not None else path.parent
-    ann = annotations_from_records(records, path, dataset=NAME, image_base=image_base, splits=chosen, strict=strict,
-                               need_images=need_images, warnings=[], data_root=image_base,
-                               pose_source=f"headpose of {path.name}")
+    ann = annotations_from_records(records, path, dataset=NAME, image_base=image_base, splits=chosen,
+                                   strict=strict, need_images=need_images, warnings=[], data_root=image_base,
+                                   pose_source=f"headpose of {path.name}")
     ann.manifest_sha256 = sha256_file(path)
     return ann
 
