@@ -92,7 +92,7 @@ def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
     from faceval_cli.common import stderr_console
 
     console = stderr_console()
-    console.print(summary_table(run, f"{run.label} on {run.dataset}"))
+    console.print(summary_table(run, f"{run.label} on {run.selection}"))
     console.print(protocol_line(run.protocol))
     for line in partial_note(run) + summary_notes(run):
         console.print(line, markup=False)

@@ -76,21 +76,6 @@ def _check_scheme(spec: Any, gt_scheme: str) -> None:
         )
 
 
-def _check_dataset_boxes(spec: Any, ann: Any) -> None:
-    """Box ``dataset`` on a selection without a single face rectangle cannot crop any face: refuse it
-    before inference (a sample lacking only its own rectangle stays a counted failure)."""
-    import numpy as np
-
-    if spec.box != "dataset" or len(ann) == 0:
-        return
-    if not np.isfinite(np.asarray(ann.boxes, dtype=np.float64)).all(axis=1).any():
-        raise InputError(
-            f"{ann.dataset} has no face rectangles, so box 'dataset' (--box dataset, or the model spec's box) "
-            "cannot crop any face; use --box landmarks (the GT landmark box), --box file --boxes FILE or "
-            "--box detector"
-        )
-
-
 def model_cost_dir(cache_dir: Path | None) -> Path:
     """Where model costs are cached: ``<cache>/models`` (``--cache`` or ``$FACEVAL_CACHE_DIR``),
     else ``${XDG_CACHE_HOME:-~/.cache}/faceval/models`` (per user)."""
@@ -192,6 +177,16 @@ def evaluate_model(
         lock.release()
 
 
+def _require_dataset_boxes(ann: Any, dataset: str) -> None:
+    """``box: dataset`` on annotations without any face rectangle: an error before any image is read."""
+    import numpy as np
+
+    if len(ann) and not np.isfinite(ann.boxes).all(axis=1).any():
+        raise InputError(f"--box dataset: {dataset} has no face rectangles here (300W, AFLW2000-3D and WFLW built "
+                         "from its attribute lists carry none); use --box landmarks, --box file --boxes FILE "
+                         "or --box detector")
+
+
 def _evaluate(
     request: EvaluationRequest,
     on_message: Callable[[str], None],
@@ -229,6 +224,8 @@ def _evaluate(
     if request.limit is not None and request.limit < len(ann):
         ann = ann.select(np.arange(request.limit))
         on_message(f"note: --limit {request.limit}: evaluating the first {len(ann)} samples only")
+    if request.box_source is None and request.overrides.get("box") == "dataset":
+        _require_dataset_boxes(ann, request.dataset)  # before the model is opened
     identities = sample_identities(ann)
 
     boxes = None  # file / detector boxes: the crop uses them as the face rectangles
@@ -252,8 +249,8 @@ def _evaluate(
     for assumption in assumptions:
         on_message(f"assumed: {assumption}")
     _check_scheme(spec, ann.scheme)
-    if boxes is None:
-        _check_dataset_boxes(spec, ann)
+    if boxes is None and spec.box == "dataset":
+        _require_dataset_boxes(ann, request.dataset)  # a spec (model metadata, --spec) asking for them
     model_sha = sha256_file(request.model_path)
     crop_ann, crop_spec, box_source = ann, spec, spec.box
     if boxes is not None:

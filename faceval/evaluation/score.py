@@ -85,7 +85,7 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
     """
     from faceval.datasets import load
     from faceval.datasets.ids import dataset_ids
-    from faceval.datasets.registry import parse_spec
+    from faceval.datasets.registry import is_json_spec, parse_spec
     from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
     from faceval.io.predictions import align_predictions, from_arrays, read_prediction_file
     from faceval.runs.provenance import collect, now_iso, sha256_file
@@ -109,9 +109,15 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
     for warning in ann.warnings:
         say(f"warning: {warning}")
     raw = from_arrays(request.predictions) if in_memory else read_prediction_file(source)  # type: ignore[arg-type]
-    name, _ = parse_spec(request.dataset)
+    if is_json_spec(request.dataset):
+        from faceval.datasets.annotation_json import json_dataset_ids
+
+        name, known = "json", json_dataset_ids(request.dataset)
+    else:
+        name, _ = parse_spec(request.dataset)
+        known = dataset_ids(name, ann.data_root)
     loaded = align_predictions(raw, ann.sample_ids, source=source, allow_missing=request.allow_missing,
-                               ignore_extra=request.ignore_extra, known=dataset_ids(name, ann.data_root))
+                               ignore_extra=request.ignore_extra, known=known)
     if loaded.outside:
         say(f"note: left out {loaded.outside} predictions for samples of {name} outside {request.dataset}")
     if loaded.absent:

@@ -19,6 +19,9 @@ Names are made by :func:`metric_name` and parsed by :func:`parse_metric`, nowher
 * ``mae_yaw``, ``mae_pitch``, ``mae_roll`` -- head-pose MAE over the images whose label and
   prediction of that angle are both finite, the difference wrapped into (-180, 180] when the
   protocol's ``pose_wrap`` is on; ``mae_mean`` the mean of the three; degrees, lower;
+* ``nme_group:<group>`` (``nme_group:eyes``, ``nme_group:brows``, ...) -- the NME of one named point
+  group of the run's scheme (jaw, brows, nose, eyes, mouth, ...): the mean over images of the
+  mean normalised error of the group's points (:mod:`faceval.metrics.landmarks`); fraction, lower;
 * ``n`` -- images in the split; ``n_pose`` -- images with at least one scored angle (the pose
   MAE's sample), higher; ``n_failed_inputs`` and ``n_nonfinite`` -- unusable inputs and
   non-finite predictions of usable inputs, lower; counts.
@@ -63,12 +66,15 @@ def threshold_key(t: float) -> str:
     return f"{t:.10f}".rstrip("0")
 
 
-def metric_name(family: str, param: float | None = None) -> str:
+def metric_name(family: str, param: float | str | None = None) -> str:
     """The canonical name of a metric: the one place names are made.
 
     ``metric_name("fr", 0.075) == "fr@0.075"``, ``metric_name("auc", 0.1) == "auc@0.10"``,
-    ``metric_name("nme_p", 90) == "nme_p90"``, ``metric_name("mae_yaw") == "mae_yaw"``.
+    ``metric_name("nme_p", 90) == "nme_p90"``, ``metric_name("mae_yaw") == "mae_yaw"``,
+    ``metric_name("nme_group", "eyes") == "nme_group:eyes"``.
     """
+    if family == "nme_group":
+        return _group_metric_name(param)
     if family in ("fr", "auc"):
         if param is None:
             raise InputError(f"metric '{family}' needs a threshold, e.g. {family}@0.10")
@@ -126,6 +132,11 @@ class Metric:
     def is_count(self) -> bool:
         """True for counts (no interval, no paired test)."""
         return self.unit == "count"
+
+    @property
+    def needs_landmarks(self) -> bool:
+        """True when the metric reads the predicted and GT landmarks (``nme_group:*``)."""
+        return False
 
     def available(self, view: MetricView) -> bool:
         """False when the view lacks what the metric needs (pose metrics without poses)."""
@@ -394,6 +405,8 @@ def parse_metric(name: str) -> Metric:
         if kind == "fr":
             return FailureRateMetric(canon, f"FR@{threshold_key(t)}", "lower", "fraction", threshold=t)
         return AucMetric(canon, f"AUC@{threshold_key(t)}", "higher", "fraction", threshold=t)
+    if key.startswith(GROUP_PREFIX):
+        return _parse_group_metric(key, name)
     m = _PERCENTILE_RE.match(key)
     if m:
         q = float(m.group(1))
@@ -449,3 +462,92 @@ def compute_metric(
     view = MetricView.from_nme(nme, protocol=Protocol(auc_mode=auc_mode, pose_wrap=pose_wrap, thresholds=()),
                                n_failed_inputs=n_failed_inputs, pose_pred=pose_pred, pose_gt=pose_gt)
     return parse_metric(name).value(view)
+
+
+# --------------------------------------------------------------------------------------------
+# group NME: nme_group:<group>
+# --------------------------------------------------------------------------------------------
+
+#: Prefix of the group metrics' names (``nme_group:eyes``).
+GROUP_PREFIX = "nme_group:"
+_GROUP_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _known_groups() -> list[str]:
+    """Group names of every scheme, in scheme order, each once."""
+    from faceval.schemes import SCHEME_NAMES, load_scheme
+
+    return list(dict.fromkeys(g for s in SCHEME_NAMES for g in load_scheme(s).groups))
+
+
+def _group_metric_name(group: float | str | None) -> str:
+    if not isinstance(group, str) or not _GROUP_RE.match(group):
+        raise InputError(f"a group metric needs a landmark group name, e.g. {GROUP_PREFIX}eyes, got {group!r}")
+    return GROUP_PREFIX + group
+
+
+def _parse_group_metric(key: str, name: str) -> "GroupNmeMetric":
+    group = key[len(GROUP_PREFIX):].strip()
+    known = _known_groups()
+    if group not in known:
+        raise InputError(f"unknown landmark group '{group}' in metric '{name}'{closest(group, known)}; "
+                         f"groups: {', '.join(known)}")
+    return GroupNmeMetric(metric_name("nme_group", group), f"NME {group}", "lower", "fraction", group=group)
+
+
+@dataclass(frozen=True)
+class GroupNmeMetric(Metric):
+    """``nme_group:<group>``: mean over images of the group's per-image NME (see
+    :func:`faceval.metrics.landmarks.group_nme`); images with an infinite NME are left out, as
+    are, under ``visible_only``, the group's invisible points (an image with none left out too).
+
+    Not available (an empty cell) when the run's scheme has no such group.
+    """
+
+    group: str | None = None
+
+    @property
+    def family(self) -> str:
+        return "nme_group"
+
+    @property
+    def needs_landmarks(self) -> bool:
+        return True
+
+    def _indices(self, view: MetricView) -> list[int] | None:
+        from faceval.schemes import load_scheme
+
+        if view.scheme is None:
+            return None
+        return load_scheme(view.scheme).groups.get(str(self.group))
+
+    def available(self, view: MetricView) -> bool:
+        return self._indices(view) is not None
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        from faceval.metrics.landmarks import group_nme_per_image
+
+        indices = self._indices(view)
+        if indices is None:
+            raise InputError(f"metric '{self.name}': the run's scheme '{view.scheme}' has no group '{self.group}'")
+        if view.predictions is None or view.ground_truth is None or view.normalizers is None:
+            raise InputError(f"metric '{self.name}' needs the predictions, ground truth and normalisers of the run")
+        k = np.asarray(view.predictions).shape[1] if np.ndim(view.predictions) == 3 else 0
+        if max(indices, default=-1) >= k:
+            raise InputError(f"metric '{self.name}': the run's landmarks have {k} points, fewer than the "
+                             f"'{view.scheme}' scheme's group '{self.group}' needs")
+        visible = view.visible if view.protocol.visible_only else None
+        return group_nme_per_image(view.predictions, view.ground_truth, view.normalizers, view.nme, indices, visible)
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.shape[0] == 1:  # the point estimate, summed as landmarks.group_nme sums it
+            kept = rows[0][~np.isnan(rows[0])]
+            return np.array([float(kept.mean()) if kept.size else float("nan")])
+        return _masked_mean_rows(rows)
+
+    def paired_values(self, view: MetricView) -> np.ndarray:
+        return self.per_image(view)
+
+
+KNOWN_NAMES = KNOWN_NAMES + (metric_name("nme_group", "eyes"),)

@@ -24,11 +24,13 @@ class MetricView:
         nme: ``(n,)`` per-image NME, fractions; inf (a stray NaN alike) for failures.
         failed_inputs: ``(n,)`` bool, unusable inputs (their NME is inf).
         protocol: the run's protocol.
-        predictions / ground_truth: ``(n, K, 2)`` or None (needed by pooled aggregation only).
-        normalizers: ``(n,)`` or None (pooled only).
-        visible: ``(n, K)`` bool or None (pooled with ``visible_only``).
+        predictions / ground_truth: ``(n, K, 2)`` or None (needed by pooled aggregation and the
+            group metrics only).
+        normalizers: ``(n,)`` or None (pooled and group metrics only).
+        visible: ``(n, K)`` bool or None (pooled or group metrics, with ``visible_only``).
         pose_pred / pose_gt: ``(n, 3)`` yaw, pitch, roll degrees, or None (no pose).
         sample_ids: ``(n,)`` ids or None (paired tests match on them).
+        scheme: the landmark scheme of the run (the group metrics look their points up in it), or None.
     """
 
     nme: np.ndarray
@@ -41,6 +43,7 @@ class MetricView:
     pose_pred: np.ndarray | None = None
     pose_gt: np.ndarray | None = None
     sample_ids: np.ndarray | None = None
+    scheme: str | None = None
 
     @property
     def n(self) -> int:

@@ -7,6 +7,8 @@ Library only (no click, no rich); matplotlib and scipy are imported lazily.
 * :mod:`faceval.report.formats` — :func:`render_latex`, :func:`render_markdown`,
   :func:`render_html`, :func:`render_csv_long`, :func:`render_csv_paper`, :func:`render_json`.
 * :mod:`faceval.report.ced` — :func:`ced_figure`, :func:`render_ced`, :func:`save_ced`.
+* :mod:`faceval.report.figures` — the HTML report's figures: error per landmark on the mean
+  shape, NME per split, NME against |yaw|.
 * :mod:`faceval.report.gate` — :func:`parse_rule`, :func:`default_rules`, :func:`evaluate_gate`.
 * :mod:`faceval.report.ci_outputs` — :func:`junit_xml`, :func:`github_annotations`,
   :func:`step_summary_markdown`.

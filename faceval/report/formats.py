@@ -386,7 +386,10 @@ def render_html(
     plots: bool = True,
     title: str = "faceval report",
 ) -> str:
-    """One self-contained HTML page: the table, inline SVG CED plots, protocol and provenance.
+    """One self-contained HTML page: the table, inline SVG CED plots and figures, protocol and provenance.
+
+    The figures (:mod:`faceval.report.figures`): error per landmark on the mean shape, NME per
+    split, NME against |yaw| when poses are known; ``plots=False`` leaves out every plot.
 
     One CED plot per (dataset, split) of the table; no external resources (styles inline, plots
     inline SVG), so the file opens anywhere.
@@ -424,6 +427,9 @@ def render_html(
             k += 1
             parts.append(f'<div class="plot" id="ced-{k}">\n{svg}\n</div>')
         parts.append("</div>")
+        from .figures import figures_html
+
+        parts.append(figures_html(table))  # error per landmark, NME per split, NME against |yaw|
     parts.append("<h2>Runs</h2>")
     for run in runs:
         parts.append(f"<h3>{esc(run.label)} on {esc(run.dataset)}</h3>")

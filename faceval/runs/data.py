@@ -100,6 +100,16 @@ class RunData:
         if not isinstance(self.protocol, Protocol):
             self.protocol = Protocol.from_dict(self.protocol)
 
+    @property
+    def selection(self) -> str:
+        """The dataset selection the run evaluated: ``300w:helen`` for one split, else the dataset (``300w``).
+
+        From the ``dataset_spec`` the run recorded in its provenance (the dataset name lower-cased
+        as the registry reads it); the dataset alone when none was recorded.
+        """
+        _, sep, split = str(self.provenance.get("dataset_spec") or "").partition(":")
+        return f"{self.dataset}:{split.strip()}" if sep and split.strip() else self.dataset
+
     def split_count(self, split: str) -> SplitCount:
         """Samples of ``split`` present and expected."""
         expected = self.split_expected.get(split)
@@ -110,24 +120,29 @@ class RunData:
         """Splits with fewer samples than the complete split (missing files, ``--limit``) or of a shard."""
         return [c for c in (self.split_count(s) for s in self.splits) if not c.complete]
 
-    def view(self, split: str) -> "MetricView":
-        """The typed per-image view of one split that every metric reads (see :mod:`faceval.metrics.view`)."""
+    def view(self, split: str, *, landmarks: bool = False) -> "MetricView":
+        """The typed per-image view of one split that every metric reads (see :mod:`faceval.metrics.view`).
+
+        The landmark arrays (predictions, GT, normalisers, visibility) are read only for pooled
+        NME or when ``landmarks`` is set (a metric whose ``needs_landmarks`` is True).
+        """
         from faceval.metrics.view import MetricView
 
         idx = np.asarray(self.splits[split], dtype=np.int64)
         with_pose = self.pose_pred is not None and self.pose_gt is not None
-        pooled = self.protocol.aggregation == "pooled"  # only pooled NME needs the landmark arrays
+        read = landmarks or self.protocol.aggregation == "pooled"  # else no landmark array is read
         return MetricView(
             nme=np.asarray(self.nme, dtype=np.float64)[idx],
             failed_inputs=np.asarray(self.failed_inputs, dtype=bool)[idx],
             protocol=self.protocol,
-            predictions=np.asarray(self.predictions)[idx] if pooled else None,
-            ground_truth=np.asarray(self.ground_truth)[idx] if pooled else None,
-            normalizers=np.asarray(self.normalizers, dtype=np.float64)[idx] if pooled else None,
-            visible=np.asarray(self.visible, dtype=bool)[idx] if pooled and self.protocol.visible_only else None,
+            predictions=np.asarray(self.predictions)[idx] if read else None,
+            ground_truth=np.asarray(self.ground_truth)[idx] if read else None,
+            normalizers=np.asarray(self.normalizers, dtype=np.float64)[idx] if read else None,
+            visible=np.asarray(self.visible, dtype=bool)[idx] if read and self.protocol.visible_only else None,
             pose_pred=np.asarray(self.pose_pred, dtype=np.float64)[idx] if with_pose else None,
             pose_gt=np.asarray(self.pose_gt, dtype=np.float64)[idx] if with_pose else None,
             sample_ids=np.asarray(self.sample_ids)[idx],
+            scheme=self.scheme,
         )
 
     def split_nme(self, split: str) -> np.ndarray:

@@ -106,7 +106,7 @@ def test_a_valid_file_with_every_kind_of_table_is_accepted(tmp_path, capsys):
         ("progress = 3\n", "progress = 3: not a valid boolean for '--progress'"),
         ('device = "gpu"\n', "device = 'gpu': Invalid value for '--device'"),
         ("[run]\nbatch-size = [1]\n", "[run] batch-size = [1]: not a valid integer for '--batch-size'"),
-        ("[run]\nout = 3\n", "[run] out = 3: not a valid file for '--out'"),
+        ("[run]\nout = 3\n", "[run] out = 3: not a valid path for '--out'"),
         ("[run]\nlimit = {a = 1}\n", "unknown section [run.limit]: 'run' has no subcommands"),
         ("[datasets.verify]\nformat = {a = 1}\n", "unknown section [datasets.verify.format]"),
     ],

@@ -216,3 +216,29 @@ def test_box_dataset_on_a_dataset_without_rectangles_exits_2_before_inference(tm
 def test_negative_workers_is_a_usage_error(capsys):
     assert main(["run", "--workers", "-1", "--no-cache", "--no-progress"]) == 2
     assert "Invalid value for '--workers': -1 is not in the range x>=0" in capsys.readouterr().err
+
+
+def test_header_names_the_split_the_run_evaluated(tmp_path, capsys):
+    """issue 13: the summary table's title says ``300w:helen``, not ``300w``; a full dataset stays ``300w``."""
+    from tests.fixtures import build_300w_tree, random_faces
+
+    faces = random_faces(2, seed=1)
+    root = build_300w_tree(tmp_path / "data", {f"helen/testset/h{i}.jpg": faces[i] for i in range(2)})
+    capsys.readouterr()
+    code = main(["run", "--dataset", "300W:helen", "--data-root", str(root), "--no-cache", "--no-progress",
+                 "--out", str(tmp_path / "h.h5")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "PFLD_GhostOne_112_1_opt_sim on 300w:helen" in [line.strip() for line in err.splitlines()], err
+    assert "on 300w\n" not in err
+
+
+def test_selection_of_a_run_without_a_split_is_the_dataset():
+    from tests.faceval.runs.helpers import make_run
+
+    run = make_run(n=4)
+    assert run.selection == "300w"  # nothing recorded
+    run.provenance["dataset_spec"] = "300w"
+    assert run.selection == "300w"
+    run.provenance["dataset_spec"] = "300W: challenging "
+    assert run.selection == "300w:challenging"
