@@ -127,6 +127,8 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
         say(f"note: ignored {loaded.ignored} predictions for samples outside {request.dataset} (--ignore-extra)")
     if loaded.missing:
         say(f"warning: {loaded.missing} of {len(ann)} samples have no prediction; counted as failures (--allow-missing)")
+    if request.pose_labels is not None and loaded.pose is None:
+        say(f"note: {source}: the predictions hold no head pose, so the pose labels score nothing (no pose MAE)")
     failed = ~loaded.present
     protocol = Protocol(
         normalizer=request.normalizer,

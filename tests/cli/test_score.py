@@ -225,3 +225,24 @@ def test_score_does_not_warn_about_images_it_never_opens(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "have no image" not in err
     assert "4 of 330 samples present" in err  # data warnings that matter are still given
+
+
+def test_pose_labels_with_predictions_without_pose_say_so(tmp_path, capsys):
+    """--pose-labels on a prediction file without pose columns used to score no pose MAE without a word."""
+    root, ids, faces = _tiny_tree(tmp_path)
+    labels = tmp_path / "pose.csv"
+    labels.write_text("sample_id,yaw,pitch,roll\n" + "".join(f"{s},1,2,3\n" for s in ids))
+    csv = _write_csv(tmp_path / "p.csv", ids, faces)
+    capsys.readouterr()
+    assert main(["score", "--predictions", str(csv), "--dataset", "300w:helen", "--data-root", str(root),
+                 "--pose-labels", str(labels), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert "mae_yaw" not in json.loads(out)["splits"]["helen"]
+    assert f"faceval: note: {csv}: the predictions hold no head pose, so the pose labels score nothing" in err
+    with_pose = tmp_path / "q.csv"
+    lines = csv.read_text().splitlines()
+    with_pose.write_text("\n".join([lines[0] + ",yaw,pitch,roll"] + [line + ",1,2,3" for line in lines[1:]]) + "\n")
+    assert main(["score", "--predictions", str(with_pose), "--dataset", "300w:helen", "--data-root", str(root),
+                 "--pose-labels", str(labels), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["splits"]["helen"]["mae_yaw"] == 0.0 and "hold no head pose" not in err
