@@ -251,6 +251,9 @@ def _evaluate(
     _check_scheme(spec, ann.scheme)
     if boxes is None and spec.box == "dataset":
         _require_dataset_boxes(ann, request.dataset)  # a spec (model metadata, --spec) asking for them
+    if request.pose_labels is not None and spec.pose_output is None:
+        on_message(f"note: {Path(request.model_path).name}: the model has no pose output (pose_output in the spec), "
+                   "so the pose labels score nothing (no pose MAE)")
     model_sha = sha256_file(request.model_path)
     crop_ann, crop_spec, box_source = ann, spec, spec.box
     if boxes is not None:

@@ -242,3 +242,15 @@ def test_selection_of_a_run_without_a_split_is_the_dataset():
     assert run.selection == "300w"
     run.provenance["dataset_spec"] = "300W: challenging "
     assert run.selection == "300w:challenging"
+
+
+def test_pose_labels_with_a_model_without_pose_output_say_so(tmp_path, capsys):
+    labels = tmp_path / "pose.csv"
+    labels.write_text("sample_id,yaw,pitch,roll\nbreakingbad.jpg,1,2,3\neinstein.jpg,1,2,3\ntakeo.ppm,1,2,3\n")
+    capsys.readouterr()
+    assert main(["run", "--pose-labels", str(labels), "--no-cache", "--no-progress", "--format", "json",
+                 "--out", str(tmp_path / "r.h5")]) == 0
+    out, err = capsys.readouterr()
+    assert "mae_yaw" not in json.loads(out)["splits"]["all"]
+    assert ("faceval: note: PFLD_GhostOne_112_1_opt_sim.onnx: the model has no pose output (pose_output in the spec), "
+            "so the pose labels score nothing") in err
