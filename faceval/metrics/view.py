@@ -24,11 +24,14 @@ class MetricView:
         nme: ``(n,)`` per-image NME, fractions; inf (a stray NaN alike) for failures.
         failed_inputs: ``(n,)`` bool, unusable inputs (their NME is inf).
         protocol: the run's protocol.
-        predictions / ground_truth: ``(n, K, 2)`` or None (needed by pooled aggregation only).
-        normalizers: ``(n,)`` or None (pooled only).
-        visible: ``(n, K)`` bool or None (pooled with ``visible_only``).
+        predictions / ground_truth: ``(n, K, 2)`` or None (needed by the pooled and point-mean
+            aggregations only), restricted to the protocol's ``points`` subset.
+        normalizers: ``(n,)`` or None (pooled and point-mean only).
+        visible: ``(n, K)`` bool or None (pooled / point-mean with ``visible_only``).
         pose_pred / pose_gt: ``(n, 3)`` yaw, pitch, roll degrees, or None (no pose).
         sample_ids: ``(n,)`` ids or None (paired tests match on them).
+        bins: ``(n,)`` int, the bin split of each image (:mod:`faceval.metrics.bins`; -1: none),
+            or None when the run lacks some bin split; ``n_bins`` the number of bins.
     """
 
     nme: np.ndarray
@@ -41,6 +44,8 @@ class MetricView:
     pose_pred: np.ndarray | None = None
     pose_gt: np.ndarray | None = None
     sample_ids: np.ndarray | None = None
+    bins: np.ndarray | None = None
+    n_bins: int = 0
 
     @property
     def n(self) -> int:

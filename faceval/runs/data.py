@@ -114,20 +114,30 @@ class RunData:
         """The typed per-image view of one split that every metric reads (see :mod:`faceval.metrics.view`)."""
         from faceval.metrics.view import MetricView
 
+        from faceval.metrics.bins import BIN_SPLITS, bin_index
+        from faceval.schemes import point_subset
+
         idx = np.asarray(self.splits[split], dtype=np.int64)
         with_pose = self.pose_pred is not None and self.pose_gt is not None
-        pooled = self.protocol.aggregation == "pooled"  # only pooled NME needs the landmark arrays
+        # only the pooled and point-mean NMEs need the landmark arrays (of the scored points)
+        pooled = self.protocol.aggregation in ("pooled", "point-mean")
+        points = point_subset(self.scheme, self.protocol.points) if pooled else None
+        cols = slice(None) if points is None else np.asarray(points, dtype=np.int64)
+        bins = bin_index(self.dataset, self.splits, len(self.sample_ids)) if self.dataset in BIN_SPLITS else None
         return MetricView(
             nme=np.asarray(self.nme, dtype=np.float64)[idx],
             failed_inputs=np.asarray(self.failed_inputs, dtype=bool)[idx],
             protocol=self.protocol,
-            predictions=np.asarray(self.predictions)[idx] if pooled else None,
-            ground_truth=np.asarray(self.ground_truth)[idx] if pooled else None,
+            predictions=np.asarray(self.predictions)[idx][:, cols] if pooled else None,
+            ground_truth=np.asarray(self.ground_truth)[idx][:, cols] if pooled else None,
             normalizers=np.asarray(self.normalizers, dtype=np.float64)[idx] if pooled else None,
-            visible=np.asarray(self.visible, dtype=bool)[idx] if pooled and self.protocol.visible_only else None,
+            visible=(np.asarray(self.visible, dtype=bool)[idx][:, cols]
+                     if pooled and self.protocol.visible_only else None),
             pose_pred=np.asarray(self.pose_pred, dtype=np.float64)[idx] if with_pose else None,
             pose_gt=np.asarray(self.pose_gt, dtype=np.float64)[idx] if with_pose else None,
             sample_ids=np.asarray(self.sample_ids)[idx],
+            bins=None if bins is None else bins[idx],
+            n_bins=len(BIN_SPLITS.get(self.dataset, ())) if bins is not None else 0,
         )
 
     def split_nme(self, split: str) -> np.ndarray:
