@@ -60,12 +60,25 @@ def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None
     m = _metric(metric)
     if split not in run.splits:
         return None
+    _check_bins(run, m)
     view = run.view(split)
     if not m.available(view):
         return None
     if view.n == 0 and not m.is_count:
         return None
     return float(m.value(view))
+
+
+def _check_bins(run: RunData, metric: Metric) -> None:
+    """A cross-split metric (``nme_binmean``) of a run holding only some of its bin splits is refused."""
+    if metric.name != "nme_binmean":
+        return
+    from faceval.metrics.bins import bin_coverage
+
+    coverage = bin_coverage(run.dataset, run.splits)
+    if coverage.partial:
+        raise InputError(f"metric 'nme_binmean' of run '{run.label}' is {coverage.describe_missing()} "
+                         "(the mean of the bin means needs every bin)")
 
 
 def metric_ci(run: RunData, split: str, metric: str | Metric) -> Interval | None:
@@ -77,6 +90,7 @@ def metric_ci(run: RunData, split: str, metric: str | Metric) -> Interval | None
     m = _metric(metric)
     if split not in run.splits:
         return None
+    _check_bins(run, m)
     view = run.view(split)
     if not m.available(view):
         return None
