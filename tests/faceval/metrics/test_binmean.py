@@ -94,8 +94,13 @@ def test_binmean_survives_the_run_file_and_reaches_the_report(tmp_path) -> None:
     assert metric_value(back, "all", "nme_binmean") == pytest.approx(expected, rel=1e-12)
     text, _warnings = render_report([back], "markdown", metrics=["nme_binmean"], splits=["all"])
     assert "NME bin mean" in text
-    row = next(line for line in text.splitlines() if line.startswith("| m "))
-    assert row.split("|")[2].strip().rstrip("†") == f"{100 * expected:.4f}"
+    table, _warnings = render_report([back], "csv", metrics=["nme", "nme_binmean"], splits=["all"])
+    import csv
+    import io
+
+    rows = {r["metric"]: float(r["value"]) for r in csv.DictReader(io.StringIO(table))}
+    assert rows["nme_binmean"] == pytest.approx(expected, rel=1e-12)
+    assert rows["nme"] == pytest.approx(back.summary["all"]["nme"], rel=1e-12)
     interval = metric_ci(back, "all", "nme_binmean")
     assert interval is not None and interval.low <= expected <= interval.high
 
