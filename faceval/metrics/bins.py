@@ -73,3 +73,20 @@ def bin_index(dataset: str, splits: Mapping[str, np.ndarray], n: int) -> np.ndar
             raise InputError(f"the bin splits of {dataset} overlap: an image of {name} is in another bin too")
         out[idx] = b
     return out
+
+
+def mean_of_bin_means_rows(rows: np.ndarray) -> np.ndarray:
+    """``nme_binmean`` of each row of ``(B, n, 3)`` = (NME, bin index, number of bins) -> ``(B,)``.
+
+    ``(1/B) sum_b mean_{i in bin b, NME_i finite} NME_i``; a bin whose images all failed has
+    mean inf, a bin without images (a resample can lose one) NaN.
+    """
+    from faceval.metrics.nme import dataset_nme
+
+    if rows.shape[1] == 0:
+        return np.full(rows.shape[0], np.nan)
+    n_bins = int(rows[0, 0, 2])
+    out = np.empty(rows.shape[0])
+    for r, row in enumerate(rows):
+        out[r] = float(np.mean([dataset_nme(row[row[:, 1] == b, 0]) for b in range(n_bins)]))
+    return out

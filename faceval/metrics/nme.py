@@ -374,3 +374,25 @@ def point_mean(errors: np.ndarray) -> float:
         return float("nan")
     kind = vals.dtype.type
     return float(kind(vals.sum()) / kind(vals.size))
+
+
+def point_mean_rows(rows: np.ndarray, dtype: str = "float64") -> np.ndarray:
+    """:func:`point_mean` of each row of ``(B, n, K)`` distances (NaN: not counted) -> ``(B,)``.
+
+    inf when a row has images but no counted pair (every image failed), NaN without images. The
+    point estimate (one row) is :func:`point_mean` in ``dtype`` (mmpose's float32 sum, bit for
+    bit); bootstrap rows (B > 1) are summed in float64.
+    """
+    rows = np.asarray(rows)
+    if rows.ndim != 3:
+        raise InputError("point-mean NME needs per-point distances (n, K) per image")
+    if rows.shape[1] == 0:
+        return np.full(rows.shape[0], np.nan)
+    ok = ~np.isnan(rows)
+    cnt = ok.sum(axis=(1, 2))
+    if rows.shape[0] == 1:
+        kind = np.float32 if dtype == "float32" else np.float64
+        return np.array([point_mean(rows[0].astype(kind)) if cnt[0] else float("inf")])
+    tot = np.where(ok, rows, 0.0).astype(np.float64).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.inf)

@@ -387,26 +387,9 @@ def _point_mean_per_image(view: MetricView) -> np.ndarray:
 
 
 def _point_mean_rows(rows: np.ndarray, protocol: Protocol) -> np.ndarray:
-    """``point-mean`` of each row of ``(B, n, K)``: mean of the counted ``q_ik`` (inf: all failed).
+    from faceval.metrics.nme import point_mean_rows
 
-    The point estimate (one row) is :func:`faceval.metrics.nme.point_mean` in the protocol's
-    distance dtype (mmpose's float32 sum, bit for bit); bootstrap rows are summed in float64.
-    """
-    from faceval.metrics.nme import point_mean
-
-    if rows.ndim != 3:
-        raise InputError("point-mean NME needs per-point distances (n, K) per image")
-    if rows.shape[1] == 0:
-        return np.full(rows.shape[0], np.nan)
-    ok = ~np.isnan(rows)
-    cnt = ok.sum(axis=(1, 2))
-    if rows.shape[0] == 1:
-        dtype = np.float32 if protocol.distance_dtype == "float32" else np.float64
-        value = point_mean(rows[0].astype(dtype)) if cnt[0] else float("inf")
-        return np.array([value])
-    tot = np.where(ok, rows, 0.0).astype(np.float64).sum(axis=(1, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.inf)
+    return point_mean_rows(rows, protocol.distance_dtype)
 
 
 @dataclass(frozen=True)
@@ -437,17 +420,9 @@ class BinMeanMetric(Metric):
         return np.stack([_clean_nme(view), bins, np.full(view.n, float(view.n_bins))], axis=1)
 
     def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
-        from faceval.metrics.nme import dataset_nme
+        from faceval.metrics.bins import mean_of_bin_means_rows
 
-        rows = np.asarray(rows, dtype=np.float64)
-        if rows.shape[1] == 0:
-            return np.full(rows.shape[0], np.nan)
-        n_bins = int(rows[0, 0, 2])
-        out = np.empty(rows.shape[0])
-        for r, row in enumerate(rows):
-            means = [dataset_nme(row[row[:, 1] == b, 0]) for b in range(n_bins)]
-            out[r] = float(np.mean(means))
-        return out
+        return mean_of_bin_means_rows(np.asarray(rows, dtype=np.float64))
 
     def paired_values(self, view: MetricView) -> np.ndarray:
         return _clean_nme(view)
