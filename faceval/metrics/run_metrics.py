@@ -42,12 +42,18 @@ def parse_metric_list(text: str | Sequence[str] | None) -> list[str] | None:
 
 
 def default_metrics(runs: Sequence[RunData]) -> list[str]:
-    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds."""
+    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds;
+    ``nme_binmean`` after ``nme`` when a run holds every bin split of its dataset (3DDFA's yaw bins)."""
+    from faceval.metrics.bins import bin_coverage
+
+    names = ["nme"]
+    if any(bin_coverage(run.dataset, run.splits).complete for run in runs):
+        names.append("nme_binmean")
     for run in runs:
         if run.protocol.thresholds:
             t = run.protocol.thresholds[0]
-            return ["nme", metric_name("fr", t), metric_name("auc", t)]
-    return ["nme"]
+            return names + [metric_name("fr", t), metric_name("auc", t)]
+    return names
 
 
 def _metric(metric: str | Metric) -> Metric:
