@@ -313,3 +313,23 @@ def test_explicit_flag_equal_to_the_preset_is_no_override() -> None:
                                "300w", ["helen"])
     assert protocol.overrides == ("auc_mode",) and protocol.auc_mode == "exact"
     assert "overridden: auc_mode" in protocol.describe()
+
+
+def test_box_height_is_spigas_height_normaliser() -> None:
+    """SPIGA _get_img_norm('height') = anns['bbox'][3] of its GT file (its 300W db_info offers it at 4 %)."""
+    import json
+
+    from tests.conftest import shared_path
+
+    gt_file = json.loads((shared_path("spiga_results", "300wpublic") / "test.json").read_text())
+    run, data = _score("300wpublic", "300w", ProtocolChoice(preset="spiga", normalizer="box-height", thresholds=(0.04,)))
+    assert run.protocol.overrides == ("normalizer", "thresholds")
+    nme = []
+    for anns, p in zip(gt_file, data["pred"]):
+        g = np.asarray(anns["landmarks"])
+        norm = anns["bbox"][3]
+        nme.append(np.mean([float(((g[k] - p[k]) ** 2).sum() ** 0.5) / norm * 100 for k in range(len(g))]))
+    np.testing.assert_allclose(100 * run.nme, nme, rtol=1e-12)
+    auc, fr = spiga_auc_fr(nme, 4)
+    assert 100 * run.summary["full"]["auc@0.04"] == pytest.approx(auc, abs=1e-9)
+    assert 100 * run.summary["full"]["fr@0.04"] == pytest.approx(fr, abs=1e-9)
