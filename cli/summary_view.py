@@ -29,7 +29,15 @@ def summary_notes(run: RunData) -> list[str]:
     for count in run.incomplete_splits():
         notes.append(f"warning: split '{count.split}' is partial: {count.describe()} "
                      "(not comparable with the complete split)")
+    from faceval.metrics.bins import bin_coverage
+
+    coverage = bin_coverage(run.dataset, run.splits)
+    if coverage.partial:
+        notes.append(f"warning: nme_binmean (mean of the yaw-bin means) not shown: {coverage.describe_missing()}")
     for split, stats in run.summary.items():
+        if "nme_binmean" in stats:
+            notes.append(f"note: nme_binmean on '{split}' (mean of the {len(coverage.names)} bin means): "
+                         f"{100 * stats['nme_binmean']:.4f} %")
         if "n_pose" in stats and int(stats["n_pose"]) < int(stats["n"]):
             notes.append(f"warning: pose MAE on '{split}' is over {int(stats['n_pose'])} of {int(stats['n'])} "
                          "images (the others have no usable pose label or prediction)")

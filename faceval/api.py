@@ -35,7 +35,7 @@ BUNDLED_MODEL = Path(__file__).resolve().parent / "data" / "models" / "PFLD_Ghos
 
 #: keyword arguments that set the metric protocol (as ``faceval score/run`` flags)
 PROTOCOL_OPTIONS = ("normalizer", "thresholds", "auc_mode", "aggregation", "visible_only", "pose_wrap",
-                    "pose_labels", "strict_data")
+                    "pose_labels", "strict_data", "protocol", "fr_cut", "points")
 
 PathLike = str | os.PathLike[str]
 
@@ -48,22 +48,20 @@ def _protocol_options(protocol: dict[str, Any], where: str) -> dict[str, Any]:
         if key not in PROTOCOL_OPTIONS:
             raise TypeError(f"{where}() got an unknown protocol option '{key}'{closest(key, PROTOCOL_OPTIONS)}; "
                             f"expected one of {', '.join(PROTOCOL_OPTIONS)}")
-    options: dict[str, Any] = {"normalizer": "inter-ocular", "thresholds": (), "auc_mode": "exact",
-                               "aggregation": "mean", "visible_only": False, "pose_wrap": False,
-                               "pose_labels": None, "strict_data": False}
+    # None: not given (the preset's value with ``protocol=``, else faceval's default)
+    options: dict[str, Any] = {"normalizer": None, "thresholds": (), "auc_mode": None,
+                               "aggregation": None, "visible_only": None, "pose_wrap": False,
+                               "pose_labels": None, "strict_data": False, "protocol": None, "fr_cut": None,
+                               "points": None}
     options.update(protocol)
     thresholds = options["thresholds"]
     options["thresholds"] = (float(thresholds),) if isinstance(thresholds, (int, float)) else tuple(thresholds)
     options["pose_labels"] = None if options["pose_labels"] is None else Path(options["pose_labels"])
-    from faceval.metrics.curves import AUC_MODES
-    from faceval.metrics.normalizers import NORMALIZERS
+    from types import SimpleNamespace
 
-    if options["normalizer"] not in NORMALIZERS:
-        raise InputError(f"unknown normaliser '{options['normalizer']}'{closest(options['normalizer'], NORMALIZERS)}; "
-                         f"expected one of {', '.join(NORMALIZERS)}")
-    if options["auc_mode"] not in AUC_MODES:
-        raise InputError(f"unknown AUC mode '{options['auc_mode']}'{closest(options['auc_mode'], AUC_MODES)}; "
-                         f"expected one of {', '.join(AUC_MODES)}")
+    from faceval.evaluation.score import protocol_choice_of, validate_choice
+
+    validate_choice(protocol_choice_of(SimpleNamespace(**options)))
     return options
 
 
@@ -222,7 +220,8 @@ def evaluate(model: PathLike, dataset: str, *, data_root: PathLike | None = None
         limit: evaluate only the first ``limit`` samples.
         out: also write the run file here (otherwise nothing is written; see :meth:`Run.save`).
         **protocol: ``normalizer``, ``thresholds``, ``auc_mode``, ``aggregation``, ``visible_only``,
-            ``pose_wrap``, ``pose_labels``, ``strict_data`` (as the command-line flags).
+            ``pose_wrap``, ``pose_labels``, ``strict_data``, ``protocol`` (a peer preset, as
+            ``--protocol``), ``fr_cut``, ``points`` (as the command-line flags).
 
     Example::
 
@@ -301,7 +300,7 @@ def score(predictions: PathLike | Any, dataset: str, *, data_root: PathLike | No
         True
     """
     from faceval.datasets import load
-    from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, thresholds_from
+    from faceval.evaluation.scoring import PredictionSet, build_run
     from faceval.runs.provenance import collect, now_iso, sha256_file
 
     options = _protocol_options(protocol, "score")
@@ -331,9 +330,12 @@ def score(predictions: PathLike | Any, dataset: str, *, data_root: PathLike | No
         "dataset_spec": dataset, "data_warnings": list(ann.warnings), "started": started,
     })
     failed = ~loaded.present
-    proto = Protocol(normalizer=options["normalizer"], thresholds=thresholds_from(options["thresholds"], ann.dataset),
-                     auc_mode=options["auc_mode"], aggregation=options["aggregation"],
-                     visible_only=options["visible_only"], pose_wrap=options["pose_wrap"])
+    from types import SimpleNamespace
+
+    from faceval.evaluation.score import protocol_choice_of
+    from faceval.metrics.presets import choose_protocol
+
+    proto = choose_protocol(protocol_choice_of(SimpleNamespace(**options)), ann.dataset, ann.splits, ann.scheme)
     run = build_run(ann, PredictionSet(landmarks=loaded.landmarks, scheme=scheme, pose=loaded.pose, failed=failed,
                                        reasons=["missing prediction" if f else "" for f in failed]),
                     proto, label=label or (Path(predictions).stem if is_file else "predictions"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -42,11 +43,12 @@ class EvaluationRequest:
     strict: bool = False
     strict_data: bool = False
     pose_labels: Path | None = None
-    normalizer: str = "inter-ocular"
+    #: protocol flags; None (or no thresholds): the preset's value, else faceval's default
+    normalizer: str | None = None
     thresholds: tuple[float, ...] = ()
-    auc_mode: str = "exact"
-    aggregation: str = "mean"
-    visible_only: bool = False
+    auc_mode: str | None = None
+    aggregation: str | None = None
+    visible_only: bool | None = None
     pose_wrap: bool = False
     label: str | None = None
     out: Path = Path("run.h5")
@@ -54,6 +56,10 @@ class EvaluationRequest:
     box_source: Any = None
     #: bound on one batch input tensor (None: faceval.models.runner.DEFAULT_MAX_BATCH_BYTES)
     max_batch_bytes: int | None = None
+    #: peer preset (``--protocol``; faceval.metrics.presets), FR cut and point subset
+    protocol: str | None = None
+    fr_cut: str | None = None
+    points: str | None = None
 
 
 @dataclass
@@ -199,7 +205,9 @@ def _evaluate(
     from faceval.models.spec import load_spec_file, resolve_spec, validate_overrides
     from faceval.pipeline.cache import CropCache, crop_key_fields, default_cache_dir
     from faceval.pipeline.identity import sample_identities
-    from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
+    from faceval.evaluation.score import describe_choice, protocol_choice_of, validate_choice
+    from faceval.evaluation.scoring import PredictionSet, build_run, nonfinite_predictions
+    from faceval.metrics.presets import choose_protocol
     from faceval.evaluation.checkpoint import Checkpoint, RunIdentity, find_partial, partial_path
     from faceval.evaluation.inference import run_inference
     from faceval.atomic import ensure_space
@@ -213,9 +221,14 @@ def _evaluate(
     validate_overrides(request.overrides)
     if request.spec_file is not None:
         load_spec_file(request.spec_file)
+    choice = protocol_choice_of(request)
+    validate_choice(choice)
     ann = load(request.dataset, request.data_root, strict=request.strict_data, pose_labels=request.pose_labels)
     for warning in ann.warnings:
         on_message(f"warning: {warning}")
+    chosen = choose_protocol(choice, ann.dataset, ann.splits, ann.scheme)  # refused here, before any work
+    for text in describe_choice(chosen, ann.dataset, ann.splits):
+        on_message(text)
     extra_protocol: dict[str, Any] = {}
     if request.shard:
         index, count = parse_shard(request.shard)
@@ -254,7 +267,6 @@ def _evaluate(
     model_sha = sha256_file(request.model_path)
     crop_ann, crop_spec, box_source = ann, spec, spec.box
     if boxes is not None:
-        import dataclasses
 
         crop_ann = dataclasses.replace(ann, boxes=boxes.boxes)
         crop_spec = spec.with_overrides(box="dataset")
@@ -314,13 +326,8 @@ def _evaluate(
         for i, why in boxes.reasons.items():  # the crop saw a NaN rectangle: say why it had none
             result.reasons[i] = why
         result.timings["detector_s"] = float(boxes.detector_seconds or 0.0)
-    protocol = Protocol(
-        normalizer=request.normalizer,
-        thresholds=thresholds_from(request.thresholds, ann.dataset),
-        auc_mode=request.auc_mode,
-        aggregation=request.aggregation,
-        visible_only=request.visible_only,
-        pose_wrap=request.pose_wrap,
+    protocol = dataclasses.replace(
+        chosen,
         box_source=boxes.kind if boxes is not None else spec.box,
         box_scale=float(spec.box_scale),
         box_square=bool(spec.square),

@@ -19,7 +19,7 @@ from faceval.runs.protocol import Protocol
 from faceval.runs.provenance import sample_set_sha256
 from faceval.schemes import load_scheme, scheme_for_points
 
-AGGREGATIONS = ("mean", "pooled")
+AGGREGATIONS = ("mean", "pooled", "point-mean")
 
 
 def default_thresholds(dataset: str) -> tuple[float, ...]:
@@ -84,8 +84,10 @@ def build_run(
     from faceval.metrics.nme import per_image_nme
     from faceval.metrics.normalizers import compute_normalizers
 
-    if protocol.aggregation not in AGGREGATIONS:
-        raise InputError(f"unknown aggregation '{protocol.aggregation}'; expected one of {', '.join(AGGREGATIONS)}")
+    from faceval.schemes import point_subset
+
+    check_protocol_modes(protocol)
+    points = point_subset(ann.scheme, protocol.points)  # None: every point; refused off the 300w scheme
     n = len(ann)
     landmarks = np.asarray(predictions.landmarks, dtype=np.float64)
     if landmarks.ndim != 3 or landmarks.shape[0] != n or landmarks.shape[2] != 2:
@@ -99,7 +101,10 @@ def build_run(
     scheme = load_scheme(ann.scheme)
     normalizers = compute_normalizers(ann.landmarks, protocol.normalizer, scheme, box_sizes=ann.box_sizes)
     visible = ann.visible if protocol.visible_only else None
-    nme = per_image_nme(landmarks, ann.landmarks, normalizers, visible=visible, sample_ids=ann.sample_ids)
+    cols = slice(None) if points is None else np.asarray(points, dtype=np.int64)
+    # the normaliser comes from every GT point (menpofit's 49/51-point errors use the 68-point box)
+    nme = per_image_nme(landmarks[:, cols], np.asarray(ann.landmarks)[:, cols], normalizers,
+                        visible=None if visible is None else np.asarray(visible)[:, cols], sample_ids=ann.sample_ids)
 
     pose_gt = ann.poses if ann.has_pose else None
     pose_pred = None if predictions.pose is None else np.asarray(predictions.pose, dtype=np.float64)
@@ -142,6 +147,19 @@ def build_run(
     )
     run.summary = recompute_summary(run)
     return run
+
+
+def check_protocol_modes(protocol: Protocol) -> None:
+    """Unknown aggregation, FR cut or distance dtype: one-line InputError naming the choices."""
+    from faceval.errors import closest
+    from faceval.metrics.curves import FR_CUTS
+    from faceval.metrics.nme import DISTANCE_DTYPES
+
+    for what, value, choices in (("aggregation", protocol.aggregation, AGGREGATIONS),
+                                 ("FR cut", protocol.fr_cut, FR_CUTS),
+                                 ("distance dtype", protocol.distance_dtype, DISTANCE_DTYPES)):
+        if value not in choices:
+            raise InputError(f"unknown {what} '{value}'{closest(value, choices)}; expected one of {', '.join(choices)}")
 
 
 def expected_split_counts(ann: Annotations) -> dict[str, int]:

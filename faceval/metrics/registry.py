@@ -10,11 +10,18 @@ Names are made by :func:`metric_name` and parsed by :func:`parse_metric`, nowher
 (canonical form in brackets):
 
 * ``nme`` -- dataset NME: the mean of the finite per-image NMEs, or with the ``pooled``
-  aggregation the sum of point errors over the sum of normalisers; fraction, lower is better;
+  aggregation the sum of point errors over the sum of normalisers, or with ``point-mean``
+  (mmpose) the mean of ``e_ik / d_i`` over every counted (image, point) pair
+  (:func:`faceval.metrics.nme.point_mean`); fraction, lower is better;
+* ``nme_binmean`` -- 3DDFA's "mean of the three yaw-bin means": ``(1/B) sum_b mean_{i in bin b}
+  NME_i`` over the bin splits of :data:`faceval.metrics.bins.BIN_SPLITS` (AFLW2000-3D
+  ``yaw0-30``, ``yaw30-60``, ``yaw60-90``); on a split holding images of every bin, when the run
+  has all the bin splits; fraction, lower;
 * ``nme_p<q>`` (``nme_p50``, ``nme_p90``, ``nme_p95``, ``nme_p99``; any 0 <= q <= 100) -- NME
   percentile (linear; a failure is +inf), fraction, lower;
-* ``fr@<t>`` -- failure rate ``mean_i [NME_i > t]``, fraction, lower; ``auc@<t>`` -- AUC at t in
-  the protocol's AUC mode, fraction, higher. The threshold is written by :func:`threshold_key`:
+* ``fr@<t>`` -- failure rate ``mean_i [NME_i > t]`` (or the protocol's peer FR cut, ``grid`` /
+  ``spiga-hist``: :func:`faceval.metrics.curves.failure_rate`), fraction, lower; ``auc@<t>`` -- AUC
+  at t in the protocol's AUC mode, fraction, higher. The threshold is written by :func:`threshold_key`:
   two decimals (``fr@0.1`` -> ``fr@0.10``), or more when two would round it (``fr@0.075``);
 * ``mae_yaw``, ``mae_pitch``, ``mae_roll`` -- head-pose MAE over the images whose label and
   prediction of that angle are both finite, the difference wrapped into (-180, 180] when the
@@ -49,7 +56,7 @@ SUMMARY_PERCENTILES: tuple[int, ...] = (50, 90, 95, 99)
 
 _THRESHOLD_RE = re.compile(r"^(fr|auc)@(.+)$")
 _PERCENTILE_RE = re.compile(r"^nme_p(\d+(?:\.\d+)?)$")
-_FIXED_FAMILIES = ("nme", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "n", "n_pose", "n_failed_inputs",
+_FIXED_FAMILIES = ("nme", "nme_binmean", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "n", "n_pose", "n_failed_inputs",
                    "n_nonfinite")
 
 
@@ -179,6 +186,8 @@ class NmeMetric(Metric):
     """``nme``: mean of the finite per-image NMEs (``pooled``: sum of errors / sum of normalisers)."""
 
     def per_image(self, view: MetricView) -> np.ndarray:
+        if view.protocol.aggregation == "point-mean":
+            return _point_mean_per_image(view)
         if view.protocol.aggregation != "pooled":
             return _clean_nme(view)
         # Pooled: per image (sum_k v_ik e_ik, d_i sum_k v_ik); an image with a non-finite NME is
@@ -199,6 +208,8 @@ class NmeMetric(Metric):
         return np.stack([sums, weights], axis=1) if view.n else np.empty((0, 2))
 
     def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        if protocol is not None and protocol.aggregation == "point-mean":
+            return _point_mean_rows(np.asarray(rows), protocol)
         rows = np.asarray(rows, dtype=np.float64)
         if rows.ndim == 3:  # pooled pairs
             ok = np.isfinite(rows[..., 0])
@@ -254,10 +265,17 @@ class FailureRateMetric(Metric):
         return _clean_nme(view)
 
     def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        from faceval.metrics.curves import failure_rate, grid_end
+
+        assert self.threshold is not None
         rows = np.asarray(rows, dtype=np.float64)
         if rows.shape[1] == 0:
             return np.full(rows.shape[0], np.nan)
-        return np.count_nonzero(rows > self.threshold, axis=1) / rows.shape[1]
+        cut = (protocol or Protocol()).fr_cut
+        if cut == "spiga-hist":  # a histogram per row: no closed form
+            return np.array([failure_rate(row, self.threshold, cut) for row in rows])
+        bound = grid_end(self.threshold) if cut == "grid" else self.threshold
+        return np.count_nonzero(rows > bound, axis=1) / rows.shape[1]
 
     def paired_values(self, view: MetricView) -> np.ndarray:
         return _clean_nme(view)
@@ -361,6 +379,66 @@ class CountMetric(Metric):
         return np.asarray(rows, dtype=np.float64).sum(axis=1)
 
 
+# --------------------------------------------------------------------------------------------
+# peer-protocol metrics: mmpose's point-mean NME, 3DDFA's mean of the yaw-bin means
+# --------------------------------------------------------------------------------------------
+
+
+def _point_mean_per_image(view: MetricView) -> np.ndarray:
+    """``(n, K)`` normalised point distances ``q_ik`` (NaN: not counted) for ``point-mean``."""
+    from faceval.metrics.nme import normalised_point_errors
+
+    if view.predictions is None or view.ground_truth is None or view.normalizers is None:
+        raise InputError("point-mean NME needs the predictions, ground truth and normalisers of the run")
+    visible = view.visible if view.protocol.visible_only else None
+    q = normalised_point_errors(view.predictions, view.ground_truth, view.normalizers, visible=visible,
+                                dtype=view.protocol.distance_dtype)
+    # an image the per-image NME calls a failure is left out (as the mean leaves it out)
+    return np.where(np.isfinite(_clean_nme(view))[:, None], q, np.nan)
+
+
+def _point_mean_rows(rows: np.ndarray, protocol: Protocol) -> np.ndarray:
+    from faceval.metrics.nme import point_mean_rows
+
+    return point_mean_rows(rows, protocol.distance_dtype)
+
+
+@dataclass(frozen=True)
+class BinMeanMetric(Metric):
+    """``nme_binmean``: ``(1/B) sum_b mean_{i in bin b, NME_i finite} NME_i`` (3DDFA).
+
+    A bin whose images all failed has mean inf (as ``nme``); a bin without images (a bootstrap
+    resample can lose one) gives NaN. Available on a view that has images of every bin.
+    """
+
+    def available(self, view: MetricView) -> bool:
+        if view.bins is None or view.n_bins == 0:
+            return False
+        return bool(np.isin(np.arange(view.n_bins), np.asarray(view.bins)).all())
+
+    def value(self, view: MetricView) -> float:
+        if not self.available(view):
+            raise InputError("metric 'nme_binmean' needs every bin split of the dataset in the run "
+                             "(AFLW2000-3D: aflw2000:yaw0-30, aflw2000:yaw30-60, aflw2000:yaw60-90) "
+                             "and images of each bin in the split")
+        return self.aggregate(self.per_image(view), view.protocol)
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        """``(n, 3)``: NME, bin index (-1: none), number of bins."""
+        if view.bins is None:
+            raise InputError("metric 'nme_binmean' needs the bin splits of the dataset in the run")
+        bins = np.asarray(view.bins, dtype=np.float64)
+        return np.stack([_clean_nme(view), bins, np.full(view.n, float(view.n_bins))], axis=1)
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        from faceval.metrics.bins import mean_of_bin_means_rows
+
+        return mean_of_bin_means_rows(np.asarray(rows, dtype=np.float64))
+
+    def paired_values(self, view: MetricView) -> np.ndarray:
+        return _clean_nme(view)
+
+
 _FIXED: dict[str, Metric] = {
     "nme": NmeMetric("nme", "NME", "lower", "fraction"),
     "mae_yaw": PoseMaeMetric("mae_yaw", "MAE yaw", "lower", "degrees"),
@@ -372,6 +450,7 @@ _FIXED: dict[str, Metric] = {
     "n_failed_inputs": CountMetric("n_failed_inputs", "Failed inputs", "lower", "count"),
     "n_nonfinite": CountMetric("n_nonfinite", "Non-finite NME", "lower", "count"),
 }
+_FIXED["nme_binmean"] = BinMeanMetric("nme_binmean", "NME bin mean", "lower", "fraction")
 
 #: Names for suggestions in error messages (threshold metrics shown with a typical threshold).
 KNOWN_NAMES: tuple[str, ...] = ("nme",) + tuple(metric_name("nme_p", q) for q in SUMMARY_PERCENTILES) + tuple(
@@ -439,7 +518,14 @@ def summary_of(view: MetricView) -> dict[str, float]:
     for metric in summary_metrics(view.protocol.thresholds, with_pose=view.has_pose):
         value = metric.value(view)
         out[metric.name] = int(value) if metric.is_count else value
+    out.update(_cross_split_summary(view))
     return out
+
+
+def _cross_split_summary(view: MetricView) -> dict[str, float]:
+    """``nme_binmean`` on a split holding images of every bin of a run with all bin splits."""
+    binmean = _FIXED["nme_binmean"]
+    return {binmean.name: binmean.value(view)} if binmean.available(view) else {}
 
 
 def compute_metric(

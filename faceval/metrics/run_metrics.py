@@ -42,12 +42,18 @@ def parse_metric_list(text: str | Sequence[str] | None) -> list[str] | None:
 
 
 def default_metrics(runs: Sequence[RunData]) -> list[str]:
-    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds."""
+    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds;
+    ``nme_binmean`` after ``nme`` when a run holds every bin split of its dataset (3DDFA's yaw bins)."""
+    from faceval.metrics.bins import bin_coverage
+
+    names = ["nme"]
+    if any(bin_coverage(run.dataset, run.splits).complete for run in runs):
+        names.append("nme_binmean")
     for run in runs:
         if run.protocol.thresholds:
             t = run.protocol.thresholds[0]
-            return ["nme", metric_name("fr", t), metric_name("auc", t)]
-    return ["nme"]
+            return names + [metric_name("fr", t), metric_name("auc", t)]
+    return names
 
 
 def _metric(metric: str | Metric) -> Metric:
@@ -60,12 +66,25 @@ def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None
     m = _metric(metric)
     if split not in run.splits:
         return None
+    _check_bins(run, m)
     view = run.view(split, landmarks=m.needs_landmarks)
     if not m.available(view):
         return None
     if view.n == 0 and not m.is_count:
         return None
     return float(m.value(view))
+
+
+def _check_bins(run: RunData, metric: Metric) -> None:
+    """A cross-split metric (``nme_binmean``) of a run holding only some of its bin splits is refused."""
+    if metric.name != "nme_binmean":
+        return
+    from faceval.metrics.bins import bin_coverage
+
+    coverage = bin_coverage(run.dataset, run.splits)
+    if coverage.partial:
+        raise InputError(f"metric 'nme_binmean' of run '{run.label}' is {coverage.describe_missing()} "
+                         "(the mean of the bin means needs every bin)")
 
 
 def metric_ci(run: RunData, split: str, metric: str | Metric) -> Interval | None:
@@ -77,6 +96,7 @@ def metric_ci(run: RunData, split: str, metric: str | Metric) -> Interval | None
     m = _metric(metric)
     if split not in run.splits:
         return None
+    _check_bins(run, m)
     view = run.view(split, landmarks=m.needs_landmarks)
     if not m.available(view):
         return None

@@ -128,21 +128,33 @@ class RunData:
         """
         from faceval.metrics.view import MetricView
 
+        from faceval.metrics.bins import BIN_SPLITS, bin_index
+        from faceval.schemes import point_subset
+
         idx = np.asarray(self.splits[split], dtype=np.int64)
         with_pose = self.pose_pred is not None and self.pose_gt is not None
-        read = landmarks or self.protocol.aggregation == "pooled"  # else no landmark array is read
+        # the pooled and point-mean NMEs read the landmark arrays of the scored points; a metric
+        # with needs_landmarks (the group NMEs, indexed on the full scheme) reads every point
+        pooled = self.protocol.aggregation in ("pooled", "point-mean")
+        read = landmarks or pooled  # else no landmark array is read
+        points = point_subset(self.scheme, self.protocol.points) if pooled and not landmarks else None
+        cols = slice(None) if points is None else np.asarray(points, dtype=np.int64)
+        bins = bin_index(self.dataset, self.splits, len(self.sample_ids)) if self.dataset in BIN_SPLITS else None
         return MetricView(
             nme=np.asarray(self.nme, dtype=np.float64)[idx],
             failed_inputs=np.asarray(self.failed_inputs, dtype=bool)[idx],
             protocol=self.protocol,
-            predictions=np.asarray(self.predictions)[idx] if read else None,
-            ground_truth=np.asarray(self.ground_truth)[idx] if read else None,
+            predictions=np.asarray(self.predictions)[idx][:, cols] if read else None,
+            ground_truth=np.asarray(self.ground_truth)[idx][:, cols] if read else None,
             normalizers=np.asarray(self.normalizers, dtype=np.float64)[idx] if read else None,
-            visible=np.asarray(self.visible, dtype=bool)[idx] if read and self.protocol.visible_only else None,
+            visible=(np.asarray(self.visible, dtype=bool)[idx][:, cols]
+                     if read and self.protocol.visible_only else None),
             pose_pred=np.asarray(self.pose_pred, dtype=np.float64)[idx] if with_pose else None,
             pose_gt=np.asarray(self.pose_gt, dtype=np.float64)[idx] if with_pose else None,
             sample_ids=np.asarray(self.sample_ids)[idx],
             scheme=self.scheme,
+            bins=None if bins is None else bins[idx],
+            n_bins=len(BIN_SPLITS.get(self.dataset, ())) if bins is not None else 0,
         )
 
     def split_nme(self, split: str) -> np.ndarray:

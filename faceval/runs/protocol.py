@@ -10,9 +10,13 @@ Keys (JSON names = field names):
 
 * compared (:data:`COMPARED_KEYS`): ``normalizer``, ``thresholds``, ``auc_mode``,
   ``aggregation``, ``visible_only``, ``pose_wrap``, ``box_source``, ``box_scale``,
-  ``box_square``, ``manifest_sha256``, ``sample_set_sha256``;
+  ``box_square``, ``manifest_sha256``, ``sample_set_sha256``, then ``fr_cut`` (``strict`` |
+  ``grid`` | ``spiga-hist``), ``points`` (``all`` | ``inner51`` | ``inner49``),
+  ``distance_dtype`` (``float64`` | ``float32``, the point-mean's per-point distances) and
+  ``preset`` (the peer preset, :mod:`faceval.metrics.presets`, or null);
 * informative (:data:`INFORMATIVE_KEYS`, compared by ``merge`` only): ``conversion``,
-  ``pose_source``, ``gt_scheme``;
+  ``pose_source``, ``gt_scheme``, ``overrides`` (the protocol keys set by explicit flags over
+  the preset, a sorted list of names);
 * ``shard``: ``"I/N"`` for one shard of a sharded evaluation (written only when set);
 * any other key of a run file is kept in ``extra`` (JSON scalars only) and compared like the
   compared keys, so a key a newer faceval writes is never silently ignored.
@@ -45,13 +49,23 @@ COMPARED_KEYS: tuple[str, ...] = (
     "box_square",
     "manifest_sha256",
     "sample_set_sha256",
+    "fr_cut",
+    "points",
+    "distance_dtype",
+    "preset",
 )
 
 #: Protocol columns of the long report layout (the compared keys as of schema 1, in that order).
-COLUMN_KEYS: tuple[str, ...] = tuple(k for k in COMPARED_KEYS if k != "pose_wrap")
+COLUMN_KEYS: tuple[str, ...] = ("normalizer", "thresholds", "auc_mode", "aggregation", "visible_only", "box_source",
+                                "box_scale", "box_square", "manifest_sha256", "sample_set_sha256")
 
 #: Keys that describe how the result was obtained; ``merge`` requires them equal as well.
-INFORMATIVE_KEYS: tuple[str, ...] = ("conversion", "pose_source", "gt_scheme")
+INFORMATIVE_KEYS: tuple[str, ...] = ("conversion", "pose_source", "gt_scheme", "overrides")
+
+#: Keys added after schema 1 that run files store only when they differ from their default, so
+#: a run scored without them has the very protocol object (and identity) it always had.
+_DEFAULT_OMITTED: dict[str, Any] = {"fr_cut": "strict", "points": "all", "distance_dtype": "float64",
+                                    "preset": None, "overrides": ()}
 
 #: Keys that stay unset in runs scored from a predictions file (no crop box was used).
 _BOX_KEYS = frozenset({"box_source", "box_scale", "box_square"})
@@ -126,10 +140,16 @@ class Protocol:
     pose_source: str | None = None
     gt_scheme: str | None = None
     shard: str | None = None
+    fr_cut: str = "strict"
+    points: str = "all"
+    distance_dtype: str = "float64"
+    preset: str | None = None
+    overrides: tuple[str, ...] = ()
     extra: tuple[tuple[str, JsonScalar], ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "thresholds", tuple(float(t) for t in self.thresholds))
+        object.__setattr__(self, "overrides", tuple(sorted(str(k) for k in self.overrides)))
         if self.box_scale is not None:
             object.__setattr__(self, "box_scale", float(self.box_scale))
 
@@ -144,7 +164,9 @@ class Protocol:
             value = getattr(self, f.name)
             if f.name in _OPTIONAL_KEYS and value is None:
                 continue
-            out[f.name] = list(value) if f.name == "thresholds" else value
+            if f.name in _DEFAULT_OMITTED and value == _DEFAULT_OMITTED[f.name]:
+                continue
+            out[f.name] = list(value) if f.name in ("thresholds", "overrides") else value
         out.update(dict(self.extra))
         return dict(sorted(out.items()))  # as run files have always stored it (sorted keys)
 
@@ -166,12 +188,12 @@ class Protocol:
         known = {f.name for f in fields(cls)} - {"extra"}
         kwargs: dict[str, Any] = {}
         for key in ("normalizer", "box_source", "manifest_sha256", "sample_set_sha256", "conversion",
-                    "pose_source", "gt_scheme", "shard"):
+                    "pose_source", "gt_scheme", "shard", "preset"):
             if key in data:
                 if data[key] is not None and not isinstance(data[key], str):
                     raise bad(key, "a string or null")
                 kwargs[key] = data[key]
-        for key in ("auc_mode", "aggregation"):
+        for key in ("auc_mode", "aggregation", "fr_cut", "points", "distance_dtype"):
             if key in data:
                 if not isinstance(data[key], str):
                     raise bad(key, "a string")
@@ -200,6 +222,11 @@ class Protocol:
                     for t in raw):
                 raise bad("thresholds", "a list of positive numbers")
             kwargs["thresholds"] = tuple(float(t) for t in raw)
+        if "overrides" in data:
+            raw = data["overrides"]
+            if not isinstance(raw, (list, tuple)) or any(not isinstance(k, str) for k in raw):
+                raise bad("overrides", "a list of protocol key names")
+            kwargs["overrides"] = tuple(raw)
         if kwargs.get("shard") is not None:
             from faceval.runs.shards import parse_shard
 
@@ -223,13 +250,21 @@ class Protocol:
         e.g. ``inter-ocular normaliser, thresholds 0.08/0.10, AUC exact, box landmarks x1.2 square``.
         """
         parts = [f"{self.normalizer or 'unknown'} normaliser"]
+        if self.preset:
+            over = f"; overridden: {', '.join(self.overrides)}" if self.overrides else ""
+            parts.insert(0, f"preset {self.preset}{over}")
         if self.aggregation not in ("", "mean"):
-            parts[-1] += f" ({self.aggregation} aggregation)"
+            dtype = ", float32 distances" if self.distance_dtype == "float32" else ""
+            parts[-1] += f" ({self.aggregation} aggregation{dtype})"
+        if self.points != "all":
+            parts.append(f"points {self.points}")
         if self.visible_only:
             parts.append("visible points only")
         if self.thresholds:
             parts.append("thresholds " + "/".join(_threshold_text(t) for t in self.thresholds))
         parts.append(f"AUC {self.auc_mode}")
+        if self.fr_cut != "strict":
+            parts.append(f"FR cut {self.fr_cut}")
         if self.pose_wrap:
             parts.append("pose wrapped to (-180, 180]")
         if self.box_source:
