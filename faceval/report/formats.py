@@ -3,6 +3,12 @@
 Every renderer is deterministic (no timestamps, fixed float formatting), so the same runs give
 byte-identical output.  LaTeX needs ``\\usepackage{booktabs}``.
 
+The paper formats (LaTeX, Markdown, HTML) show display names ("300W", "Full"; ``--rename``),
+NME and FR in percent, AUC as a fraction (unless ``--percent``/``--fraction``), a ``--ci``
+interval inside the value's cell (``2.59 ± 0.07`` or ``2.59 [2.45, 2.73]``), an en dash for an
+empty cell and a footnote mark on a partial split's cell.  CSV and JSON keep machine ids
+(``full``, ``300w``) and stored fractions; the long CSV adds ``dataset_name``/``split_name``.
+
 Model-cost columns (``table.model_columns``, from ``--model-columns``) come right after the model
 name: "Params (M)", "FLOPs (B)", "img/s"; a missing value is ``--`` in LaTeX (an en dash), "–" in
 Markdown and HTML and empty in CSV; they are never bold.  The wide CSV gives them unscaled as
@@ -15,10 +21,14 @@ import csv
 import html
 import io
 import json
+import re
 from typing import Any, Sequence
 
+from faceval.errors import InputError
 from faceval.jsonable import to_jsonable
 from faceval.runs.data import RunData
+
+from .names import Names
 
 from .tables import LONG_COLUMNS, MODEL_COLUMNS, ReportTable, long_records, runs_json
 from .units import Units, csv_number, header_label
@@ -41,6 +51,8 @@ _LATEX_ESCAPES = {
     "±": r"$\pm$",
     "°": r"$^\circ$",
     "×": r"$\times$",
+    "–": "--",
+    "—": "---",
     "†": r"$^\dagger$",
     "‡": r"$^\ddagger$",
     "§": r"\S{}",
@@ -54,26 +66,43 @@ def latex_escape(text: str) -> str:
 
 
 def _latex_number(table: ReportTable, row: int, col: Any, bold: bool) -> str:
-    cell = table.cells.get((row, col))
-    if cell is None or cell.value is None:
+    text = table.value_text(row, col)
+    if text is None:
         return "--"
-    text = table.units.format(col.metric, cell.value)
-    if text in ("inf", "-inf"):
-        text = r"$\infty$" if text == "inf" else r"$-\infty$"
-    text += latex_escape(table.partial_mark(row, col))
-    return rf"\textbf{{{text}}}" if bold else text
+    mark = table.partial_mark(row, col)
+    number = text[: len(text) - len(mark)]
+    number = {"inf": r"$\infty$", "-inf": r"$-\infty$"}.get(number, number)
+    text = number + latex_escape(mark)
+    if bold:
+        text = rf"\textbf{{{text}}}"
+    interval = table.ci_text(row, col)
+    return text if interval is None else f"{text} {latex_escape(interval)}"
+
+
+#: What ``--label`` may hold: letters, digits and ``: _ - . /`` (no spaces, braces or specials).
+_LABEL = re.compile(r"[A-Za-z0-9:_./-]+")
+
+
+def check_latex_label(label: str) -> str:
+    """The ``\\label`` key, or InputError when it holds characters a label cannot."""
+    if not _LABEL.fullmatch(label):
+        raise InputError(f"--label '{label}': a LaTeX label may hold letters, digits and ': _ - . /' only")
+    return label
 
 
 def render_latex(table: ReportTable, *, label: str = "tab:faceval") -> str:
     """A ``table`` environment with a booktabs ``tabular``.
 
     One column group per split (``\\multicolumn`` + ``\\cmidrule``), one row per model, the best
-    value per column in bold, a caption naming units and protocol(s).  With a single metric the
-    group header is the only header row (as in the ASMNet paper's Table 2).
+    value per column in bold, a caption naming units and protocol(s) (its first sentence is
+    ``table.title``, ``--caption``; plain text, escaped) and ``\\label{label}``.  When every
+    split has one column of one metric the group header is the only header row (as in the
+    ASMNet paper's Table 2).  Compiles with ``\\usepackage{booktabs}`` and nothing else.
     """
+    label = check_latex_label(label)
     groups = table.groups()
-    per_value = 2 if table.ci else 1
-    single = len(table.metrics) == 1
+    per_value = 1
+    single = all(len(cols) == 1 for _, _, cols in groups) and len({c.metric for c in table.columns}) == 1
     model_cols = list(table.model_columns)
     n_model = len(model_cols)
     model_titles = [latex_escape(MODEL_COLUMNS[c].title) for c in model_cols]
@@ -89,7 +118,7 @@ def render_latex(table: ReportTable, *, label: str = "tab:faceval") -> str:
     lines.append(r"\begin{tabular}{" + spec + "}")
     lines.append(r"\toprule")
 
-    if single and not table.ci:
+    if single:
         head = ["Model"] + model_titles + [latex_escape(table.group_title(ds, s)) for ds, s, _ in groups]
         lines.append(" & ".join(head) + r" \\")
     else:
@@ -107,22 +136,17 @@ def render_latex(table: ReportTable, *, label: str = "tab:faceval") -> str:
         for _, _, cols in groups:
             for col in cols:
                 sub.append(latex_escape(header_label(col.metric, table.units)))
-                if table.ci:
-                    sub.append(r"$\pm$")
         lines.append(" & ".join(sub) + r" \\")
     lines.append(r"\midrule")
 
     best = {col: table.best_rows(col) for col in table.columns}
     for i, row in enumerate(table.rows):
-        name = latex_escape(row.label)
+        name = latex_escape(row.display)
         if row.protocol_marks:
             name += r"$^{" + ",".join(row.protocol_marks) + "}$"
         cells = [name] + [table.model_text(i, c) or "--" for c in model_cols]
         for col in table.columns:
             cells.append(_latex_number(table, i, col, i in best[col]))
-            if table.ci:
-                half = table.ci_halfwidth(i, col)
-                cells.append("--" if half is None else table.units.format(col.metric, half))
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\bottomrule")
     lines.append(r"\end{tabular}")
@@ -151,26 +175,22 @@ def render_markdown(table: ReportTable) -> str:
     header = ["Model"] + [markdown_escape(MODEL_COLUMNS[c].title) for c in table.model_columns]
     for col in table.columns:
         header.append(markdown_escape(_column_title(table, col)))
-        if table.ci:
-            header.append("±")
     align = [":---"] + ["---:"] * (len(header) - 1)
     best = {col: table.best_rows(col) for col in table.columns}
     body: list[list[str]] = []
     for i, row in enumerate(table.rows):
-        name = markdown_escape(row.label)
+        name = markdown_escape(row.display)
         if row.protocol_marks:
             name += " (" + ",".join(row.protocol_marks) + ")"
         cells = [name] + [table.model_text(i, c) or "–" for c in table.model_columns]
         for col in table.columns:
-            cell = table.cells.get((i, col))
-            if cell is None or cell.value is None:
+            text = table.value_text(i, col)
+            if text is None:
                 cells.append("–")
-            else:
-                text = table.units.format(col.metric, cell.value) + table.partial_mark(i, col)
-                cells.append(f"**{text}**" if i in best[col] else text)
-            if table.ci:
-                half = table.ci_halfwidth(i, col)
-                cells.append("–" if half is None else table.units.format(col.metric, half))
+                continue
+            text = f"**{text}**" if i in best[col] else text
+            interval = table.ci_text(i, col)
+            cells.append(text if interval is None else f"{text} {markdown_escape(interval)}")
         body.append(cells)
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
@@ -200,6 +220,7 @@ def render_csv_long(
     ci: bool = False,
     units: Units | None = None,
     model_columns: Sequence[str] | None = None,
+    names: Names | None = None,
 ) -> str:
     """Long CSV (one row per run, split, metric); values in stored units unless ``units`` says.
 
@@ -208,7 +229,7 @@ def render_csv_long(
     empty ``split`` and ``n`` and the unscaled value (see
     :func:`faceval.report.tables.long_records`); the columns are unchanged.
     """
-    records = long_records(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns)
+    records = long_records(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns, names=names)
     model_keys = {c.key for c in MODEL_COLUMNS.values()} if model_columns else set()
     columns = list(LONG_COLUMNS)
     if ci:
@@ -251,11 +272,14 @@ def _csv_model_number(value: float | None, precision: int | None) -> str:
 def render_csv_paper(table: ReportTable, *, stored_units: bool = True) -> str:
     """Wide CSV: one row per model, one column per (split, metric) (plus ci_low/ci_high).
 
-    Model-cost columns (``params``, ``flops``, ``images_per_s``, unscaled) follow ``model``.
+    Headers are machine ids: ``full/nme`` (``300w full/nme`` when the table spans datasets);
+    ``model`` is the run label (``#2`` for a repeat), ``name`` its display name (``--rename``).
+    Model-cost columns (``params``, ``flops``, ``images_per_s``, unscaled) follow ``name``.
     """
-    header = ["model"] + [MODEL_COLUMNS[c].key for c in table.model_columns]
+    header = ["model", "name"] + [MODEL_COLUMNS[c].key for c in table.model_columns]
+    several = len(table.datasets) > 1
     for col in table.columns:
-        base = f"{table.group_title(col.dataset, col.split)}/{col.metric}"
+        base = f"{col.dataset} {col.split}/{col.metric}" if several else f"{col.split}/{col.metric}"
         header.append(base)
         if table.ci:
             header += [f"{base}/ci_low", f"{base}/ci_high"]
@@ -263,7 +287,7 @@ def render_csv_paper(table: ReportTable, *, stored_units: bool = True) -> str:
     rows = []
     precision = table.units.precision
     for i, row in enumerate(table.rows):
-        out = [row.label] + [_csv_model_number(table.model_values.get((i, c)), precision) for c in table.model_columns]
+        out = [row.label, row.display] + [_csv_model_number(table.model_values.get((i, c)), precision) for c in table.model_columns]
         for col in table.columns:
             cell = table.cells.get((i, col))
             factor, _ = _csv_scale(col.metric, "fraction", table.units) if stored_units else (1.0, "")
@@ -289,9 +313,10 @@ def render_json(
     splits: Sequence[str] | None = None,
     ci: bool = False,
     model_columns: Sequence[str] | None = None,
+    names: Names | None = None,
 ) -> str:
-    """A JSON list, one object per run (see :func:`faceval.report.tables.runs_json`)."""
-    data = runs_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns)
+    """A JSON list, one object per run (see :func:`faceval.report.records.runs_json`)."""
+    data = runs_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns, names=names)
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
@@ -320,7 +345,7 @@ dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; font-family: monospace
 
 def _html_table(table: ReportTable) -> str:
     esc = html.escape
-    per_value = 2 if table.ci else 1
+    per_value = 1
     model_cols = list(table.model_columns)
     out = ['<table class="results">', "<thead>", "<tr><th></th>" + "<th></th>" * len(model_cols)]
     for ds, s, cols in table.groups():
@@ -329,28 +354,24 @@ def _html_table(table: ReportTable) -> str:
     out.append("<tr><th>Model</th>" + "".join(f"<th>{esc(MODEL_COLUMNS[c].title)}</th>" for c in model_cols))
     for col in table.columns:
         out.append(f"<th>{esc(header_label(col.metric, table.units))}</th>")
-        if table.ci:
-            out.append("<th>±</th>")
     out.append("</tr>")
     out.append("</thead>")
     out.append("<tbody>")
     best = {col: table.best_rows(col) for col in table.columns}
     for i, row in enumerate(table.rows):
-        name = esc(row.label)
+        name = esc(row.display)
         if row.protocol_marks:
             name += "<sup>" + esc(",".join(row.protocol_marks)) + "</sup>"
         out.append(f"<tr><td>{name}</td>" + "".join(
             f"<td>{esc(table.model_text(i, c) or '–')}</td>" for c in model_cols))
         for col in table.columns:
-            cell = table.cells.get((i, col))
-            if cell is None or cell.value is None:
+            value = table.value_text(i, col)
+            if value is None:
                 out.append("<td>–</td>")
-            else:
-                text = esc(table.units.format(col.metric, cell.value) + table.partial_mark(i, col))
-                out.append(f"<td><strong>{text}</strong></td>" if i in best[col] else f"<td>{text}</td>")
-            if table.ci:
-                half = table.ci_halfwidth(i, col)
-                out.append("<td>–</td>" if half is None else f"<td>{esc(table.units.format(col.metric, half))}</td>")
+                continue
+            text = f"<strong>{esc(value)}</strong>" if i in best[col] else esc(value)
+            interval = table.ci_text(i, col)
+            out.append(f"<td>{text}</td>" if interval is None else f"<td>{text} {esc(interval)}</td>")
         out.append("</tr>")
     out.append("</tbody>")
     out.append("</table>")

@@ -28,7 +28,7 @@ def run_files(tmp_path: Path) -> list[Path]:
 def test_report_markdown_default_to_stdout(run_files, capsys):
     assert main(["report", *map(str, run_files)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("| Model | common NME (%) |")
+    assert out.startswith("| Model | Common NME (%) |")
     assert r"my\_model\#1" in out
 
 
