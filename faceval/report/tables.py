@@ -237,8 +237,10 @@ class ReportTable:
             unit_bits.append(", ".join(header_label(m, self.units, with_unit=False) for m in percent) + " in %")
         if fraction:
             unit_bits.append(", ".join(header_label(m, self.units, with_unit=False) for m in fraction) + " as fractions")
-        text = self.title if self.title is not None else (
+        text = self.title.strip() if self.title is not None else (
             "Results on " + ", ".join(self.names.dataset(d) for d in self.datasets) + ".")
+        if text and text[-1] not in ".!?:;":
+            text += "."
         if unit_bits:
             text += " " + "; ".join(unit_bits) + "."
         text += " Best per column in bold."
