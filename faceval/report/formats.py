@@ -28,7 +28,7 @@ from faceval.errors import InputError
 from faceval.jsonable import to_jsonable
 from faceval.runs.data import RunData
 
-from .names import Names
+from .names import Names, unique_labels
 
 from .tables import LONG_COLUMNS, MODEL_COLUMNS, ReportTable, long_records, runs_json
 from .units import Units, csv_number, header_label
@@ -437,11 +437,13 @@ def render_html(
         parts.append("<h2>Cumulative error distributions</h2>")
         parts.append('<div class="plots">')
         k = 0
+        labels = unique_labels(runs).labels  # the table's rule; colours by the run's position
         for ds, s, _ in table.groups():
-            members = [r for r in runs if r.dataset == ds and s in r.splits]
+            members = [p for p, r in enumerate(runs) if r.dataset == ds and s in r.splits]
             if not members:
                 continue
-            svg = ced_svg_inline(members, split=s, salt=f"faceval-ced-{k}")
+            svg = ced_svg_inline([runs[p] for p in members], split=s, salt=f"faceval-ced-{k}",
+                                 labels=[table.names.label(labels[p]) for p in members], positions=members)
             k += 1
             parts.append(f'<div class="plot" id="ced-{k}">\n{svg}\n</div>')
         parts.append("</div>")
