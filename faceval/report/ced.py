@@ -116,10 +116,11 @@ def resolve_threshold(runs: Sequence[RunData], threshold: float | None) -> float
     return 0.10
 
 
-def _curve_label(run: RunData, label: str, split: str, t: float, show_dataset: bool, percent: bool) -> str:
+def _curve_label(run: RunData, split: str, t: float, show_dataset: bool, *, label: str | None = None,
+                 percent: bool = True) -> str:
     auc = metric_value(run, split, metric_name("auc", t))
     fr = metric_value(run, split, metric_name("fr", t))
-    name = label
+    name = run.label if label is None else label
     if show_dataset:
         name += f" ({run.dataset} {split})"
     count = run.split_count(split)
@@ -208,7 +209,7 @@ def ced_figure(
         ys = np.asarray(curves.ced(run.split_nme(s), xs), dtype=float)
         style = run_style(position)
         ax.plot(xs * factor, ys, linewidth=1.4, color=style.color, linestyle=style.linestyle,
-                label=_curve_label(run, label, s, t, show_dataset, percent))
+                label=_curve_label(run, s, t, show_dataset, label=label, percent=percent))
     normalizer = runs[0].protocol.normalizer
     unit = "%" if percent else "fraction"
     ax.set_xlabel(f"NME ({unit}, {normalizer})" if normalizer else f"NME ({unit})")

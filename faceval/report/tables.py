@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 from faceval.errors import InputError
 from faceval.metrics.registry import parse_metric
@@ -220,13 +220,6 @@ class ReportTable:
     def model_text(self, row: int, name: str) -> str | None:
         """Display text of a model-cost cell (e.g. ``1.43``), None when the value is missing."""
         return MODEL_COLUMNS[name].format(self.model_values.get((row, name)))
-
-    def ci_halfwidth(self, row: int, column: Column) -> float | None:
-        """Half the width of a cell's interval (stored units), or None."""
-        cell = self.cells.get((row, column))
-        if cell is None or cell.ci is None:
-            return None
-        return (cell.ci[1] - cell.ci[0]) / 2.0
 
     def caption(self) -> str:
         """Plain-text caption: what the numbers are, units, bold rule and protocol(s)."""
