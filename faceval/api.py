@@ -368,7 +368,7 @@ def report(runs: Sequence[Run | PathLike] | Run | PathLike, format: str = "markd
         >>> bad = faceval.score(truth.landmarks + 4.0, "sample", label="bad")
         >>> for line in faceval.report([good, bad], "markdown", metrics=["nme"]).splitlines()[:4]:
         ...     print(line)
-        | Model | all NME (%) |
+        | Model | All NME (%) |
         | :--- | ---: |
         | good | **2.19** |
         | bad | 8.75 |
