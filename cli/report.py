@@ -54,8 +54,11 @@ def _split_list(text: str | None) -> list[str] | None:
                    "long: one row per (run, split, metric), the tidy form for pandas (CSV default).")
 @click.option("--metrics", default=None,
               help="Comma-separated metrics, e.g. nme,fr@0.10,auc@0.10,nme_p90,mae_mean "
-                   "(default: nme, fr@T, auc@T with T the first run's first threshold).")
-@click.option("--splits", default=None, help="Comma-separated splits to show, in this order (default: all, run order).")
+                   "(default: nme, fr@T, auc@T with T the first run's first threshold; the paper layout puts "
+                   "fr@T and auc@T on the main split only; listed metrics go on every split).")
+@click.option("--splits", default=None,
+              help="Comma-separated split ids to show, in this order (default: all, in run order; the paper "
+                   "layout shows 300W's common, challenging and full only).")
 @click.option("--percent/--fraction", "percent", default=None,
               help="All fraction metrics (AUC too) in percent, or all as stored fractions. Default: LaTeX, "
                    "Markdown and HTML show NME and FR in percent and AUC as a fraction (4 decimals); CSV keeps "
@@ -96,8 +99,8 @@ def command(runs: tuple[Path, ...], fmt: str | None, out: Path | None, layout: s
     best value per column in bold, a caption naming units and protocol(s).
     LaTeX uses booktabs (\\usepackage{booktabs}). HTML is one self-contained
     page with inline SVG CED plots and each run's protocol and provenance.
-    Long layout (CSV default): run, dataset, split, metric, value, unit, n and
-    the protocol columns. JSON: a list with one object per run (as score --format json).
+    Long layout (CSV default): run, dataset, split, metric, value, unit, n,
+    dataset_name, split_name and the protocol columns. JSON: a list with one object per run (as score --format json).
 
     \b
     Default columns (a table a page can hold, as in the ASMNet paper): NME on
