@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from faceval.errors import InputError
 
@@ -355,10 +355,12 @@ def _data(run: Run | "RunData" | PathLike) -> "RunData":
 def report(runs: Sequence[Run | PathLike] | Run | PathLike, format: str = "markdown", *,  # noqa: A002
            metrics: Sequence[str] | str | None = None, splits: Sequence[str] | None = None,
            layout: str | None = None, ci: bool = False, percent: bool | None = None,
-           precision: int | None = None) -> str:
+           precision: int | None = None, ci_style: str = "pm", rename: Mapping[str, str] | None = None,
+           caption: str | None = None, label: str | None = None) -> str:
     """A table over runs (or run files), as ``faceval report`` prints it.
 
-    ``format`` is csv, latex, markdown, html or json; the other arguments as the flags.
+    ``format`` is csv, latex, markdown, html or json; the other arguments as the flags
+    (``rename`` is ``{old: new}``, the ``--rename old=new`` pairs).
 
     Example::
 
@@ -368,7 +370,7 @@ def report(runs: Sequence[Run | PathLike] | Run | PathLike, format: str = "markd
         >>> bad = faceval.score(truth.landmarks + 4.0, "sample", label="bad")
         >>> for line in faceval.report([good, bad], "markdown", metrics=["nme"]).splitlines()[:4]:
         ...     print(line)
-        | Model | all NME (%) |
+        | Model | All NME (%) |
         | :--- | ---: |
         | good | **2.19** |
         | bad | 8.75 |
@@ -381,7 +383,8 @@ def report(runs: Sequence[Run | PathLike] | Run | PathLike, format: str = "markd
     units_mode = None if percent is None else ("percent" if percent else "fraction")
     text, _warnings = render_report([_data(r) for r in runs], format, layout=layout,
                                     metrics=parse_metric_list(metrics), splits=list(splits) if splits else None,
-                                    units_mode=units_mode, precision=precision, ci=ci)
+                                    units_mode=units_mode, precision=precision, ci=ci, ci_style=ci_style,
+                                    renames=dict(rename or {}), caption=caption, label=label)
     return text
 
 

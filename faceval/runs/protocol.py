@@ -247,7 +247,7 @@ class Protocol:
     def describe(self) -> str:
         """The one protocol line: normaliser, aggregation, visibility, thresholds, AUC, box, shard.
 
-        e.g. ``inter-ocular normaliser, thresholds 0.08/0.10, AUC exact, box landmarks x1.2 square``.
+        e.g. ``inter-ocular normaliser, thresholds 0.08/0.10, AUC exact, box landmarks ×1.2 square``.
         """
         parts = [f"{self.normalizer or 'unknown'} normaliser"]
         if self.preset:
@@ -270,7 +270,7 @@ class Protocol:
         if self.box_source:
             box_text = f"box {self.box_source}"
             if self.box_scale is not None:
-                box_text += f" x{value_text(self.box_scale)}"
+                box_text += f" ×{value_text(self.box_scale)}"
             if self.box_square:
                 box_text += " square"
             parts.append(box_text)

@@ -137,7 +137,7 @@ def test_wrapped_pose_error_and_its_interval():
     mean = metric_ci(run, "full", "mae_mean")
     assert mean.high == pytest.approx(4.0 / 3) and mean.low == pytest.approx(4.0 / 3)
     text, _ = render_report([run], "markdown", metrics=["mae_yaw", "mae_mean"], ci=True)
-    assert "| w | 2.00 | 0.00 | 1.33 | 0.00 |" in text
+    assert "| w | 2.00 ± 0.00 | 1.33 ± 0.00 |" in text
     unwrapped = replace(run.protocol, pose_wrap=False)
     run.protocol = unwrapped
     assert metric_ci(run, "full", "mae_yaw").estimate == pytest.approx(358.0)
