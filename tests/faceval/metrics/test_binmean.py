@@ -93,7 +93,7 @@ def test_binmean_survives_the_run_file_and_reaches_the_report(tmp_path) -> None:
     assert back.protocol.preset == "3ddfa"
     assert metric_value(back, "all", "nme_binmean") == pytest.approx(expected, rel=1e-12)
     text, _warnings = render_report([back], "markdown", splits=["all"])  # a default column with the bins
-    assert "all NME bin mean (%)" in text
+    assert "All NME bin mean (%)" in text
     table, _warnings = render_report([back], "csv", metrics=["nme", "nme_binmean"], splits=["all"])
     import csv
     import io
