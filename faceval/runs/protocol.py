@@ -12,7 +12,8 @@ Keys (JSON names = field names):
   ``aggregation``, ``visible_only``, ``pose_wrap``, ``box_source``, ``box_scale``,
   ``box_square``, ``manifest_sha256``, ``sample_set_sha256``;
 * informative (:data:`INFORMATIVE_KEYS`, compared by ``merge`` only): ``conversion``,
-  ``pose_source``, ``gt_scheme``;
+  ``pose_source``, ``gt_scheme``, and the model's pose decoding ``pose_order``, ``pose_signs``,
+  ``pose_scale``, ``pose_units`` (null for a run without a model pose output);
 * ``shard``: ``"I/N"`` for one shard of a sharded evaluation (written only when set);
 * any other key of a run file is kept in ``extra`` (JSON scalars only) and compared like the
   compared keys, so a key a newer faceval writes is never silently ignored.
@@ -51,12 +52,16 @@ COMPARED_KEYS: tuple[str, ...] = (
 COLUMN_KEYS: tuple[str, ...] = tuple(k for k in COMPARED_KEYS if k != "pose_wrap")
 
 #: Keys that describe how the result was obtained; ``merge`` requires them equal as well.
-INFORMATIVE_KEYS: tuple[str, ...] = ("conversion", "pose_source", "gt_scheme")
+INFORMATIVE_KEYS: tuple[str, ...] = ("conversion", "pose_source", "gt_scheme", "pose_order", "pose_signs",
+                                     "pose_scale", "pose_units")
+
+#: The pose decoding keys (each one the model spec field of that name; lists stored as JSON lists).
+POSE_DECODING_KEYS: tuple[str, ...] = ("pose_order", "pose_signs", "pose_scale", "pose_units")
 
 #: Keys that stay unset in runs scored from a predictions file (no crop box was used).
 _BOX_KEYS = frozenset({"box_source", "box_scale", "box_square"})
 
-_OPTIONAL_KEYS = ("shard",)
+_OPTIONAL_KEYS = ("shard",) + POSE_DECODING_KEYS  # written only when set (older run files stay as they were)
 
 
 def _threshold_text(t: float) -> str:
@@ -106,7 +111,9 @@ class Protocol:
     """How errors are measured; recorded with every result and compared by gate and merge.
 
     ``box_source``/``box_scale``/``box_square`` describe the face crop of a model run; they are
-    ``None`` for predictions made elsewhere (``faceval score``). ``shard`` is ``"I/N"`` for one
+    ``None`` for predictions made elsewhere (``faceval score``). ``pose_order``/``pose_signs``/
+    ``pose_scale``/``pose_units`` are the model's pose decoding (spec fields of those names), set
+    for a model with a pose output; ``normalizer`` is None and ``thresholds`` empty for a pose-only run. ``shard`` is ``"I/N"`` for one
     shard of a sharded run, None otherwise. ``extra`` holds keys this faceval does not know
     (sorted ``(key, value)`` pairs), kept and compared.
     """
@@ -126,12 +133,21 @@ class Protocol:
     pose_source: str | None = None
     gt_scheme: str | None = None
     shard: str | None = None
+    pose_order: tuple[str, ...] | None = None
+    pose_signs: tuple[float, ...] | None = None
+    pose_scale: float | None = None
+    pose_units: str | None = None
     extra: tuple[tuple[str, JsonScalar], ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "thresholds", tuple(float(t) for t in self.thresholds))
-        if self.box_scale is not None:
-            object.__setattr__(self, "box_scale", float(self.box_scale))
+        for key in ("box_scale", "pose_scale"):
+            if getattr(self, key) is not None:
+                object.__setattr__(self, key, float(getattr(self, key)))
+        if self.pose_order is not None:
+            object.__setattr__(self, "pose_order", tuple(str(a) for a in self.pose_order))
+        if self.pose_signs is not None:
+            object.__setattr__(self, "pose_signs", tuple(float(v) for v in self.pose_signs))
 
     # -- file form --------------------------------------------------------------------------
 
@@ -144,7 +160,7 @@ class Protocol:
             value = getattr(self, f.name)
             if f.name in _OPTIONAL_KEYS and value is None:
                 continue
-            out[f.name] = list(value) if f.name == "thresholds" else value
+            out[f.name] = list(value) if isinstance(value, tuple) else value
         out.update(dict(self.extra))
         return dict(sorted(out.items()))  # as run files have always stored it (sorted keys)
 
@@ -166,7 +182,7 @@ class Protocol:
         known = {f.name for f in fields(cls)} - {"extra"}
         kwargs: dict[str, Any] = {}
         for key in ("normalizer", "box_source", "manifest_sha256", "sample_set_sha256", "conversion",
-                    "pose_source", "gt_scheme", "shard"):
+                    "pose_source", "gt_scheme", "shard", "pose_units"):
             if key in data:
                 if data[key] is not None and not isinstance(data[key], str):
                     raise bad(key, "a string or null")
@@ -191,6 +207,21 @@ class Protocol:
                                       or not math.isfinite(value) or value <= 0):
                 raise bad("box_scale", "a positive number or null")
             kwargs["box_scale"] = value
+        if "pose_scale" in data:
+            value = data["pose_scale"]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value) or value <= 0):
+                raise bad("pose_scale", "a positive number or null")
+            kwargs["pose_scale"] = value
+        if data.get("pose_order") is not None:
+            if not isinstance(data["pose_order"], list) or sorted(map(str, data["pose_order"])) != ["pitch", "roll", "yaw"]:
+                raise bad("pose_order", "a permutation of yaw, pitch, roll")
+            kwargs["pose_order"] = tuple(data["pose_order"])
+        if data.get("pose_signs") is not None:
+            if not isinstance(data["pose_signs"], list) or len(data["pose_signs"]) != 3 or any(
+                    isinstance(v, bool) or v not in (1, -1) for v in data["pose_signs"]):
+                raise bad("pose_signs", "three signs, 1 or -1")
+            kwargs["pose_signs"] = tuple(data["pose_signs"])
         if "thresholds" in data:
             raw = data["thresholds"]
             if isinstance(raw, (int, float)) and not isinstance(raw, bool):
@@ -222,14 +253,18 @@ class Protocol:
 
         e.g. ``inter-ocular normaliser, thresholds 0.08/0.10, AUC exact, box landmarks x1.2 square``.
         """
-        parts = [f"{self.normalizer or 'unknown'} normaliser"]
-        if self.aggregation not in ("", "mean"):
-            parts[-1] += f" ({self.aggregation} aggregation)"
-        if self.visible_only:
-            parts.append("visible points only")
-        if self.thresholds:
-            parts.append("thresholds " + "/".join(_threshold_text(t) for t in self.thresholds))
-        parts.append(f"AUC {self.auc_mode}")
+        parts = []
+        if self.normalizer is None and not self.thresholds and self.pose_order is not None:
+            parts.append("pose only (no landmarks)")
+        else:
+            parts.append(f"{self.normalizer or 'unknown'} normaliser")
+            if self.aggregation not in ("", "mean"):
+                parts[-1] += f" ({self.aggregation} aggregation)"
+            if self.visible_only:
+                parts.append("visible points only")
+            if self.thresholds:
+                parts.append("thresholds " + "/".join(_threshold_text(t) for t in self.thresholds))
+            parts.append(f"AUC {self.auc_mode}")
         if self.pose_wrap:
             parts.append("pose wrapped to (-180, 180]")
         if self.box_source:
@@ -239,6 +274,11 @@ class Protocol:
             if self.box_square:
                 box_text += " square"
             parts.append(box_text)
+        if self.pose_order is not None and (tuple(self.pose_order) != ("yaw", "pitch", "roll") or self.pose_signs
+                                            != (1.0, 1.0, 1.0) or self.pose_scale != 1.0 or self.pose_units != "degrees"):
+            signs = ",".join(f"{v:+g}"[0] for v in (self.pose_signs or (1.0, 1.0, 1.0)))
+            parts.append(f"pose decoded as {'/'.join(self.pose_order)} x{value_text(self.pose_scale)} "
+                         f"{self.pose_units}, signs {signs}")
         if self.shard:
             parts.append(f"shard {self.shard}")
         return ", ".join(parts)
