@@ -233,6 +233,8 @@ def _evaluate(
     spec, scale_note = _scale_for_box_source(spec, request)
     if scale_note:
         assumptions = [a for a in assumptions if not a.startswith("box scale ")] + [scale_note]
+    if request.box_source is not None:  # --box file|detector: the spec's own box field is not used
+        assumptions = [a for a in assumptions if not a.startswith("face box from the ")]
     for assumption in assumptions:
         on_message(f"assumed: {assumption}")
     if spec.pose_only:

@@ -42,12 +42,17 @@ def parse_metric_list(text: str | Sequence[str] | None) -> list[str] | None:
 
 
 def default_metrics(runs: Sequence[RunData]) -> list[str]:
-    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds."""
+    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds;
+    with pose-only runs among them also ``mae_mean``, and only the four pose MAEs when all are."""
+    pose_mae = [metric_name(f"mae_{a}") for a in ("yaw", "pitch", "roll", "mean")]
+    if runs and all(run.pose_only for run in runs):
+        return pose_mae
+    extra = ["mae_mean"] if any(run.pose_only for run in runs) else []
     for run in runs:
         if run.protocol.thresholds:
             t = run.protocol.thresholds[0]
-            return ["nme", metric_name("fr", t), metric_name("auc", t)]
-    return ["nme"]
+            return ["nme", metric_name("fr", t), metric_name("auc", t)] + extra
+    return ["nme"] + extra
 
 
 def _metric(metric: str | Metric) -> Metric:
