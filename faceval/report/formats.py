@@ -417,7 +417,7 @@ def render_html(
         parts.append('<div class="plots">')
         k = 0
         for ds, s, _ in table.groups():
-            members = [r for r in runs if r.dataset == ds and s in r.splits]
+            members = [r for r in runs if r.dataset == ds and s in r.splits and not r.pose_only]  # no NME: no CED
             if not members:
                 continue
             svg = ced_svg_inline(members, split=s, salt=f"faceval-ced-{k}")

@@ -127,3 +127,41 @@ def test_show_export_report_and_gate_show_no_landmark_number(pose_run, capsys, t
 def test_gallery_refuses_a_pose_only_run(pose_run, capsys, tmp_path) -> None:
     code, _, err = _call(capsys, ["gallery", str(pose_run["out"]), "--out", str(tmp_path / "g.html")])
     assert code == 2 and "no landmarks to draw" in err and "Traceback" not in err
+
+
+def test_html_report_and_ced_of_a_pose_only_run(pose_run, capsys, tmp_path) -> None:
+    html = tmp_path / "r.html"
+    code, _, err = _call(capsys, ["report", str(pose_run["out"]), "--out", str(html)])
+    assert code == 0, err
+    text = html.read_text()
+    assert "MAE yaw" in text and "<svg" not in text and not re.search(r"\b(inf|nan)\b", text.split("<h2>Runs")[0])
+    code, _, err = _call(capsys, ["plot", "ced", str(pose_run["out"]), "--out", str(tmp_path / "c.svg")])
+    assert code == 2 and "is pose-only: it has no landmark predictions and no NME" in err and "Traceback" not in err
+
+
+def test_evaluate_in_python_gives_a_pose_only_run(pose_run) -> None:
+    import faceval
+
+    run = faceval.evaluate(pose_run["model"], "sample", spec={"pose_output": "angles"}, cache=False,
+                           pose_labels=pose_run["labels"])
+    assert run.pose_only and "nme" not in run.summary["splits"]["all"] and run.pose_warning is None
+    table = run.per_image()
+    assert table["nme"].isna().all() and table["err_yaw"].notna().all()
+    assert run.protocol["pose_signs"] == [1.0, 1.0, 1.0] and run.protocol["normalizer"] is None
+
+
+def test_pose_only_shards_merge_into_the_whole_run(pose_run, capsys, tmp_path) -> None:
+    from faceval.runs.runfile import read_run
+
+    args = ["run", "--model", str(pose_run["model"]), "--set", "pose_output=angles", "--set", "pose_signs=-1,1,1",
+            "--pose-labels", str(pose_run["labels"]), "--no-cache", "--no-progress"]
+    for i in (1, 2):
+        code, _, err = _call(capsys, [*args, "--shard", f"{i}/2", "--out", str(tmp_path / f"s{i}.h5")])
+        assert code == 0, err
+    code, _, err = _call(capsys, ["merge", str(tmp_path / "s1.h5"), str(tmp_path / "s2.h5"),
+                                  "--out", str(tmp_path / "m.h5")])
+    assert code == 0, err
+    merged, whole = read_run(tmp_path / "m.h5"), read_run(pose_run["out"])
+    assert merged.pose_only and merged.predictions is None
+    np.testing.assert_allclose(merged.pose_pred, whole.pose_pred)
+    assert merged.summary["all"]["mae_mean"] == pytest.approx(whole.summary["all"]["mae_mean"])
