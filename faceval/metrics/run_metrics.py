@@ -98,7 +98,8 @@ def paired_errors(run: RunData, baseline: RunData, split: str, metric: str | Met
     a_view, b_view = run.view(split), baseline.view(split)
     a_vals, b_vals = m.paired_values(a_view), m.paired_values(b_view)
     if a_vals is None or b_vals is None:
-        raise InputError(f"metric '{m.name}' is a count: it has no per-image errors to test")
+        what = "a count" if m.is_count else "an aggregate of the whole split (pose bias, correlation)"
+        raise InputError(f"metric '{m.name}' is {what}: it has no per-image errors to test")
     a_ids = np.asarray(a_view.sample_ids).astype(str)
     b_ids = np.asarray(b_view.sample_ids).astype(str)
     _, ia, ib = np.intersect1d(a_ids, b_ids, assume_unique=False, return_indices=True)
