@@ -165,3 +165,19 @@ def test_pose_only_shards_merge_into_the_whole_run(pose_run, capsys, tmp_path) -
     assert merged.pose_only and merged.predictions is None
     np.testing.assert_allclose(merged.pose_pred, whole.pose_pred)
     assert merged.summary["all"]["mae_mean"] == pytest.approx(whole.summary["all"]["mae_mean"])
+
+
+def test_a_sweep_of_pose_only_models_shows_the_pose_mae_and_no_nme(pose_run, capsys, tmp_path) -> None:
+    import shutil
+
+    for name in ("a.onnx", "b.onnx"):
+        shutil.copy(pose_run["model"], tmp_path / name)
+    code, out, err = _call(capsys, ["run", "--model", str(tmp_path / "a.onnx"), "--model", str(tmp_path / "b.onnx"),
+                                    "--set", "pose_output=angles", "--pose-labels", str(pose_run["labels"]),
+                                    "--no-cache", "--out", str(tmp_path / "sweep")])
+    assert code == 0, err
+    from faceval.runs.runfile import read_run
+
+    mae = read_run(tmp_path / "sweep" / "a-sample.h5").summary["all"]["mae_mean"]
+    row = next(line for line in out.splitlines() if line.startswith("a.onnx"))
+    assert row.split()[1] == "–" and row.split()[2] == f"{mae:.2f}" and "MAE mean" in out
