@@ -92,7 +92,7 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
             normalizer: str, thresholds: tuple[float, ...], auc_mode: str, aggregation: str, visible_only: bool,
             pose_labels: Path | None, pose_wrap: bool, strict_data: bool, label: str | None, out: Path | None,
             output_format: str, progress: bool | None) -> None:
-    """Evaluate an ONNX landmark model on a dataset and write a run file.
+    """Evaluate an ONNX landmark (or pose-only: --set pose_output=NAME --pose-labels F) model and write a run file.
 
     With no arguments: the bundled PFLD-GhostOne model on the bundled sample photos.
     """

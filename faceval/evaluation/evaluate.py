@@ -357,8 +357,8 @@ def _evaluate(
         on_message(f"warning: {failures} of {len(ann)} images could not be used (counted as failures; see the run file)")
     run = build_run(
         ann,
-        PredictionSet(landmarks=None if spec.pose_only else result.landmarks, scheme=spec.scheme, pose=result.pose, failed=result.failed,
-                      reasons=result.reasons),
+        PredictionSet(landmarks=None if spec.pose_only else result.landmarks, scheme=spec.scheme, pose=result.pose,
+                      failed=result.failed, reasons=result.reasons),
         protocol,
         label=request.label or Path(request.model_path).stem,
         provenance=provenance,
@@ -384,11 +384,9 @@ def _evaluate(
 def _scale_for_box_source(spec: Any, request: EvaluationRequest) -> tuple[Any, str | None]:
     """The spec with the box scale of the run's box source (``box_scales``), unless the user set ``box_scale``."""
     source = request.box_source.kind if request.box_source is not None else spec.box
-    if "box_scale" in request.overrides or not spec.box_scales:
+    if request.overrides.get("box_scale") is not None or source not in dict(spec.box_scales or ()):
         return spec, None
     scale = spec.scale_for(source)
-    if source not in dict(spec.box_scales):
-        return spec, None
     return spec.with_overrides(box_scale=scale), f"box scale {scale:g} for {source} boxes (the spec's box_scales)"
 
 
