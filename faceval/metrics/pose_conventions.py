@@ -120,7 +120,7 @@ def check_pose_conventions(pose_pred: np.ndarray | None, pose_gt: np.ndarray | N
         cross = {other: _corr(p[:, a], g[:, b]) for b, other in enumerate(POSE_ANGLES) if b != a}
         best = max(cross, key=lambda k: abs(cross[k]) if math.isfinite(cross[k]) else -1.0)
         sd_p, sd_g = float(np.std(p[ok, a])), float(np.std(g[ok, a]))
-        ratio = sd_g / sd_p if sd_p > 0 else math.nan
+        ratio = sd_g / sd_p if sd_p > 0 and sd_g > 0 else math.nan  # a constant side says nothing of units
         rad = math.degrees(1.0)
         if math.isfinite(cross[best]) and abs(cross[best]) >= ORDER_CORR and \
                 abs(cross[best]) > (abs(corr) if math.isfinite(corr) else 0.0) + ORDER_MARGIN:

@@ -122,3 +122,11 @@ def test_radians_give_the_unit_fix_and_an_offset_is_named_without_a_made_up_fix(
     assert warning.findings[0].kind == "offset" and "no spec setting" in warning.message()
     # a small offset against a wide spread is not a convention
     assert check_pose_conventions(gt + noise * 4 + [0.0, -6.0, 0.0], gt) is None
+
+
+def test_constant_labels_or_predictions_give_no_warning_and_no_error() -> None:
+    gt = _labels(30)
+    constant = np.zeros_like(gt)
+    assert check_pose_conventions(gt, constant) is None
+    assert check_pose_conventions(constant, gt) is None
+    assert check_pose_conventions(np.full_like(gt, np.nan), gt) is None
