@@ -181,3 +181,31 @@ def test_a_sweep_of_pose_only_models_shows_the_pose_mae_and_no_nme(pose_run, cap
     mae = read_run(tmp_path / "sweep" / "a-sample.h5").summary["all"]["mae_mean"]
     row = next(line for line in out.splitlines() if line.startswith("a.onnx"))
     assert row.split()[1] == "–" and row.split()[2] == f"{mae:.2f}" and "MAE mean" in out
+
+
+def test_an_unreadable_image_is_a_counted_failure_without_a_made_up_number(pose_run, capsys, tmp_path) -> None:
+    sample = Path(__file__).resolve().parents[2] / "faceval" / "data" / "sample"
+    folder = tmp_path / "data" / "300w" / "helen" / "testset"
+    folder.mkdir(parents=True)
+    (folder / "einstein.jpg").symlink_to(sample / "einstein.jpg")
+    (folder / "einstein.pts").symlink_to(sample / "einstein.pts")
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    (folder / "broken.pts").write_text((sample / "einstein.pts").read_text())
+    labels = tmp_path / "poses.csv"
+    labels.write_text("sample_id,yaw,pitch,roll\nhelen/testset/einstein.jpg,5,1,2\nhelen/testset/broken.jpg,1,1,1\n")
+    out = tmp_path / "r.h5"
+    code, _, err = _call(capsys, ["run", "--model", str(pose_run["model"]), "--set", "pose_output=angles",
+                                  "--dataset", "300w:helen", "--data-root", str(tmp_path / "data"),
+                                  "--pose-labels", str(labels), "--no-cache", "--no-progress", "--out", str(out)])
+    assert code == 0, err
+    from faceval.runs.runfile import read_run
+
+    run = read_run(out)
+    stats = run.summary["helen"]
+    i = list(run.sample_ids).index("helen/testset/einstein.jpg")
+    assert stats["n"] == 2 and stats["n_failed_inputs"] == 1 and stats["n_pose"] == 1
+    assert stats["mae_yaw"] == pytest.approx(abs(run.pose_pred[i, 0] - 5.0))
+    code, text, _ = _call(capsys, ["show", str(out), "--format", "json"])
+    failures = json.loads(text)["failures"]
+    assert code == 0 and failures["count"] == 1 and failures["samples"][0]["nme"] is None
+    assert failures["samples"][0]["sample_id"] == "helen/testset/broken.jpg"
