@@ -74,7 +74,8 @@ def _print_human(overview) -> None:  # type: ignore[no-untyped-def]
                      *[f"corr {a}" for a in angles]]:
             ptable.add_column(name, justify="left" if name == "split" else "right")
         for split, stats in overview.summary.items():
-            keys = [f"mae_{a}" for a in (*angles, "mean")] + [f"{k}_{a}" for k in ("bias", "corr") for a in angles]
+            keys = [metric_name(f"mae_{a}") for a in (*angles, "mean")] + [
+                metric_name(f"{k}_{a}") for k in ("bias", "corr") for a in angles]
             ptable.add_row(*_cells([split, str(stats.get("n_pose", "–")),
                                     *[_num(stats.get(k), 2 if not k.startswith("corr") else 3) for k in keys]]))
         print_table(ptable, console)

@@ -79,8 +79,8 @@ def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
             if "mae_mean" in stats:
                 row.append(f"{_num(stats['mae_yaw'], digits=2)}/{_num(stats['mae_pitch'], digits=2)}/"
                            f"{_num(stats['mae_roll'], digits=2)} ({_num(stats['mae_mean'], digits=2)})")
-                row.append("/".join(_num(_stat(stats, f"bias_{a}"), digits=2) for a in POSE_ANGLES))
-                row.append("/".join(_num(_stat(stats, f"corr_{a}"), digits=2) for a in POSE_ANGLES))
+                row.append("/".join(_num(_stat(stats, metric_name(f"bias_{a}")), digits=2) for a in POSE_ANGLES))
+                row.append("/".join(_num(_stat(stats, metric_name(f"corr_{a}")), digits=2) for a in POSE_ANGLES))
                 row.append(str(int(stats["n_pose"])) if "n_pose" in stats else "–")
             else:
                 row += ["–", "–", "–", "–"]

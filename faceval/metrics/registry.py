@@ -424,8 +424,10 @@ _FIXED: dict[str, Metric] = {
     "mae_pitch": PoseMaeMetric("mae_pitch", "MAE pitch", "lower", "degrees"),
     "mae_roll": PoseMaeMetric("mae_roll", "MAE roll", "lower", "degrees"),
     "mae_mean": PoseMaeMetric("mae_mean", "MAE mean", "lower", "degrees"),
-    **{f"bias_{a}": PoseBiasMetric(f"bias_{a}", f"bias {a}", "zero", "degrees") for a in POSE_ANGLES},
-    **{f"corr_{a}": PoseCorrelationMetric(f"corr_{a}", f"corr {a}", "higher", "ratio") for a in POSE_ANGLES},
+    **{metric_name(f"bias_{a}"): PoseBiasMetric(metric_name(f"bias_{a}"), f"bias {a}", "zero", "degrees")
+       for a in POSE_ANGLES},
+    **{metric_name(f"corr_{a}"): PoseCorrelationMetric(metric_name(f"corr_{a}"), f"corr {a}", "higher", "ratio")
+       for a in POSE_ANGLES},
     "n": CountMetric("n", "Images", "higher", "count"),
     "n_pose": CountMetric("n_pose", "Images with pose", "higher", "count"),
     "n_failed_inputs": CountMetric("n_failed_inputs", "Failed inputs", "lower", "count"),
