@@ -93,7 +93,7 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
             aggregation: str | None, fr_cut: str | None, points: str | None, visible_only: bool | None,
             pose_labels: Path | None, pose_wrap: bool, strict_data: bool, label: str | None, out: Path | None,
             output_format: str, progress: bool | None) -> None:
-    """Evaluate an ONNX landmark model on a dataset and write a run file.
+    """Evaluate an ONNX landmark (or pose-only: --set pose_output=NAME --pose-labels F) model and write a run file.
 
     With no arguments: the bundled PFLD-GhostOne model on the bundled sample photos.
     """
@@ -181,12 +181,18 @@ def _evaluate_and_print(request: "EvaluationRequest", output_format: str, progre
             info(f"faceval: progress saved to {partial_path(target)}; continue with --resume")
         raise exc
     run = result.run
+    if result.pose_warning is not None:  # the library says what looks wrong; nothing was changed
+        info(f"faceval: warning: {result.pose_warning.message()}")
     if output_format == "json":
         from faceval.evaluation.scoring import summary_json
 
         data = summary_json(run)
         data["timings"] = result.timings
         data["run_file"] = str(target)
+        warning = result.pose_warning
+        data["pose_warning"] = None if warning is None else {
+            "angles": list(warning.angles), "fix": warning.fix, "message": warning.message(),
+            "findings": [{"angle": f.angle, "kind": f.kind, "detail": f.detail} for f in warning.findings]}
         emit_json(data)
     else:
         from faceval_cli.summary_view import print_summary

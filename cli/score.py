@@ -86,6 +86,8 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, protoc
     )
     result = score_predictions(request, on_message=lambda text: info(f"faceval: {text}"))
     run = result.run
+    if result.pose_warning is not None:
+        info(f"faceval: warning: {result.pose_warning.message()}")
     if output_format == "json":
         from faceval.evaluation.scoring import summary_json
 

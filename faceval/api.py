@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from faceval.datasets.base import Annotations
+    from faceval.metrics.pose_conventions import PoseConventionWarning
     from faceval.report.gate import GateResult
     from faceval.runs.data import RunData
 
@@ -120,6 +121,19 @@ class Run:
 
         return summary_json(self.data)
 
+    @property
+    def pose_only(self) -> bool:
+        """True for a run of a pose-only model: pose metrics only, no NME."""
+        return self.data.pose_only
+
+    @property
+    def pose_warning(self) -> "PoseConventionWarning | None":
+        """The pose convention warning of this run (a flipped sign, an angle order, radians, an
+        offset; :mod:`faceval.metrics.pose_conventions`), None when nothing looks wrong or no pose."""
+        from faceval.metrics.pose_conventions import check_pose_conventions
+
+        return check_pose_conventions(self.data.pose_pred, self.data.pose_gt, protocol=self.data.protocol)
+
     def per_image(self) -> "pd.DataFrame":
         """One row per sample: ``sample_id``, one bool column ``split:NAME`` per split, ``nme``
         (fraction; inf for failures), ``normalizer`` (the d_i), ``failed`` (input unusable),
@@ -136,8 +150,9 @@ class Run:
             member = np.zeros(n, dtype=bool)
             member[np.asarray(idx, dtype=np.int64)] = True
             columns[f"split:{split}"] = member
-        columns["nme"] = np.asarray(data.nme, dtype=np.float64)
-        columns["normalizer"] = np.asarray(data.normalizers, dtype=np.float64)
+        # a pose-only run has no NME and no normaliser: NaN, never a number
+        columns["nme"] = np.full(n, np.nan) if data.pose_only else np.asarray(data.nme, dtype=np.float64)
+        columns["normalizer"] = np.full(n, np.nan) if data.pose_only else np.asarray(data.normalizers, dtype=np.float64)
         columns["failed"] = np.asarray(data.failed_inputs, dtype=bool)
         columns["failure_reason"] = [str(r) for r in data.failure_reasons]
         if data.pose_pred is not None and data.pose_gt is not None:

@@ -8,10 +8,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol as TypingProtocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol as TypingProtocol
 
 from faceval.errors import InputError
 from faceval.runs.data import RunData
+
+if TYPE_CHECKING:
+    from faceval.metrics.pose_conventions import PoseConventionWarning
 
 
 class ProgressReporter(TypingProtocol):
@@ -64,8 +67,11 @@ class EvaluationRequest:
 
 @dataclass
 class EvaluationResult:
+    """The run, its timings, and the pose convention warning (None: nothing looks wrong, or no pose)."""
+
     run: RunData
     timings: dict[str, float]
+    pose_warning: "PoseConventionWarning | None" = None
 
 
 def _check_scheme(spec: Any, gt_scheme: str) -> None:
@@ -241,6 +247,28 @@ def _evaluate(
         _require_dataset_boxes(ann, request.dataset)  # before the model is opened
     identities = sample_identities(ann)
 
+    # One session, created once: on CPU its threads leave the cores to the decode threads and
+    # never spin (measured fastest both cold and warm; see cpu_threads).
+    threads = cpu_threads(request.workers) if request.device in ("cpu", "auto") else None
+    session_info = create_session(request.model_path, request.device, intra_op_threads=threads, allow_spinning=False)
+    if session_info.message:
+        on_message(f"note: {session_info.message}")
+    spec, assumptions, spec_source = resolve_spec(request.model_path, request.spec_file, request.overrides, session_info,
+                                                  allow_pose_only=True)
+    spec, scale_note = _scale_for_box_source(spec, request)
+    if scale_note:
+        assumptions = [a for a in assumptions if not a.startswith("box scale ")] + [scale_note]
+    if request.box_source is not None:  # --box file|detector: the spec's own box field is not used
+        assumptions = [a for a in assumptions if not a.startswith("face box from the ")]
+    for assumption in assumptions:
+        on_message(f"assumed: {assumption}")
+    if spec.pose_only:
+        _check_pose_only(request, ann)
+    else:
+        _check_scheme(spec, ann.scheme)
+    if request.box_source is None and spec.box == "dataset":
+        _require_dataset_boxes(ann, request.dataset)  # a spec (model metadata, --spec) asking for them
+
     boxes = None  # file / detector boxes: the crop uses them as the face rectangles
     if request.box_source is not None:
         from faceval.detection.source import resolve_boxes
@@ -252,18 +280,6 @@ def _evaluate(
             on_message(f"warning: {warning}")
         extra_protocol.update(boxes.protocol())
 
-    # One session, created once: on CPU its threads leave the cores to the decode threads and
-    # never spin (measured fastest both cold and warm; see cpu_threads).
-    threads = cpu_threads(request.workers) if request.device in ("cpu", "auto") else None
-    session_info = create_session(request.model_path, request.device, intra_op_threads=threads, allow_spinning=False)
-    if session_info.message:
-        on_message(f"note: {session_info.message}")
-    spec, assumptions, spec_source = resolve_spec(request.model_path, request.spec_file, request.overrides, session_info)
-    for assumption in assumptions:
-        on_message(f"assumed: {assumption}")
-    _check_scheme(spec, ann.scheme)
-    if boxes is None and spec.box == "dataset":
-        _require_dataset_boxes(ann, request.dataset)  # a spec (model metadata, --spec) asking for them
     model_sha = sha256_file(request.model_path)
     crop_ann, crop_spec, box_source = ann, spec, spec.box
     if boxes is not None:
@@ -291,7 +307,7 @@ def _evaluate(
         batch_size=request.batch_size, checkpoint_every=request.checkpoint_every, box_source=box_source,
     )
     partial = partial_path(request.out)
-    n_points = int(spec.points)
+    n_points = 0 if spec.pose_only else int(spec.points)
     checkpoint = None
     if request.resume:
         source = partial if partial.exists() else find_partial(partial.parent, identity)
@@ -331,6 +347,7 @@ def _evaluate(
         box_source=boxes.kind if boxes is not None else spec.box,
         box_scale=float(spec.box_scale),
         box_square=bool(spec.square),
+        **_pose_decoding(spec),
     )
     provenance = collect()
     provenance.update(session_info.provenance())
@@ -361,8 +378,8 @@ def _evaluate(
         on_message(f"warning: {failures} of {len(ann)} images could not be used (counted as failures; see the run file)")
     run = build_run(
         ann,
-        PredictionSet(landmarks=result.landmarks, scheme=spec.scheme, pose=result.pose, failed=result.failed,
-                      reasons=result.reasons),
+        PredictionSet(landmarks=None if spec.pose_only else result.landmarks, scheme=spec.scheme, pose=result.pose,
+                      failed=result.failed, reasons=result.reasons),
         protocol,
         label=request.label or Path(request.model_path).stem,
         provenance=provenance,
@@ -374,9 +391,40 @@ def _evaluate(
         on_message(f"warning: the model gave non-finite landmarks for {nonfinite} images (counted as failures, NME = inf)")
     run.provenance["finished"] = now_iso()
     ensure_space(request.out, 2 * sum(a.nbytes for a in (run.predictions, run.ground_truth, run.visible,
-                                                         run.normalizers, run.nme)) + 16 * len(ann))
+                                                         run.normalizers, run.nme) if a is not None) + 16 * len(ann))
     write_run(request.out, run)
     checkpoint.remove()  # also a partial adopted from an earlier run of the same identity
     timings = dict(result.timings)
     timings["total_s"] = time.perf_counter() - t_start
-    return EvaluationResult(run=run, timings=timings)
+    from faceval.metrics.pose_conventions import check_pose_conventions
+
+    return EvaluationResult(run=run, timings=timings,
+                            pose_warning=check_pose_conventions(run.pose_pred, run.pose_gt, protocol=run.protocol))
+
+
+def _scale_for_box_source(spec: Any, request: EvaluationRequest) -> tuple[Any, str | None]:
+    """The spec with the box scale of the run's box source (``box_scales``), unless the user set ``box_scale``."""
+    source = request.box_source.kind if request.box_source is not None else spec.box
+    if request.overrides.get("box_scale") is not None or source not in dict(spec.box_scales or ()):
+        return spec, None
+    scale = spec.scale_for(source)
+    return spec.with_overrides(box_scale=scale), f"box scale {scale:g} for {source} boxes (the spec's box_scales)"
+
+
+def _check_pose_only(request: EvaluationRequest, ann: Any) -> None:
+    """A pose-only model is scored on pose labels alone: refuse a run without any (before any work)."""
+    import numpy as np
+
+    if not ann.has_pose or not bool(np.isfinite(np.asarray(ann.poses, dtype=np.float64)).any()):
+        raise InputError(
+            f"{request.model_path} is a pose-only model (no landmark output) and '{request.dataset}' has no pose "
+            "labels: nothing to score; give the labels with --pose-labels FILE (CSV sample_id,yaw,pitch,roll, degrees)")
+
+
+def _pose_decoding(spec: Any) -> dict[str, Any]:
+    """The spec's pose decoding fields for the protocol (None without a pose output)."""
+    from faceval.runs.protocol import POSE_DECODING_KEYS
+
+    if spec.pose_output is None:
+        return {}
+    return {key: getattr(spec, key) for key in POSE_DECODING_KEYS}

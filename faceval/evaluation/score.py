@@ -62,6 +62,8 @@ class ScoreResult:
     out: Path | None
     predictions: LoadedPredictions
     messages: list[str] = field(default_factory=list)
+    #: the pose convention warning (:mod:`faceval.metrics.pose_conventions`), None when none
+    pose_warning: Any = None
 
 
 def protocol_choice_of(request: Any) -> "ProtocolChoice":
@@ -226,4 +228,7 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
         from faceval.runs.runfile import write_run
 
         write_run(request.out, run)
-    return ScoreResult(run=run, out=request.out, predictions=loaded, messages=messages)
+    from faceval.metrics.pose_conventions import check_pose_conventions
+
+    return ScoreResult(run=run, out=request.out, predictions=loaded, messages=messages,
+                       pose_warning=check_pose_conventions(run.pose_pred, run.pose_gt, protocol=run.protocol))

@@ -21,7 +21,8 @@ class MetricView:
     """Per-image arrays of one split (``n`` images) plus the protocol.
 
     Attributes:
-        nme: ``(n,)`` per-image NME, fractions; inf (a stray NaN alike) for failures.
+        nme: ``(n,)`` per-image NME, fractions; inf (a stray NaN alike) for failures; None for a
+            pose-only run (no landmark predictions: every landmark metric is unavailable).
         failed_inputs: ``(n,)`` bool, unusable inputs (their NME is inf).
         protocol: the run's protocol.
         predictions / ground_truth: ``(n, K, 2)`` or None (needed by the pooled and point-mean
@@ -36,7 +37,7 @@ class MetricView:
             or None when the run lacks some bin split; ``n_bins`` the number of bins.
     """
 
-    nme: np.ndarray
+    nme: np.ndarray | None
     failed_inputs: np.ndarray
     protocol: Protocol = field(default_factory=Protocol)
     predictions: np.ndarray | None = None
@@ -53,7 +54,12 @@ class MetricView:
     @property
     def n(self) -> int:
         """Images in the split."""
-        return int(np.asarray(self.nme).size)
+        return int(np.asarray(self.failed_inputs).size)
+
+    @property
+    def has_landmarks(self) -> bool:
+        """False for a pose-only run (no landmark predictions, no NME)."""
+        return self.nme is not None
 
     @property
     def has_pose(self) -> bool:

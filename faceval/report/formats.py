@@ -321,7 +321,8 @@ def render_html(
         k = 0
         labels = unique_labels(runs).labels  # the table's rule; colours by the run's position
         for ds, s, _ in table.groups():
-            members = [p for p, r in enumerate(runs) if r.dataset == ds and s in r.splits]
+            members = [p for p, r in enumerate(runs) if r.dataset == ds and s in r.splits
+                       and not r.pose_only]  # no NME: no CED
             if not members:
                 continue
             svg = ced_svg_inline([runs[p] for p in members], split=s, salt=f"faceval-ced-{k}",

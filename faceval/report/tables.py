@@ -188,7 +188,9 @@ class ReportTable:
             shown[i] = float(self.units.format(column.metric, cell.value))
         if len(shown) < 2:
             return set()
-        target = min(shown.values()) if direction == "lower" else max(shown.values())
+        if direction == "zero":  # pose bias: the smallest magnitude is best
+            shown = {i: abs(v) for i, v in shown.items()}
+        target = max(shown.values()) if direction == "higher" else min(shown.values())
         return {i for i, v in shown.items() if v == target}
 
     def partial_mark(self, row: int, column: Column) -> str:
