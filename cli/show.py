@@ -41,6 +41,7 @@ def _value(value: object) -> str:
 def _print_human(overview, run) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
+    from faceval.metrics.registry import metric_name
     from faceval.runs.protocol import Protocol
     from faceval.views.show import ordered_provenance
     from faceval_cli.summary_view import partial_note, protocol_line, summary_notes, summary_table
@@ -58,6 +59,19 @@ def _print_human(overview, run) -> None:  # type: ignore[no-untyped-def]
     print_table(summary_table(run, "summary per split"), console)  # the one summary table (as run/score print)
     for line in partial_note(run) + summary_notes(run):
         click.echo(line)
+
+    if any("mae_mean" in stats for stats in overview.summary.values()):
+        ptable = Table(title="head pose per split (degrees; correlation of prediction with label)", title_justify="left")
+        angles = ("yaw", "pitch", "roll")
+        for name in ["split", "n_pose", *[f"MAE {a}" for a in angles], "MAE mean", *[f"bias {a}" for a in angles],
+                     *[f"corr {a}" for a in angles]]:
+            ptable.add_column(name, justify="left" if name == "split" else "right")
+        for split, stats in overview.summary.items():
+            keys = [metric_name(f"mae_{a}") for a in (*angles, "mean")] + [
+                metric_name(f"{k}_{a}") for k in ("bias", "corr") for a in angles]
+            ptable.add_row(*_cells([split, str(stats.get("n_pose", "–")),
+                                    *[_num(stats.get(k), 2 if not k.startswith("corr") else 3) for k in keys]]))
+        print_table(ptable, console)
 
     if overview.landmark_groups:
         groups = list(next(iter(overview.landmark_groups.values())))
@@ -107,3 +121,9 @@ def _pct(value: object) -> str:
     return f"{100 * float(value):.4f}"
 
 
+def _num(value: object, digits: int = 4) -> str:
+    import math
+
+    if not isinstance(value, (int, float)) or math.isnan(float(value)):
+        return "–"
+    return f"{float(value):.{digits}f}"

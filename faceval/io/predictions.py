@@ -278,6 +278,8 @@ def _read_h5(source: Path) -> RawPredictions:
         from faceval.runs.runfile import read_run
 
         run = read_run(source)  # the run-file layout is known in one place only
+        if run.pose_only:
+            raise InputError("a pose-only run file holds no landmark predictions to score", path=source)
         lms = _as_landmarks(run.predictions, source)
         pose = None if run.pose_pred is None else _as_pose(run.pose_pred, lms.shape[0], source)
         return RawPredictions([str(s) for s in run.sample_ids], lms, pose, "faceval-run")

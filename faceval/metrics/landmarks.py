@@ -123,6 +123,10 @@ def run_landmark_errors(run, split: str | None = None) -> LandmarkErrors:  # typ
 def _run_arrays(run, split: str | None):  # type: ignore[no-untyped-def]
     """Predictions, GT, normalisers, NME of one split (all samples when None), and the visibility
     mask when the run's protocol is ``visible_only`` (else None)."""
+    if run.pose_only:
+        from faceval.errors import InputError
+
+        raise InputError(f"run '{run.label}' is pose-only: it has no landmark predictions")
     rows = np.arange(len(run.sample_ids)) if split is None else np.asarray(run.splits[split], dtype=np.int64)
     visible = np.asarray(run.visible)[rows] if run.protocol.visible_only else None
     return (np.asarray(run.predictions)[rows], np.asarray(run.ground_truth)[rows], np.asarray(run.normalizers)[rows],

@@ -2,8 +2,10 @@
 
 Library only (no click, no rich); matplotlib and scipy are imported lazily.
 
-* :mod:`faceval.report.tables` — :func:`build_table` (paper layout), :func:`long_records`
-  (tidy layout), :func:`runs_json`, :class:`Units`, :func:`default_metrics`.
+* :mod:`faceval.report.tables` — :func:`build_table` (paper layout), :class:`Units`,
+  :func:`default_metrics`; :mod:`faceval.report.records` — :func:`long_records` (tidy layout),
+  :func:`runs_json`; :mod:`faceval.report.layout` — the default paper columns;
+  :mod:`faceval.report.names` — display names, ``--rename``, :func:`unique_labels`.
 * :mod:`faceval.report.formats` — :func:`render_latex`, :func:`render_markdown`,
   :func:`render_html`, :func:`render_csv_long`, :func:`render_csv_paper`, :func:`render_json`.
 * :mod:`faceval.report.ced` — :func:`ced_figure`, :func:`render_ced`, :func:`save_ced`.
@@ -19,9 +21,10 @@ from __future__ import annotations
 
 import sys as _sys
 import types as _types
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from faceval.errors import InputError
+from faceval.report.names import unique_labels
 from faceval.runs.data import RunData
 
 FORMATS = ("csv", "latex", "markdown", "html", "json")
@@ -43,6 +46,10 @@ def render_report(
     precision: int | None = None,
     ci: bool = False,
     model_columns: Sequence[str] | None = None,
+    ci_style: str = "pm",
+    renames: Mapping[str, str] | None = None,
+    caption: str | None = None,
+    label: str | None = None,
 ) -> tuple[str, list[str]]:
     """Render runs as a report; returns (text, warnings for stderr).
 
@@ -59,6 +66,12 @@ def render_report(
         model_columns: ``params``, ``flops``, ``speed`` (any subset; default none): model-cost
             columns from the runs' ``model_info`` (paper layout: after the model name; long CSV:
             extra rows per run with an empty split; JSON: a ``model_info`` object per run).
+        ci_style: ``pm`` (``2.59 ± 0.07``, default) or ``interval`` (``2.59 [2.45, 2.73]``): how
+            the paper formats show an interval inside its cell.
+        renames: ``{old: new}`` display names (``--rename``) of splits, datasets or models.
+        caption: the caption's first sentence (default "Results on 300W."); the units,
+            bold rule, protocol and footnotes always follow.
+        label: the LaTeX ``\\label`` (default ``tab:faceval``; LaTeX only).
     """
     from . import formats, tables
 
@@ -69,21 +82,35 @@ def render_report(
     machine = fmt in ("csv", "json")
     units = tables.Units(units_mode or ("fraction" if machine else "paper"), precision)
     model_columns = tables.parse_model_columns(list(model_columns)) if model_columns else None
+    if label is not None:
+        formats.check_latex_label(label)
+        if fmt != "latex":
+            raise InputError(f"--label is for LaTeX tables, not {fmt}")
+    if caption is not None and fmt in ("csv", "json"):
+        raise InputError(f"--caption is for tables with a caption (latex, markdown, html), not {fmt}")
+    if ci_style not in tables.CI_STYLES:
+        raise InputError(f"unknown --ci-style '{ci_style}' (one of {', '.join(tables.CI_STYLES)})")
+    if not runs:
+        raise InputError("no runs given")
+    names = tables.Names(dict(renames or {}))
+    names.check(runs, unique_labels(runs).labels)
     warnings = tables.protocol_warnings(runs)
     if fmt == "json":
-        return formats.render_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns), warnings
+        return formats.render_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns,
+                                   names=names), warnings
     layout = layout or ("long" if fmt == "csv" else "paper")
     if layout == "long":
         if fmt == "csv":
             return formats.render_csv_long(
-                runs, metrics=metrics, splits=splits, ci=ci, units=units, model_columns=model_columns
+                runs, metrics=metrics, splits=splits, ci=ci, units=units, model_columns=model_columns, names=names
             ), warnings
         raise InputError(f"the long layout is for CSV (and pandas); use --layout paper with --format {fmt}")
-    table = tables.build_table(runs, metrics=metrics, splits=splits, units=units, ci=ci, model_columns=model_columns)
+    table = tables.build_table(runs, metrics=metrics, splits=splits, units=units, ci=ci, model_columns=model_columns,
+                               names=names, ci_style=ci_style, title=caption)
     if fmt == "csv":
         return formats.render_csv_paper(table), table.warnings
     if fmt == "latex":
-        return formats.render_latex(table), table.warnings
+        return formats.render_latex(table, label=label or "tab:faceval"), table.warnings
     if fmt == "markdown":
         return formats.render_markdown(table), table.warnings
     return formats.render_html(table, runs), table.warnings

@@ -81,11 +81,14 @@ class YawBin:
 
 
 def table_entries(table: "ReportTable") -> list[Entry]:
-    """One :class:`Entry` per run of the table (row order), with the splits the table shows of it."""
+    """One :class:`Entry` per run of the table (row order), with the splits the table shows of it;
+    a pose-only run (no landmarks, no NME) has none of the figures."""
     many_datasets = len(table.datasets) > 1
     out: list[Entry] = []
     for row in table.rows:
         for run in row.runs:
+            if run.pose_only:
+                continue
             splits = [s for ds, s, _ in table.groups() if ds == run.dataset and s in run.splits]
             if not splits:
                 continue

@@ -11,6 +11,10 @@ Layout (file schema version 2)::
     /arrays/...       predictions (N,K,2), ground_truth (N,K,2), visible (N,K), normalizers (N,),
                       nme (N,), failed_inputs (N,), failure_reasons (N,) UTF-8 bytes,
                       pose_pred (N,3) and pose_gt (N,3) when present
+
+A pose-only run (root attribute ``pose_only`` = ``true``, written only then) has no
+``predictions``, ``normalizers`` or ``nme``: it predicted no landmark, and reading it gives None
+for them (never a made-up array).
     /splits/<name>    int64 indices into the samples
 
 Every dataset is chunked with HDF5's fletcher32 filter (a flipped bit in a chunk fails its
@@ -49,6 +53,8 @@ FILE_SCHEMA_VERSION = 2
 _ARRAYS = ("predictions", "ground_truth", "visible", "normalizers", "nme", "failed_inputs")
 #: optional per-image arrays under /arrays
 _POSE = ("pose_pred", "pose_gt")
+#: the arrays a pose-only run does not have
+_LANDMARK_ONLY = ("predictions", "normalizers", "nme")
 #: root attributes holding JSON objects (add new ones here: they are written, read and digested)
 _JSON_ATTRS = ("protocol", "provenance", "summary", "model_info")
 #: RunData field -> dataset path, for the fields read on first access
@@ -105,7 +111,8 @@ def write_run(path: str | os.PathLike[str], run: RunData) -> Path:
         h5.create_dataset(name, data=data, chunks=True, fletcher32=True, track_times=False)
         checksums[name] = array_sha256(data)
 
-    stored = {name: np.asarray(getattr(run, name)) for name in _ARRAYS}
+    arrays = [name for name in _ARRAYS if not (run.pose_only and name in _LANDMARK_ONLY)]
+    stored = {name: np.asarray(getattr(run, name)) for name in arrays}
     stored["visible"] = stored["visible"].astype(bool)
     stored["failed_inputs"] = stored["failed_inputs"].astype(bool)
     with atomic_path(target) as tmp:
@@ -123,8 +130,10 @@ def write_run(path: str | os.PathLike[str], run: RunData) -> Path:
                     value = (value if isinstance(value, Protocol) else Protocol.from_dict(value)).to_dict()
                 h5.attrs[name] = _json_dumps(value)
             h5.attrs["split_expected"] = _json_dumps(run.split_expected)
+            if run.pose_only:
+                h5.attrs["pose_only"] = "true"
             put(h5, "samples/ids", _encode_strings(run.sample_ids, "sample ids"))
-            for name in _ARRAYS:
+            for name in arrays:
                 put(h5, f"arrays/{name}", stored[name])
             put(h5, "arrays/failure_reasons", _encode_strings(run.failure_reasons, "failure reasons"))
             for name in _POSE:
@@ -163,14 +172,18 @@ def _expected_shapes(h5: Any, n: int) -> dict[str, tuple[tuple[int, ...], str]]:
     """Dataset path -> (expected shape, allowed dtype kinds), from the predictions' shape.
 
     ``h5`` is the file or a mapping of dataset path -> dataset."""
-    pred = h5["arrays/predictions"]
+    pose_only = "arrays/predictions" not in h5
+    pred = h5["arrays/ground_truth" if pose_only else "arrays/predictions"]
     if len(pred.shape) != 3 or pred.shape[0] != n or pred.shape[2] != 2:
-        raise _Damaged(f"predictions of shape {pred.shape} do not match {n} samples")
+        raise _Damaged(f"{'ground_truth' if pose_only else 'predictions'} of shape {pred.shape} do not match {n} samples")
     k = pred.shape[1]
     shapes = {"samples/ids": ((n,), "S"), "arrays/predictions": ((n, k, 2), "f"),
               "arrays/ground_truth": ((n, k, 2), "f"), "arrays/visible": ((n, k), "b"),
               "arrays/normalizers": ((n,), "fiu"), "arrays/nme": ((n,), "f"), "arrays/failed_inputs": ((n,), "b"),
               "arrays/failure_reasons": ((n,), "S")}
+    if pose_only:
+        for name in _LANDMARK_ONLY:
+            del shapes[f"arrays/{name}"]
     for name in _POSE:
         if f"arrays/{name}" in h5:
             shapes[f"arrays/{name}"] = ((n, 3), "f")
@@ -369,6 +382,11 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
                                                        extra and f"not in its checksum list: {', '.join(extra[:3])}"])))
             ids_shape = datasets["samples/ids"].shape
             n = ids_shape[0] if len(ids_shape) == 1 else -1
+            pose_only = _attr_str(attrs.get("pose_only", "false")) == "true"
+            landmark_arrays = [f"arrays/{name}" in datasets for name in _LANDMARK_ONLY]
+            if any(landmark_arrays) == pose_only or not (all(landmark_arrays) or not any(landmark_arrays)):
+                raise _Damaged("pose-only marker and landmark arrays disagree" if any(landmark_arrays) == pose_only
+                               else "some landmark arrays are missing")
             shapes = _expected_shapes(datasets, n)
             for name, (shape, kinds) in shapes.items():
                 found = datasets[name]
@@ -388,7 +406,7 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
     except _DAMAGED as exc:
         raise _damaged(source, exc) from None
     fields: dict[str, Any] = {f: eager.get(f, _UNLOADED) for f in present_fields}
-    for name in _POSE:
+    for name in _POSE + (_LANDMARK_ONLY if pose_only else ()):
         fields.setdefault(name, None)
     from faceval.runs.protocol import Protocol
 
@@ -407,6 +425,7 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
         model_info=meta["model_info"],
         schema_version=SCHEMA_VERSION,
         split_expected={str(k): int(v) for k, v in split_expected.items()},
+        pose_only=pose_only,
         **fields,
     )
     return run

@@ -43,8 +43,8 @@ def test_names_are_made_and_parsed_by_the_registry():
     assert metric_name("nme_group", "eyes") == "nme_group:eyes"
     metric = parse_metric(" NME_group:Eyes ")
     assert metric.name == "nme_group:eyes" and metric.family == "nme_group"
-    assert metric.unit == "fraction" and metric.direction == "lower" and metric.needs_landmarks
-    assert not parse_metric("nme").needs_landmarks
+    assert metric.unit == "fraction" and metric.direction == "lower" and metric.reads_landmarks
+    assert not parse_metric("nme").reads_landmarks
     with pytest.raises(InputError, match=r"unknown landmark group 'eyse' in metric 'nme_group:eyse' "
                                          r"\(did you mean 'eyes'\?\)"):
         parse_metric("nme_group:eyse")
