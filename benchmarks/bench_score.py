@@ -68,14 +68,14 @@ print(float(nme.mean()))
 READER = PEAK + r"""
 import sys
 from pathlib import Path
-from faceval.io import predictions as p
+from faceval.io.predictions import csv_format as p
 source = Path(sys.argv[2])
 if sys.argv[1] == "fast":
-    raw = p.read_prediction_file(source)
+    raw = p.read_csv(source)
     n = len(raw.ids)
 else:
-    header = p._csv_header(source.open(encoding="utf-8").readline().rstrip("\n"), source)
-    ids, values = p._read_csv_strict(source, header)
+    header = p.csv_header(source.open(encoding="utf-8").readline().rstrip("\n"), source)
+    ids, values = p.read_csv_strict(source, header)
     n = len(ids)
 print(n)
 """

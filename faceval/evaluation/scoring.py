@@ -33,7 +33,8 @@ class PredictionSet:
 
     ``landmarks`` is ``(N, K, 2)`` in ``scheme`` (NaN rows where missing or failed);
     ``pose`` is ``(N, 3)`` yaw, pitch, roll degrees or None; ``failed`` marks samples whose
-    input could not be used, with ``reasons``.
+    input could not be used, with ``reasons``. ``owned``: the caller hands ``landmarks`` over (the
+    run keeps that array and writes NaN into failed rows) instead of having it copied.
     """
 
     landmarks: np.ndarray
@@ -41,6 +42,7 @@ class PredictionSet:
     pose: np.ndarray | None = None
     failed: np.ndarray | None = None
     reasons: list[str] = field(default_factory=list)
+    owned: bool = False
 
 
 def _convert_to_gt_scheme(landmarks: np.ndarray, scheme: str | None, ann: Annotations) -> tuple[np.ndarray, str | None]:
@@ -87,14 +89,17 @@ def build_run(
     if protocol.aggregation not in AGGREGATIONS:
         raise InputError(f"unknown aggregation '{protocol.aggregation}'; expected one of {', '.join(AGGREGATIONS)}")
     n = len(ann)
-    landmarks = np.asarray(predictions.landmarks, dtype=np.float64)
+    given = predictions.landmarks
+    landmarks = np.asarray(given, dtype=np.float64)
     if landmarks.ndim != 3 or landmarks.shape[0] != n or landmarks.shape[2] != 2:
         raise InputError(f"predictions must have shape ({n}, K, 2); got {tuple(landmarks.shape)}")
     landmarks, conversion = _convert_to_gt_scheme(landmarks, predictions.scheme, ann)
     failed = np.zeros(n, dtype=bool) if predictions.failed is None else np.asarray(predictions.failed, dtype=bool)
     reasons = np.asarray(predictions.reasons if predictions.reasons else [""] * n, dtype=object)
-    landmarks = landmarks.copy()
-    landmarks[failed] = np.nan
+    if conversion is None and not (predictions.owned and landmarks is given):
+        landmarks = landmarks.copy()  # the caller's array: never kept, never written to
+    if failed.any():
+        landmarks[failed] = np.nan
 
     scheme = load_scheme(ann.scheme)
     normalizers = compute_normalizers(ann.landmarks, protocol.normalizer, scheme, box_sizes=ann.box_sizes)
