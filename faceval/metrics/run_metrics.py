@@ -60,7 +60,7 @@ def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None
     m = _metric(metric)
     if split not in run.splits:
         return None
-    view = run.view(split)
+    view = run.view(split, pose=m.needs_pose, ids=False)
     if not m.available(view):
         return None
     if view.n == 0 and not m.is_count:
@@ -77,7 +77,7 @@ def metric_ci(run: RunData, split: str, metric: str | Metric) -> Interval | None
     m = _metric(metric)
     if split not in run.splits:
         return None
-    view = run.view(split)
+    view = run.view(split, pose=m.needs_pose, ids=False)
     if not m.available(view):
         return None
     return metric_interval(view, m, n_boot=CI_N_BOOT, level=CI_LEVEL, seed=CI_SEED)
@@ -90,7 +90,7 @@ def paired_errors(run: RunData, baseline: RunData, split: str, metric: str | Met
     error for pose metrics); a missing value (NaN: no pose) counts as a failure, inf.
     """
     m = _metric(metric)
-    a_view, b_view = run.view(split), baseline.view(split)
+    a_view, b_view = run.view(split, pose=m.needs_pose), baseline.view(split, pose=m.needs_pose)
     a_vals, b_vals = m.paired_values(a_view), m.paired_values(b_view)
     if a_vals is None or b_vals is None:
         raise InputError(f"metric '{m.name}' is a count: it has no per-image errors to test")

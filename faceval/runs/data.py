@@ -110,13 +110,24 @@ class RunData:
         """Splits with fewer samples than the complete split (missing files, ``--limit``) or of a shard."""
         return [c for c in (self.split_count(s) for s in self.splits) if not c.complete]
 
-    def view(self, split: str) -> "MetricView":
-        """The typed per-image view of one split that every metric reads (see :mod:`faceval.metrics.view`)."""
+    def prefetch(self, names: "list[str] | tuple[str, ...]") -> None:
+        """Make the named per-image fields ready (a run read from a file reads them in one go)."""
+
+    def view(self, split: str, *, pose: bool = True, ids: bool = True) -> "MetricView":
+        """The typed per-image view of one split that every metric reads (see :mod:`faceval.metrics.view`).
+
+        ``pose`` / ``ids``: include the poses / sample ids (a metric that needs neither reads
+        neither from a run file).
+        """
         from faceval.metrics.view import MetricView
 
         idx = np.asarray(self.splits[split], dtype=np.int64)
-        with_pose = self.pose_pred is not None and self.pose_gt is not None
         pooled = self.protocol.aggregation == "pooled"  # only pooled NME needs the landmark arrays
+        needed = ["nme", "failed_inputs"] + (["pose_pred", "pose_gt"] if pose else []) + (["sample_ids"] if ids else [])
+        if pooled:
+            needed += ["predictions", "ground_truth", "normalizers"] + (["visible"] if self.protocol.visible_only else [])
+        self.prefetch(needed)
+        with_pose = pose and self.pose_pred is not None and self.pose_gt is not None
         return MetricView(
             nme=np.asarray(self.nme, dtype=np.float64)[idx],
             failed_inputs=np.asarray(self.failed_inputs, dtype=bool)[idx],
@@ -127,7 +138,7 @@ class RunData:
             visible=np.asarray(self.visible, dtype=bool)[idx] if pooled and self.protocol.visible_only else None,
             pose_pred=np.asarray(self.pose_pred, dtype=np.float64)[idx] if with_pose else None,
             pose_gt=np.asarray(self.pose_gt, dtype=np.float64)[idx] if with_pose else None,
-            sample_ids=np.asarray(self.sample_ids)[idx],
+            sample_ids=np.asarray(self.sample_ids)[idx] if ids else None,
         )
 
     def split_nme(self, split: str) -> np.ndarray:

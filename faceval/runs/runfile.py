@@ -199,48 +199,55 @@ class RunFileSource:
     """Where a lazily read run lives, and what it must still be when an array is read.
 
     Each read re-opens the file, checks that its root attributes (which include every
-    array's digest) are those seen when it was opened, reads one dataset and checks its
-    sha256; fletcher32 is checked by HDF5 per chunk.
+    array's digest) are those seen when it was opened, reads the datasets asked for and checks
+    each one's shape (from ``n`` samples and the predictions' point count) and sha256;
+    fletcher32 is checked by HDF5 per chunk. Arrays never read are never verified, and never
+    needed: nothing computed from a run looks at them.
     """
 
-    def __init__(self, path: Path, attrs_sha256: str, checksums: dict[str, str],
-                 shapes: dict[str, tuple[tuple[int, ...], str]]) -> None:
+    def __init__(self, path: Path, attrs_sha256: str, checksums: dict[str, str], n: int) -> None:
         self.path = path
         self.attrs_sha256 = attrs_sha256
         self.checksums = checksums
-        self.shapes = shapes
+        self.n = n
 
     def load(self, field_name: str) -> np.ndarray:
+        return self.load_many([field_name])[field_name]
+
+    def load_many(self, field_names: list[str]) -> dict[str, Any]:
+        """Several fields in one opening of the file (each verified)."""
         import h5py
 
-        name = _LAZY_PATHS[field_name]
+        what = ", ".join(f"'{f}'" for f in field_names)
         try:
             h5 = h5py.File(self.path, "r")
         except OSError:
-            raise InputError(f"run file was removed or replaced since it was opened; cannot read its '{field_name}'",
+            raise InputError(f"run file was removed or replaced since it was opened; cannot read its {what}",
                              path=self.path) from None
         try:
             with h5:
                 if _attr_str(h5.attrs.get(_ATTRS_DIGEST, "")) != self.attrs_sha256:
-                    raise InputError(f"run file was replaced since it was opened; cannot read its '{field_name}'",
+                    raise InputError(f"run file was replaced since it was opened; cannot read its {what}",
                                      path=self.path)
-                return _read_verified(h5, name, self.checksums, self.shapes)
+                shapes = _expected_shapes(h5, self.n)
+                return {f: _read_verified(h5, _LAZY_PATHS[f], self.checksums, shapes) for f in field_names}
         except _DAMAGED as exc:
             raise _damaged(self.path, exc) from None
 
 
 def _read_verified(h5: Any, name: str, checksums: dict[str, str], shapes: dict[str, tuple[tuple[int, ...], str]]) -> Any:
+    dataset = h5[name]
+    shape, kinds = shapes.get(name, (dataset.shape, dataset.dtype.kind))
+    if dataset.shape != shape or dataset.dtype.kind not in kinds:
+        raise _Damaged(f"{name} of shape {dataset.shape} ({dataset.dtype}), expected {shape}")
     try:
-        data = h5[name][()]
+        data = dataset[()]
     except OSError as exc:
         if "filter returned failure" in str(exc):
             raise _Damaged(f"'{name}' fails its fletcher32 checksum") from None
         raise
     if array_sha256(data) != checksums.get(name):
         raise _Damaged(f"'{name}' does not match its checksum")
-    shape, kinds = shapes.get(name, (data.shape, data.dtype.kind))
-    if data.shape != shape or data.dtype.kind not in kinds:
-        raise _Damaged(f"'{name}' of shape {data.shape} ({data.dtype}), expected {shape}")
     if data.dtype.kind == "S":
         return _decode_strings(data)
     if name.startswith("arrays/") and data.dtype.kind == "b":
@@ -303,9 +310,15 @@ class LazyRunData(RunData):
 
     def load_all(self) -> "LazyRunData":
         """Read (and verify) every array now."""
-        for name in _LAZY_PATHS:
-            getattr(self, name)
+        self.prefetch(list(_LAZY_PATHS))
         return self
+
+    def prefetch(self, names: "list[str] | tuple[str, ...]") -> None:
+        """Read (and verify) the named fields not read yet, in one opening of the file."""
+        missing = [n for n in names if n in _LAZY_PATHS and f"_value_{n}" not in self.__dict__]
+        if missing:
+            for name, value in self.__dict__["_source"].load_many(missing).items():
+                self.__dict__[f"_value_{name}"] = value
 
 
 def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
@@ -369,11 +382,12 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
                                                        extra and f"not in its checksum list: {', '.join(extra[:3])}"])))
             ids_shape = datasets["samples/ids"].shape
             n = ids_shape[0] if len(ids_shape) == 1 else -1
-            shapes = _expected_shapes(datasets, n)
-            for name, (shape, kinds) in shapes.items():
-                found = datasets[name]
-                if found.shape != shape or found.dtype.kind not in kinds:
-                    raise _Damaged(f"{name} of shape {found.shape} ({found.dtype}), expected {shape}")
+            if not lazy:  # lazily, each array's shape is checked when it is read
+                shapes = _expected_shapes(datasets, n)
+                for name, (shape, kinds) in shapes.items():
+                    found = datasets[name]
+                    if found.shape != shape or found.dtype.kind not in kinds:
+                        raise _Damaged(f"{name} of shape {found.shape} ({found.dtype}), expected {shape}")
             splits = {}
             for split in groups["splits"].keys():  # creation order (track_order)
                 indices = _read_verified(datasets, f"splits/{split}", checksums, {})
@@ -381,8 +395,8 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
                         indices.size and (indices.min() < 0 or indices.max() >= n)):
                     raise _Damaged(f"split '{split}' holds indices outside 0..{n - 1}")
                 splits[split] = indices
-            lazy_source = RunFileSource(source, attrs_digest, checksums, shapes)
-            present_fields = [f for f, p in _LAZY_PATHS.items() if p in shapes]
+            lazy_source = RunFileSource(source, attrs_digest, checksums, n)
+            present_fields = [f for f, p in _LAZY_PATHS.items() if p in datasets]
             eager = {} if lazy else {f: _read_verified(datasets, _LAZY_PATHS[f], checksums, shapes)
                                      for f in present_fields}
     except _DAMAGED as exc:
