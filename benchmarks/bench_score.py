@@ -121,12 +121,12 @@ def write_prediction_csv(path: Path, ids: list[str], pred: np.ndarray) -> Path:
     k = pred.shape[1]
     frame = pd.DataFrame(pred.reshape(len(ids), -1), columns=[f"{a}{i}" for i in range(k) for a in "xy"])
     frame.insert(0, "sample_id", ids)
-    frame.to_csv(path, index=False, float_format="%.4f")
+    frame.to_csv(path, index=False, float_format="%.4f", na_rep="nan")
     return path
 
 
-def stats(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+def stats(values: list[float], digits: int = 2) -> str:
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def main() -> None:
@@ -140,6 +140,7 @@ def main() -> None:
     py = sys.executable
     faceval = [py, "-c", FACEVAL]
     load_before = os.getloadavg()
+    loads: list[float] = []
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -162,26 +163,30 @@ def main() -> None:
             }
             times: dict[str, list[float]] = {k: [] for k in variants}
             rss: dict[str, list[float]] = {k: [] for k in variants}
-            for _ in range(args.repeat):
-                for name, cmd in variants.items():
-                    t, m = run_child(cmd)
+            names = list(variants)
+            for r in range(args.repeat):
+                for name in names[r % len(names):] + names[: r % len(names)]:  # order rotates per round
+                    t, m = run_child(variants[name])
                     times[name].append(t)
                     rss[name].append(m)
-            floor = statistics.median(times["floor (numpy + pandas, NPY)"])
+                loads.append(os.getloadavg()[0])
+            floor_times = times["floor (numpy + pandas, NPY)"]
             for name in variants:
-                rows.append((n, name, stats(times[name]), statistics.median(times[name]) / floor,
-                             statistics.median(rss[name]), statistics.median(rss[name]) / held_mib))
+                paired = [a / b for a, b in zip(times[name], floor_times)]
+                rows.append((n, name, stats(times[name]), stats(paired), stats(rss[name], 0),
+                             statistics.median(rss[name]) / held_mib))
             print(rows[-3:], flush=True)
 
         # 2. the prediction-CSV reader on a large file
         n_big = max(1, int(args.csv_mb * 2**20 / (136 * 9.3)))
         faces = np.random.default_rng(2).uniform(0, 4000, size=(n_big, 68, 2))
+        faces[::100] = np.nan  # 1 % failed predictions: before issue 14 these sent the file to the strict reader
         big = write_prediction_csv(tmp / "big.csv", [f"img/{i:07d}.jpg" for i in range(n_big)], faces)
         size_mb = big.stat().st_size / 2**20
-        reader: dict[str, tuple[list[float], list[float]]] = {"vectorised (pandas C parser + guards)": ([], []),
+        reader: dict[str, tuple[list[float], list[float]]] = {"vectorised (pandas C parser in pieces + guards)": ([], []),
                                                               "strict field-by-field checker": ([], [])}
-        for _ in range(args.repeat):
-            for name, mode in zip(reader, ("fast", "strict")):
+        for r in range(args.repeat):
+            for name, mode in list(zip(reader, ("fast", "strict")))[:: 1 if r % 2 == 0 else -1]:
                 t, m = run_child([py, "-c", READER, mode, str(big)])
                 reader[name][0].append(t)
                 reader[name][1].append(m)
@@ -192,23 +197,26 @@ def main() -> None:
         "# `faceval score`: cost growth against a floor process, and the prediction-CSV reader",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min). "
-        f"{args.repeat} runs per variant, interleaved; whole processes. "
-        "Command: `python benchmarks/bench_score.py`.",
+        f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}, after each round: "
+        + ", ".join(f"{x:.1f}" for x in loads) + " (2 cores shared with other jobs: every figure is slowed by that "
+        "load; the paired ratios move less). "
+        f"{args.repeat} rounds, every variant once per round in a rotating order; whole processes. "
+        f"Command: `python benchmarks/bench_score.py --repeat {args.repeat} --csv-mb {args.csv_mb:g}`.",
         "",
         "## Cost growth (`--dataset wflw:test`, synthetic lists in the real 207-token format)",
         "",
-        "Time: median (min–max) seconds. Ratio: median / the floor's median at the same size. "
-        "Memory: median peak RSS; x held = RSS / (GT + predictions as float64, 2 × N × 98 × 2 × 8 bytes).",
+        "Time: median (min–max) seconds. × floor: this process / the floor process of the same round, "
+        "median (min–max) over rounds. Memory: peak RSS (VmHWM) median (min–max); × held = median RSS / "
+        "(GT + predictions as float64, 2 × N × 98 × 2 × 8 bytes).",
         "",
-        "| faces | process | time s | × floor | peak RSS MiB | × held arrays |",
+        "| faces | process | time s | × floor (paired) | peak RSS MiB | × held arrays |",
         "|---:|---|---:|---:|---:|---:|",
     ]
     for n, name, t, ratio, m, held in rows:
-        lines.append(f"| {n:,} | {name} | {t} | {ratio:.2f} | {m:.0f} | {held:.1f} |")
+        lines.append(f"| {n:,} | {name} | {t} | {ratio} | {m} | {held:.2f} |")
     lines += [
         "",
-        f"## Prediction-CSV reader ({size_mb:.0f} MB, {n_big:,} rows × 137 fields)",
+        f"## Prediction-CSV reader ({size_mb:.0f} MB, {n_big:,} rows × 137 fields, 1 % of the rows `nan`)",
         "",
         "| reader | time s | peak RSS MiB (median, min–max) |",
         "|---|---:|---:|",

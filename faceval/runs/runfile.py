@@ -159,22 +159,26 @@ class _Damaged(ValueError):
     """A checksum or layout check failed (the message says which)."""
 
 
-def _expected_shapes(h5: Any, n: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Dataset path -> (expected shape, allowed dtype kinds), from the predictions' shape.
+def _expected_shapes(h5: Any, n: int, names: "list[str] | None" = None) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Dataset path -> (expected shape, allowed dtype kinds), from ``n`` and the predictions' shape.
 
-    ``h5`` is the file or a mapping of dataset path -> dataset."""
-    pred = h5["arrays/predictions"]
-    if len(pred.shape) != 3 or pred.shape[0] != n or pred.shape[2] != 2:
-        raise _Damaged(f"predictions of shape {pred.shape} do not match {n} samples")
-    k = pred.shape[1]
+    ``h5`` is the file or a mapping of dataset path -> dataset; ``names`` limits the answer to
+    those paths (the predictions are then opened only when a per-point array is asked for)."""
+    per_point = {"arrays/predictions", "arrays/ground_truth", "arrays/visible"}
+    k = -1
+    if names is None or per_point & set(names):
+        pred = h5["arrays/predictions"]
+        if len(pred.shape) != 3 or pred.shape[0] != n or pred.shape[2] != 2:
+            raise _Damaged(f"predictions of shape {pred.shape} do not match {n} samples")
+        k = pred.shape[1]
     shapes = {"samples/ids": ((n,), "S"), "arrays/predictions": ((n, k, 2), "f"),
               "arrays/ground_truth": ((n, k, 2), "f"), "arrays/visible": ((n, k), "b"),
               "arrays/normalizers": ((n,), "fiu"), "arrays/nme": ((n,), "f"), "arrays/failed_inputs": ((n,), "b"),
               "arrays/failure_reasons": ((n,), "S")}
     for name in _POSE:
-        if f"arrays/{name}" in h5:
+        if (names is None or f"arrays/{name}" in names) and f"arrays/{name}" in h5:
             shapes[f"arrays/{name}"] = ((n, 3), "f")
-    return shapes
+    return shapes if names is None else {name: shapes[name] for name in names if name in shapes}
 
 
 class _DatasetMap(dict):  # type: ignore[type-arg]
@@ -229,7 +233,7 @@ class RunFileSource:
                 if _attr_str(h5.attrs.get(_ATTRS_DIGEST, "")) != self.attrs_sha256:
                     raise InputError(f"run file was replaced since it was opened; cannot read its {what}",
                                      path=self.path)
-                shapes = _expected_shapes(h5, self.n)
+                shapes = _expected_shapes(h5, self.n, [_LAZY_PATHS[f] for f in field_names])
                 return {f: _read_verified(h5, _LAZY_PATHS[f], self.checksums, shapes) for f in field_names}
         except _DAMAGED as exc:
             raise _damaged(self.path, exc) from None
@@ -321,11 +325,16 @@ class LazyRunData(RunData):
                 self.__dict__[f"_value_{name}"] = value
 
 
-def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
+#: the per-image arrays every landmark metric reads (a report or gate asks for them at open)
+METRIC_FIELDS = ("nme", "failed_inputs")
+
+
+def read_run(path: str | os.PathLike[str], *, lazy: bool = True, prefetch: tuple[str, ...] = ()) -> RunData:
     """Read and verify a run file; a file that is not one, or is damaged, gives a one-line :class:`InputError`.
 
-    With ``lazy`` (the default) the per-image arrays are read, and verified, on first access;
-    with ``lazy=False`` everything is read and verified now.
+    With ``lazy`` (the default) the per-image arrays are read, and verified, on first access,
+    except the fields named in ``prefetch`` (e.g. :data:`METRIC_FIELDS`), read and verified in
+    the same opening of the file; with ``lazy=False`` everything is read and verified now.
     """
     import h5py
 
@@ -397,8 +406,12 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
                 splits[split] = indices
             lazy_source = RunFileSource(source, attrs_digest, checksums, n)
             present_fields = [f for f, p in _LAZY_PATHS.items() if p in datasets]
-            eager = {} if lazy else {f: _read_verified(datasets, _LAZY_PATHS[f], checksums, shapes)
-                                     for f in present_fields}
+            if lazy:
+                early = [f for f in present_fields if f in prefetch]
+                shapes = _expected_shapes(datasets, n, [_LAZY_PATHS[f] for f in early])
+                eager = {f: _read_verified(datasets, _LAZY_PATHS[f], checksums, shapes) for f in early}
+            else:
+                eager = {f: _read_verified(datasets, _LAZY_PATHS[f], checksums, shapes) for f in present_fields}
     except _DAMAGED as exc:
         raise _damaged(source, exc) from None
     fields: dict[str, Any] = {f: eager.get(f, _UNLOADED) for f in present_fields}
@@ -431,5 +444,5 @@ def verify_run(path: str | os.PathLike[str]) -> RunData:
     return read_run(path, lazy=False)
 
 
-__all__: list[str] = ["read_run", "write_run", "verify_run", "LazyRunData", "RunFileSource", "array_sha256",
+__all__: list[str] = ["METRIC_FIELDS", "read_run", "write_run", "verify_run", "LazyRunData", "RunFileSource", "array_sha256",
                       "FORMAT_NAME"]
