@@ -7,6 +7,7 @@ stored summary, so a table, a gate and the JSON summary cannot disagree.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Sequence
 
@@ -50,8 +51,13 @@ def default_metrics(runs: Sequence[RunData]) -> list[str]:
     return ["nme"]
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(name: str) -> Metric:
+    return parse_metric(name)
+
+
 def _metric(metric: str | Metric) -> Metric:
-    return parse_metric(metric) if isinstance(metric, str) else metric
+    return _parsed(metric) if isinstance(metric, str) else metric
 
 
 def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None:
