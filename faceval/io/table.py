@@ -36,7 +36,8 @@ class TableSpec:
     ``text_col``: index of the text column (0 or ``ncols - 1``); ``sep``: ``","`` or ``r"\\s+"``;
     ``header_lines``: lines skipped at the top; ``blocks``: ranges ``(start, stop)`` of the numeric
     columns (numbered without the text column), one output array each; ``na_values``: tokens read as
-    NaN (empty: a NaN is never expected, the caller rejects non-finite values itself);
+    NaN in every column (a text field spelled so becomes NaN too: the caller rejects non-string texts;
+    empty: a NaN is never expected, the caller rejects non-finite values itself);
     ``blank_lines_ok``: blank lines are skipped (no line numbers needed); otherwise they send the
     file to the checker; ``boolean``: a regex matching a boolean-looking field.
     """
@@ -187,7 +188,7 @@ def _parse(fd: int, piece: _Piece, spec: TableSpec, blocks: list[np.ndarray]) ->
         io.BytesIO(data), sep=spec.sep, header=None, names=list(range(spec.ncols)), index_col=False,
         engine="c", encoding="utf-8-sig" if piece.start == 0 else "utf-8",
         dtype={spec.text_col: str, **{j: np.float64 for j in numeric}},
-        keep_default_na=False, na_filter=bool(na), na_values={j: na for j in numeric} if na else None,
+        keep_default_na=False, na_filter=bool(na), na_values=na or None,  # one list: a dict per column costs a third
         skip_blank_lines=True,
     )
     if len(frame) != piece.rows:
