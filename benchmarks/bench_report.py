@@ -95,12 +95,21 @@ def python(path: Path, script: str, *args: str) -> subprocess.CompletedProcess:
                           text=True)
 
 
+#: CPU seconds (user + system) of the last child, beside its wall time: on a loaded shared machine
+#: wall time mostly measures waiting for a core, CPU time what the process itself did
+LAST_CPU: list[float] = [0.0]
+
+
 def time_cli(path: Path, args: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
+    import resource
     import shlex
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = python(path, _CLI, shlex.join(args))
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode not in ok:
         raise SystemExit(f"report failed ({done.returncode}): {done.stderr.strip()[-500:]}")
     rss = int(done.stderr.strip().splitlines()[-1].split("=")[1])
@@ -123,21 +132,26 @@ def bench_gate(variants: dict[str, Path], top: Path, faces: int, points: int, re
         files[name] = sorted(folder.glob("*.h5"))
     size_mb = files["after"][0].stat().st_size / 1e6
     results: dict[str, list[tuple[float, int]]] = {name: [] for name in variants}
+    gate_cpu: dict[str, list[float]] = {name: [] for name in variants}
     load_before = os.getloadavg()
     for r in range(repeat):
         for name, path in (variants.items() if r % 2 == 0 else reversed(variants.items())):
             results[name].append(time_cli(path, ["gate", str(files[name][1]), "--baseline", str(files[name][0]),
                                                  "--format", "json"], ok=(0, 1)))
+            gate_cpu[name].append(LAST_CPU[0])
     load_after = os.getloadavg()
     out = ["## Gate at {:,} faces".format(faces), "",
            f"`faceval gate RUN --baseline BASE` (default rules) on two runs of {faces:,} faces x {points} points "
            f"({size_mb:.0f} MB per file after); {repeat} runs each, interleaved; load average before "
            f"{load_before[0]:.2f}, after {load_after[0]:.2f}.", "",
-           "| variant | wall s median (min–max) | peak RSS MB median (min–max) |", "|---|---:|---:|"]
+           "| variant | wall s median (min–max) | CPU s median (min–max) | peak RSS MB median (min–max) |",
+           "|---|---:|---:|---:|"]
     for name in variants:
         walls = [w for w, _ in results[name]]
+        cpus = gate_cpu[name]
         rss = [m / 1024 for _, m in results[name]]
         out.append(f"| {name} | {statistics.median(walls):.3f} ({min(walls):.3f}–{max(walls):.3f}) "
+                   f"| {statistics.median(cpus):.3f} ({min(cpus):.3f}–{max(cpus):.3f}) "
                    f"| {statistics.median(rss):.0f} ({min(rss):.0f}–{max(rss):.0f}) |")
     return out + [""]
 
@@ -186,11 +200,13 @@ def report_growth(args: argparse.Namespace, variants: dict[str, Path], top: Path
     load_before = os.getloadavg()
     loads = []
     results: dict[tuple[str, int], list[tuple[float, int]]] = {}
+    cpu: dict[tuple[str, int], list[float]] = {}
     for r in range(args.repeat):
         order = list(variants.items()) if r % 2 == 0 else list(reversed(variants.items()))
         for n in sizes:
             for name, path in order:
                 results.setdefault((name, n), []).append(time_report(path, runs[name][:n]))
+                cpu.setdefault((name, n), []).append(LAST_CPU[0])
         loads.append(os.getloadavg()[0])
     load_after = os.getloadavg()
 
@@ -224,8 +240,13 @@ def report_growth(args: argparse.Namespace, variants: dict[str, Path], top: Path
         rss = {name: statistics.median(m for _, m in results[(name, n)]) / 1024 for name in variants}
         out.append(f"| {n} | {med(walls['before'])} | {med(walls['after'])} | {med(paired)} "
                    f"| {rss['before']:.0f} | {rss['after']:.0f} |")
+    out += ["", "CPU seconds (user + system) of the same processes, which the load disturbs far less than "
+            "wall time:", "", "| N runs | before: CPU s | after: CPU s | after/before (paired) |", "|---:|---:|---:|---:|"]
+    for n in sizes:
+        out.append(f"| {n} | {med(cpu[('before', n)])} | {med(cpu[('after', n)])} "
+                   f"| {med([a / b for a, b in zip(cpu[('after', n)], cpu[('before', n)])])} |")
     out += ["", "Cost growth t(N)/t(1), paired within each round (median (min–max) over rounds):", "",
-            "| N runs | before | after |", "|---:|---:|---:|"]
+            "| N runs | before, wall | after, wall | before, CPU | after, CPU |", "|---:|---:|---:|---:|---:|"]
     first = sizes[0]
     for n in sizes[1:]:
         cells = []
@@ -233,9 +254,12 @@ def report_growth(args: argparse.Namespace, variants: dict[str, Path], top: Path
             walls = [w for w, _ in results[(name, n)]]
             base = [w for w, _ in results[(name, first)]]
             cells.append(med([a / b for a, b in zip(walls, base)]))
-        out.append(f"| {n} | {cells[0]} | {cells[1]} |")
+        for name in variants:
+            cells.append(med([a / b for a, b in zip(cpu[(name, n)], cpu[(name, first)])]))
+        out.append(f"| {n} | {' | '.join(cells)} |")
     raw = {f"{name} {n}": [round(w, 3) for w, _ in results[(name, n)]] for name in variants for n in sizes}
-    out += ["", f"Raw seconds per round: {raw}", ""]
+    raw_cpu = {f"{name} {n}": [round(c, 3) for c in cpu[(name, n)]] for name in variants for n in sizes}
+    out += ["", f"Raw wall seconds per round: {raw}", "", f"Raw CPU seconds per round: {raw_cpu}", ""]
     return out
 
 
