@@ -18,10 +18,11 @@ read) and has a sha256 in ``checksums`` (an array edited in place with h5py, whi
 fletcher32, no longer matches). The root attributes are covered by ``attrs_sha256``. Any
 mismatch is "damaged run file", naming the file.
 
-Reading is lazy: :func:`read_run` verifies the attributes and splits, checks every array's
-shape from the file's metadata, and returns a :class:`LazyRunData` whose per-image arrays are
-read (and verified against their own digest) on first access. A report that needs only the
-summary, NME and poses never reads predictions or ground truth.
+Reading is lazy: :func:`read_run` verifies the attributes and splits, checks that every array
+of the checksum list is present, and returns a :class:`LazyRunData` whose per-image arrays are
+read (and their shape and digest verified) on first access, or in the same opening for the
+fields named in ``prefetch``. A report of NME/FR/AUC reads only ``nme`` and ``failed_inputs``;
+an array that is never read is never verified, and nothing computed depends on it.
 
 Datasets are written without timestamps: identical runs give byte-identical files.
 """
