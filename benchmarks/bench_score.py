@@ -7,7 +7,8 @@ variants interleaved, so ratios compare like with like. Peak memory is the child
    synthetic WFLW test lists written in the real format (207 tokens per line: 196 coordinates, the
    rectangle, six flags, the image path), with NPY and CSV predictions, against the floor: a
    process that imports numpy and pandas, reads the list with pandas' C parser, loads the NPY and
-   computes the inter-ocular NME vectorised. The arrays `score` must hold are GT + predictions
+   computes the inter-ocular NME vectorised (for CSV predictions, a second floor reads the CSV with
+   pandas' C parser instead of the NPY). The arrays `score` must hold are GT + predictions
    (2 x N x 98 x 2 float64); memory is reported as a multiple of that.
 2. The prediction-CSV reader on a large 68-point CSV (default about 500 MB): the vectorised path
    (pandas' C parser + strict guards) against the field-by-field strict checker that the reader
@@ -56,10 +57,13 @@ FLOOR = PEAK + r"""
 import sys
 import numpy as np
 import pandas as pd
-lst, npy = sys.argv[1], sys.argv[2]
+lst, preds = sys.argv[1], sys.argv[2]
 frame = pd.read_csv(lst, sep=r"\s+", header=None, engine="c")
 gt = frame.iloc[:, :196].to_numpy(np.float64).reshape(-1, 98, 2)
-pred = np.load(npy)
+if preds.endswith(".npy"):
+    pred = np.load(preds)
+else:  # the CSV floor: the predictions read with pandas' C parser too (ids in file order = list order)
+    pred = pd.read_csv(preds, engine="c").iloc[:, 1:].to_numpy(np.float64).reshape(-1, 98, 2)
 d = np.linalg.norm(gt[:, 60] - gt[:, 72], axis=1)
 nme = np.linalg.norm(pred - gt, axis=2).mean(axis=1) / d
 print(float(nme.mean()))
@@ -159,8 +163,12 @@ def main() -> None:
             variants = {
                 "floor (numpy + pandas, NPY)": [py, "-c", FLOOR, str(lst), str(npy)],
                 "faceval score, NPY": [*score, "--predictions", str(npy)],
+                "floor, CSV predictions (pandas)": [py, "-c", FLOOR, str(lst), str(csv)],
                 "faceval score, CSV": [*score, "--predictions", str(csv)],
             }
+            floor_of = {"faceval score, NPY": "floor (numpy + pandas, NPY)",
+                        "floor, CSV predictions (pandas)": "floor (numpy + pandas, NPY)",
+                        "faceval score, CSV": "floor, CSV predictions (pandas)"}
             times: dict[str, list[float]] = {k: [] for k in variants}
             rss: dict[str, list[float]] = {k: [] for k in variants}
             names = list(variants)
@@ -170,12 +178,12 @@ def main() -> None:
                     times[name].append(t)
                     rss[name].append(m)
                 loads.append(os.getloadavg()[0])
-            floor_times = times["floor (numpy + pandas, NPY)"]
             for name in variants:
+                floor_times = times[floor_of.get(name, name)]
                 paired = [a / b for a, b in zip(times[name], floor_times)]
                 rows.append((n, name, stats(times[name]), stats(paired), stats(rss[name], 0),
                              statistics.median(rss[name]) / held_mib))
-            print(rows[-3:], flush=True)
+            print(rows[-4:], flush=True)
 
         # 2. the prediction-CSV reader on a large file
         n_big = max(1, int(args.csv_mb * 2**20 / (136 * 9.3)))
@@ -205,8 +213,10 @@ def main() -> None:
         "",
         "## Cost growth (`--dataset wflw:test`, synthetic lists in the real 207-token format)",
         "",
-        "Time: median (min–max) seconds. × floor: this process / the floor process of the same round, "
-        "median (min–max) over rounds. Memory: peak RSS (VmHWM) median (min–max); × held = median RSS / "
+        "Time: median (min–max) seconds. × floor: this process / its floor process of the same round, "
+        "median (min–max) over rounds (faceval with NPY predictions against the NPY floor; faceval with CSV "
+        "predictions against the floor that reads the same CSV with pandas' C parser; that floor against the "
+        "NPY floor). Memory: peak RSS (VmHWM) median (min–max); × held = median RSS / "
         "(GT + predictions as float64, 2 × N × 98 × 2 × 8 bytes).",
         "",
         "| faces | process | time s | × floor (paired) | peak RSS MiB | × held arrays |",
