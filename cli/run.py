@@ -80,9 +80,10 @@ def _default_out(model: Path, dataset: str) -> Path:
 @click.option("--strict", is_flag=True, help="An unreadable image is an error (exit 2) instead of a counted failure.")
 @protocol_options
 @click.option("--label", default=None, help="Name of this run in reports (default: the model file's stem).")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Run file (default: a new runs/<model>-<dataset>-<time>.h5). An existing file is replaced "
-                   "when the run succeeds; one another live run is writing is refused.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Run file (default: a new runs/<model>-<dataset>-<time>.h5), or with several models the folder "
+                   "of their run files (an existing one too). An existing file is replaced when the run "
+                   "succeeds; one another live run is writing is refused.")
 @format_option
 @progress_option
 def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
