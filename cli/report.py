@@ -31,9 +31,9 @@ def write_output(out: Path | None, data: str | bytes) -> None:
 
 def read_runs(paths: tuple[Path, ...]) -> "list[RunData]":
     """Read run files (InputError for a missing or malformed one)."""
-    from faceval.runs.runfile import read_run
+    from faceval.runs.runfile import METRIC_FIELDS, read_run
 
-    return [read_run(p) for p in paths]
+    return [read_run(p, prefetch=METRIC_FIELDS) for p in paths]
 
 
 def _split_list(text: str | None) -> list[str] | None:

@@ -82,8 +82,9 @@ def _default_out(model: Path, dataset: str) -> Path:
 @protocol_options
 @click.option("--label", default=None, help="Name of this run in reports (default: the model file's stem).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Run file (default: a new runs/<model>-<dataset>-<time>.h5); a folder for a sweep. An existing "
-                   "file is replaced when the run succeeds; one another live run is writing is refused.")
+              help="Run file (default: a new runs/<model>-<dataset>-<time>.h5), or with several models the folder "
+                   "of their run files (an existing one too). An existing file is replaced when the run "
+                   "succeeds; one another live run is writing is refused.")
 @format_option
 @progress_option
 def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
@@ -140,9 +141,6 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
         reservation = reserve_default_output(_default_out(model_path, dataset))
         target = reservation.out
     else:
-        if out.is_dir():  # a folder is for a sweep (several --model)
-            raise InputError(f"--out {out}: is a folder; one model writes one run file (e.g. --out {out / 'run.h5'}); "
-                             "a folder takes the run files of a sweep (several --model)")
         target = out
         check_writable_target(target)  # before any work, not after it
         reservation = lock_output(target)

@@ -39,20 +39,27 @@ def out_folder(out: Path | None) -> Path:
 
 
 def run_sweep(template: "EvaluationRequest", patterns: tuple[Path, ...], out: Path | None, output_format: str, show: bool) -> None:
+    from contextlib import ExitStack
+
     from faceval.atomic import check_writable_target
+    from faceval.evaluation.output import lock_output, reserve_default_output
     from faceval.evaluation.sweep import evaluate_sweep, expand_models, sweep_targets
 
     models = expand_models(patterns)
     folder = out_folder(out)
-    if out is None:  # default names are unique per sweep, like a single run's
+    names = sweep_targets(models, folder, template.dataset)
+    if out is None:  # default names: stamped, then reserved exclusively as a single run's are (-2, -3, ...)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        targets = [t.with_name(f"{t.stem}-{stamp}.h5") for t in sweep_targets(models, folder, template.dataset)]
-    else:
-        targets = sweep_targets(models, folder, template.dataset)
-    for target in targets:
+        names = [t.with_name(f"{t.stem}-{stamp}.h5") for t in names]
+    for target in names:
         check_writable_target(target)
-    # No progress bar in a sweep (one line per model instead): `show` is kept for a later bar.
-    result = evaluate_sweep(template, models, targets, on_message=lambda text: info(f"faceval: {text}"))
+    with ExitStack() as locks:  # every run file is taken before any work, held until the sweep ends
+        if out is None:
+            targets = [locks.enter_context(reserve_default_output(name)).out for name in names]
+        else:
+            targets = [locks.enter_context(lock_output(name)).out for name in names]
+        # No progress bar in a sweep (one line per model instead): `show` is kept for a later bar.
+        result = evaluate_sweep(template, models, targets, on_message=lambda text: info(f"faceval: {text}"))
     for entry in result.entries:
         if entry.result.pose_warning is not None:
             info(f"faceval: warning: {entry.model_path.name}: {entry.result.pose_warning.message()}")

@@ -273,17 +273,13 @@ def _loaded_from_array(predictions: Any, sample_ids: Sequence[str] | None, datas
     """An in-memory (N, K, 2) array (with optional ids and poses) aligned as a prediction file is."""
     import numpy as np
 
-    from faceval.io import predictions as reader
+    from faceval.io.predictions import PredictionArrays, align_predictions, from_arrays
 
     source = Path("<array>")
-    lms = reader._as_landmarks(predictions, source)
-    pose_arr = None if pose is None else reader._as_pose(pose, lms.shape[0], source)
-    if sample_ids is None:
-        loaded = reader._ordered(lms, pose_arr, len(dataset_ids), source, "array")
-    else:
-        ids = [str(s) for s in sample_ids]
-        loaded = reader._align(ids, lms, pose_arr, dataset_ids, source, "array", ignore_extra)
-    loaded = reader._check_missing(loaded, dataset_ids, allow_missing, source)
+    ids = None if sample_ids is None else [str(s) for s in sample_ids]
+    raw = from_arrays(PredictionArrays(landmarks=predictions, sample_ids=ids, pose=pose), str(source))
+    raw.format = "array"
+    loaded = align_predictions(raw, dataset_ids, source=source, allow_missing=allow_missing, ignore_extra=ignore_extra)
     loaded.landmarks = np.asarray(loaded.landmarks, dtype=np.float64)
     return loaded
 

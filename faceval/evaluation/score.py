@@ -213,7 +213,7 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
         run = build_run(
             ann,
             PredictionSet(landmarks=loaded.landmarks, scheme=request.scheme, pose=loaded.pose, failed=failed,
-                          reasons=["missing prediction" if f else "" for f in failed]),
+                          reasons=["missing prediction" if f else "" for f in failed], owned=loaded.owned),
             protocol,
             label=_label(request),
             provenance=provenance,

@@ -32,8 +32,10 @@ class PredictionSet:
     """Predictions aligned with the annotations' sample order.
 
     ``landmarks`` is ``(N, K, 2)`` in ``scheme`` (NaN rows where missing or failed), or None for a
-    pose-only model (then ``pose`` is required); ``pose`` is ``(N, 3)`` yaw, pitch, roll degrees or None; ``failed`` marks samples whose
-    input could not be used, with ``reasons``.
+    pose-only model (then ``pose`` is required); ``pose`` is ``(N, 3)`` yaw, pitch, roll degrees or
+    None; ``failed`` marks samples whose input could not be used, with ``reasons``. ``owned``: the
+    caller hands ``landmarks`` over (the run keeps that array and writes NaN into failed rows)
+    instead of having it copied.
     """
 
     landmarks: np.ndarray | None
@@ -41,6 +43,7 @@ class PredictionSet:
     pose: np.ndarray | None = None
     failed: np.ndarray | None = None
     reasons: list[str] = field(default_factory=list)
+    owned: bool = False
 
 
 def _convert_to_gt_scheme(landmarks: np.ndarray, scheme: str | None, ann: Annotations) -> tuple[np.ndarray, str | None]:
@@ -103,11 +106,13 @@ def build_run(
             raise InputError("pose-only predictions need head-pose predictions and pose labels: nothing to score")
         protocol = dataclasses.replace(protocol, normalizer=None, thresholds=())
     else:
-        landmarks = np.asarray(predictions.landmarks, dtype=np.float64)
+        given = predictions.landmarks
+        landmarks = np.asarray(given, dtype=np.float64)
         if landmarks.ndim != 3 or landmarks.shape[0] != n or landmarks.shape[2] != 2:
             raise InputError(f"predictions must have shape ({n}, K, 2); got {tuple(landmarks.shape)}")
         landmarks, conversion = _convert_to_gt_scheme(landmarks, predictions.scheme, ann)
-        landmarks = landmarks.copy()
+        if conversion is None and not (predictions.owned and landmarks is given):
+            landmarks = landmarks.copy()  # the caller's array: never kept, never written to
         landmarks[failed] = np.nan
 
         scheme = load_scheme(ann.scheme)

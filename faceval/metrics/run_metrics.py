@@ -7,6 +7,7 @@ stored summary, so a table, a gate and the JSON summary cannot disagree.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Sequence
 
@@ -61,8 +62,13 @@ def default_metrics(runs: Sequence[RunData]) -> list[str]:
     return names + extra
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(name: str) -> Metric:
+    return parse_metric(name)
+
+
 def _metric(metric: str | Metric) -> Metric:
-    return parse_metric(metric) if isinstance(metric, str) else metric
+    return _parsed(metric) if isinstance(metric, str) else metric
 
 
 def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None:
@@ -72,7 +78,7 @@ def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None
     if split not in run.splits:
         return None
     _check_bins(run, m)
-    view = run.view(split, landmarks=m.reads_landmarks)
+    view = run.view(split, landmarks=m.reads_landmarks, pose=m.needs_pose, ids=False)
     if not m.available(view):
         return None
     if view.n == 0 and not m.is_count:
@@ -102,7 +108,7 @@ def metric_ci(run: RunData, split: str, metric: str | Metric) -> Interval | None
     if split not in run.splits:
         return None
     _check_bins(run, m)
-    view = run.view(split, landmarks=m.reads_landmarks)
+    view = run.view(split, landmarks=m.reads_landmarks, pose=m.needs_pose, ids=False)
     if not m.available(view):
         return None
     return metric_interval(view, m, n_boot=CI_N_BOOT, level=CI_LEVEL, seed=CI_SEED)
@@ -115,7 +121,8 @@ def paired_errors(run: RunData, baseline: RunData, split: str, metric: str | Met
     error for pose metrics); a missing value (NaN: no pose) counts as a failure, inf.
     """
     m = _metric(metric)
-    a_view, b_view = run.view(split, landmarks=m.reads_landmarks), baseline.view(split, landmarks=m.reads_landmarks)
+    a_view = run.view(split, landmarks=m.reads_landmarks, pose=m.needs_pose)
+    b_view = baseline.view(split, landmarks=m.reads_landmarks, pose=m.needs_pose)
     a_vals, b_vals = m.paired_values(a_view), m.paired_values(b_view)
     if a_vals is None or b_vals is None:
         what = "a count" if m.is_count else "an aggregate of the whole split (pose bias, correlation)"

@@ -125,11 +125,16 @@ class RunData:
         """Splits with fewer samples than the complete split (missing files, ``--limit``) or of a shard."""
         return [c for c in (self.split_count(s) for s in self.splits) if not c.complete]
 
-    def view(self, split: str, *, landmarks: bool = False) -> "MetricView":
+    def prefetch(self, names: "list[str] | tuple[str, ...]") -> None:
+        """Make the named per-image fields ready (a run read from a file reads them in one go)."""
+
+    def view(self, split: str, *, landmarks: bool = False, pose: bool = True, ids: bool = True) -> "MetricView":
         """The typed per-image view of one split that every metric reads (see :mod:`faceval.metrics.view`).
 
-        The landmark arrays (predictions, GT, normalisers, visibility) are read only for pooled
-        NME or when ``landmarks`` is set (a metric whose ``reads_landmarks`` is True).
+        The landmark arrays (predictions, GT, normalisers, visibility) are read only for pooled or
+        point-mean NME or when ``landmarks`` is set (a metric whose ``reads_landmarks`` is True).
+        ``pose`` / ``ids``: include the poses / sample ids (a metric that needs neither reads
+        neither from a run file).
         """
         from faceval.metrics.view import MetricView
 
@@ -137,15 +142,21 @@ class RunData:
         from faceval.schemes import point_subset
 
         idx = np.asarray(self.splits[split], dtype=np.int64)
-        with_pose = self.pose_pred is not None and self.pose_gt is not None
         # the pooled and point-mean NMEs read the landmark arrays of the scored points; a metric
         # with reads_landmarks (the group NMEs, indexed on the full scheme) reads every point;
         # a pose-only run has none
         pooled = self.protocol.aggregation in ("pooled", "point-mean")
         read = (landmarks or pooled) and not self.pose_only  # else no landmark array is read
+        needed = (([] if self.pose_only else ["nme"]) + ["failed_inputs"] + (["pose_pred", "pose_gt"] if pose else [])
+                  + (["sample_ids"] if ids else []))
+        if read:
+            needed += ["predictions", "ground_truth", "normalizers"] + (["visible"] if self.protocol.visible_only else [])
+        self.prefetch(needed)
+        with_pose = pose and self.pose_pred is not None and self.pose_gt is not None
         points = point_subset(self.scheme, self.protocol.points) if pooled and not landmarks and read else None
         cols = slice(None) if points is None else np.asarray(points, dtype=np.int64)
-        bins = (bin_index(self.dataset, self.splits, len(self.sample_ids))
+        n_all = int(np.asarray(self.failed_inputs).size)
+        bins = (bin_index(self.dataset, self.splits, n_all)
                 if self.dataset in BIN_SPLITS and not self.pose_only else None)
         return MetricView(
             nme=None if self.pose_only else np.asarray(self.nme, dtype=np.float64)[idx],
@@ -158,7 +169,7 @@ class RunData:
                      if read and self.protocol.visible_only else None),
             pose_pred=np.asarray(self.pose_pred, dtype=np.float64)[idx] if with_pose else None,
             pose_gt=np.asarray(self.pose_gt, dtype=np.float64)[idx] if with_pose else None,
-            sample_ids=np.asarray(self.sample_ids)[idx],
+            sample_ids=np.asarray(self.sample_ids)[idx] if ids else None,
             scheme=self.scheme,
             bins=None if bins is None else bins[idx],
             n_bins=len(BIN_SPLITS.get(self.dataset, ())) if bins is not None else 0,
