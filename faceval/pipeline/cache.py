@@ -226,7 +226,7 @@ class CropCache:
     def _disable(self, exc: BaseException) -> None:
         """Stop writing (the run goes on uncached): drop the temporary file, say why once."""
         self.disabled = True
-        with quiet_unraisable():
+        with quiet_unraisable(collect=True):
             self._discard_tmp()
         self._buffer, self._buffer_bytes = {}, 0
         if no_space(exc):
