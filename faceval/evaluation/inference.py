@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from faceval.pipeline.images import ImageSource
 
 
+#: Cached crops of a whole run are read at once up to this size (else one read per chunk).
+_BULK_READ_BYTES = 256 << 20
+
+
 @dataclass
 class InferenceResult:
     """Predictions in original-image coordinates (model scheme), aligned with the samples."""
@@ -121,13 +125,22 @@ def run_inference(
     already = int(done.sum())
     if progress and already:
         progress(already)
+    hits = None
+    keys = [j.cache_key for j in jobs if j.cache_key is not None and not done[j.index]]
+    if cache is not None and len(keys) * size[0] * size[1] * 3 <= _BULK_READ_BYTES:
+        try:  # one bulk read of every cached crop of the run (else one per chunk); never fatal
+            hits = cache.get_many(keys)
+        except Exception:  # noqa: BLE001
+            hits = {}
+    last = max((start for start in range(0, len(jobs), chunk_size)
+                if any(not done[j.index] for j in jobs[start : start + chunk_size])), default=-1)
     for start in range(0, len(jobs), chunk_size):
         chunk = [j for j in jobs[start : start + chunk_size] if not done[j.index]]
         if not chunk:
             continue
         t0 = time.perf_counter()
         for batch in iter_batches(chunk, input_size=size, batch_size=batch_size, workers=workers, prepare=prepare,
-                                  resample=spec.resample, strict=strict, cache=cache):
+                                  resample=spec.resample, strict=strict, cache=cache, hits=hits):
             t_wait += time.perf_counter() - t0
             for idx, why in batch.failures:
                 failed[idx], reasons[idx] = True, why
@@ -153,7 +166,8 @@ def run_inference(
             t0 = time.perf_counter()
         for job in chunk:
             done[job.index] = True
-        state.save()
+        if start != last:  # after the last chunk the run file is written at once: no partial needed
+            state.save()
     total = time.perf_counter() - started
     return InferenceResult(
         landmarks=landmarks,
