@@ -135,11 +135,12 @@ def _evaluate(
     from faceval.evaluation.inference import run_inference
     from faceval.atomic import ensure_space
     from faceval.runs.runfile import write_run
-    from faceval.runs.provenance import collect, now_iso, sample_set_sha256, sha256_file
+    from faceval.runs.provenance import collect, now_iso, sample_set_sha256, sha256_file, start_git_describe
     from faceval.runs.shards import parse_shard, shard_identity, shard_range
 
     t_start = time.perf_counter()
     started = now_iso()
+    start_git_describe()  # answered by the time the provenance is collected
     # Spec mistakes are the user's: report them before opening the model or loading data.
     validate_overrides(request.overrides)
     if request.spec_file is not None:
