@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 import threading
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -250,7 +249,7 @@ class CropCache:
         import h5py
 
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._tmp_path = self.path.with_name(f"{self.path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        self._tmp_path = self.path.with_name(f"{self.path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         f = h5py.File(self._tmp_path, "w")
         self._tmp = f
         f.attrs["key"] = self.key_json
