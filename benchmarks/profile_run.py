@@ -38,6 +38,9 @@ WAITING = re.compile(r"^(_worker \(.*concurrent/futures/thread\.py|wait \(.*thre
 #: frame of a sample (outermost frame first) takes the sample.
 ACTIVITIES = [
     ("import onnx (model cost)", r"<module> \((.*/)?onnx/__init__\.py"),
+    # Before the activities: a module's import (numpy under faceval.runs.data, h5py under the crop
+    # cache, Pillow under the decode) is start-up work, not the activity that happens to trigger it.
+    ("importing modules", r"_find_and_load"),
     ("model cost (params/FLOPs)", r"model_cost|inspect_model"),
     ("create ORT session", r"InferenceSession\.__init__|_create_inference_session"),
     ("session.run", r"\brun \(.*onnxruntime_inference_collection\.py"),
@@ -50,7 +53,6 @@ ACTIVITIES = [
     ("provenance (versions, git)", r"faceval/runs/provenance\.py"),
     ("score + write run file", r"build_run|write_run|faceval/runs/|faceval/evaluation/scoring\.py"),
     ("checkpoint", r"faceval/evaluation/checkpoint\.py"),
-    ("importing other modules", r"_find_and_load"),
 ]
 
 
@@ -138,7 +140,7 @@ def main() -> None:
     for kind, prof in profiles.items():
         lines += ["", f"## {kind}", ""] + report(prof, args.rate)
     lines += ["", f"An activity takes a sample when any frame of its stack matches (first match in the order: "
-              + ", ".join(n for n, _ in ACTIVITIES) + "), so imports made from inside an activity count to that activity. "
+              + ", ".join(n for n, _ in ACTIVITIES) + "), so a module imported from inside an activity counts as importing modules. "
               "Seconds are sampled thread-seconds: a thread that is runnable but waiting for a core (2 cores, 2 crop "
               "workers, the main thread and ORT's thread) is sampled as active, so the total can exceed the "
               "process's CPU time; the shares are the figures to compare."]
