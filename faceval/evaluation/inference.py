@@ -139,6 +139,7 @@ def run_inference(
         if not chunk:
             continue
         t0 = time.perf_counter()
+        mapped: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (indices, input-pixel landmarks, crop boxes)
         for batch in iter_batches(chunk, input_size=size, batch_size=batch_size, workers=workers, prepare=prepare,
                                   resample=spec.resample, strict=strict, cache=cache, hits=hits):
             t_wait += time.perf_counter() - t0
@@ -152,7 +153,8 @@ def run_inference(
                 pred = runner.run(batch.inputs)  # per-image model failures come back in pred.failures
                 t_infer += time.perf_counter() - t1
                 m = len(batch)
-                landmarks[batch.indices] = to_image(pred.landmarks, batch.boxes, size)
+                if pred.landmarks is not None:
+                    mapped.append((batch.indices, pred.landmarks, batch.boxes))
                 for pos, why in pred.failures.items():
                     failed[batch.indices[pos]], reasons[batch.indices[pos]] = True, why
                 if pred.pose is not None:
@@ -164,6 +166,10 @@ def run_inference(
                 if progress:
                     progress(m)
             t0 = time.perf_counter()
+        if mapped:  # back to image coordinates, once per chunk (the same values as per batch)
+            landmarks[np.concatenate([m[0] for m in mapped])] = to_image(
+                np.concatenate([m[1] for m in mapped]), np.concatenate([m[2] for m in mapped]), size)
+            mapped.clear()
         for job in chunk:
             done[job.index] = True
         if start != last:  # after the last chunk the run file is written at once: no partial needed

@@ -200,7 +200,10 @@ class CropCache:
                         part = rows[start:start + 256]
                         idx = np.array([r for r, _ in part], dtype=np.int64)
                         lo, hi = int(idx[0]), int(idx[-1]) + 1
-                        if hi - lo <= 2 * len(idx):  # dense: one contiguous read beats fancy indexing
+                        if hi - lo == len(idx):  # consecutive rows (a warm run): one read, no copy
+                            crops = crops_ds[lo:hi]
+                            boxes = boxes_ds[lo:hi]
+                        elif hi - lo <= 2 * len(idx):  # dense: one contiguous read beats fancy indexing
                             crops = crops_ds[lo:hi][idx - lo]
                             boxes = boxes_ds[lo:hi][idx - lo]
                         else:  # sparse: one slice per run of consecutive rows (h5py's fancy indexing
