@@ -4,11 +4,11 @@
     python benchmarks/bench_report.py --gate-only --gate-faces 100000
 
 Writes WFLW-sized synthetic runs (``--faces`` faces of ``--points`` points, 7 splits, poses)
-once with the code at git revision ``--before`` (default ``main``: the reader that loads every
-array) and once with this working tree (checksummed, lazy reader), then times whole
-``faceval report RUN... --format markdown`` processes, before and after interleaved, ``--repeat``
-times per size. Prints median and min–max wall seconds, peak RSS, the growth t(N)/t(1) and
-the machine load.
+once with the code at git revision ``--before`` (default ``main``) and once with this working
+tree, then times whole ``faceval report RUN... --format markdown`` processes, before and after
+interleaved, ``--repeat`` rounds. Writes ``results/report.md`` (``--out``; ``--no-write`` to print
+only): median and min–max wall seconds, peak RSS, the growth t(N)/t(1) paired within each round,
+and the machine load per round.
 """
 
 from __future__ import annotations
@@ -95,12 +95,21 @@ def python(path: Path, script: str, *args: str) -> subprocess.CompletedProcess:
                           text=True)
 
 
+#: CPU seconds (user + system) of the last child, beside its wall time: on a loaded shared machine
+#: wall time mostly measures waiting for a core, CPU time what the process itself did
+LAST_CPU: list[float] = [0.0]
+
+
 def time_cli(path: Path, args: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
+    import resource
     import shlex
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = python(path, _CLI, shlex.join(args))
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode not in ok:
         raise SystemExit(f"report failed ({done.returncode}): {done.stderr.strip()[-500:]}")
     rss = int(done.stderr.strip().splitlines()[-1].split("=")[1])
@@ -111,7 +120,7 @@ def time_report(path: Path, files: list[Path]) -> tuple[float, int]:
     return time_cli(path, ["report", "--format", "markdown", *map(str, files)])
 
 
-def bench_gate(variants: dict[str, Path], top: Path, faces: int, points: int, repeat: int) -> None:
+def bench_gate(variants: dict[str, Path], top: Path, faces: int, points: int, repeat: int) -> list[str]:
     """``faceval gate RUN --baseline BASE`` (default rules) on two runs of ``faces`` faces."""
     files: dict[str, list[Path]] = {}
     for name, path in variants.items():
@@ -123,23 +132,28 @@ def bench_gate(variants: dict[str, Path], top: Path, faces: int, points: int, re
         files[name] = sorted(folder.glob("*.h5"))
     size_mb = files["after"][0].stat().st_size / 1e6
     results: dict[str, list[tuple[float, int]]] = {name: [] for name in variants}
+    gate_cpu: dict[str, list[float]] = {name: [] for name in variants}
     load_before = os.getloadavg()
-    for _ in range(repeat):
-        for name, path in variants.items():
+    for r in range(repeat):
+        for name, path in (variants.items() if r % 2 == 0 else reversed(variants.items())):
             results[name].append(time_cli(path, ["gate", str(files[name][1]), "--baseline", str(files[name][0]),
                                                  "--format", "json"], ok=(0, 1)))
+            gate_cpu[name].append(LAST_CPU[0])
     load_after = os.getloadavg()
-    print()
-    print(f"faceval gate (default rules) on two runs of {faces} faces x {points} points ({size_mb:.0f} MB per file "
-          f"after); {repeat} runs each, interleaved; load before {load_before[0]:.2f}, after {load_after[0]:.2f}")
-    print()
-    print("| variant | wall s median (min–max) | peak RSS MB median (min–max) |")
-    print("|---|---|---|")
+    out = ["## Gate at {:,} faces".format(faces), "",
+           f"`faceval gate RUN --baseline BASE` (default rules) on two runs of {faces:,} faces x {points} points "
+           f"({size_mb:.0f} MB per file after); {repeat} runs each, interleaved; load average before "
+           f"{load_before[0]:.2f}, after {load_after[0]:.2f}.", "",
+           "| variant | wall s median (min–max) | CPU s median (min–max) | peak RSS MB median (min–max) |",
+           "|---|---:|---:|---:|"]
     for name in variants:
         walls = [w for w, _ in results[name]]
-        rss = [r / 1024 for _, r in results[name]]
-        print(f"| {name} | {statistics.median(walls):.3f} ({min(walls):.3f}–{max(walls):.3f}) "
-              f"| {statistics.median(rss):.0f} ({min(rss):.0f}–{max(rss):.0f}) |")
+        cpus = gate_cpu[name]
+        rss = [m / 1024 for _, m in results[name]]
+        out.append(f"| {name} | {statistics.median(walls):.3f} ({min(walls):.3f}–{max(walls):.3f}) "
+                   f"| {statistics.median(cpus):.3f} ({min(cpus):.3f}–{max(cpus):.3f}) "
+                   f"| {statistics.median(rss):.0f} ({min(rss):.0f}–{max(rss):.0f}) |")
+    return out + [""]
 
 
 def main() -> None:
@@ -151,65 +165,102 @@ def main() -> None:
     ap.add_argument("--sizes", default="1,10,100")
     ap.add_argument("--gate-faces", type=int, default=0, help="also time gate on two runs of this many faces")
     ap.add_argument("--gate-only", action="store_true", help="only the gate measurement")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "report.md")
+    ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    lines: list[str] = []
     with tempfile.TemporaryDirectory() as top_name:
         top = Path(top_name)
         variants = {"before": tree(checkout(args.before, top / "src-before"), top / "py-before"),
                     "after": tree(ROOT, top / "py-after")}
         if args.gate_faces:
-            bench_gate(variants, top, args.gate_faces, 68, args.repeat)
-        if args.gate_only:
-            return
-        runs: dict[str, list[Path]] = {}
-        for name, path in variants.items():
-            folder = top / f"runs-{name}"
-            folder.mkdir()
-            made = python(path, _WRITE, str(folder), str(max(sizes)), str(args.faces), str(args.points))
-            if made.returncode != 0:
-                raise SystemExit(f"writing {name} runs failed: {made.stderr.strip()[-500:]}")
-            runs[name] = sorted(folder.glob("*.h5"))
-        import h5py
+            lines += bench_gate(variants, top, args.gate_faces, 68, args.repeat)
+        if not args.gate_only:
+            lines = report_growth(args, variants, top, sizes) + lines
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_write:
+        args.out.write_text(text, encoding="utf-8")
 
-        versions = {}
-        for name in variants:
-            with h5py.File(runs[name][0], "r") as h5:
-                versions[name] = int(h5.attrs["schema_version"])
-        if versions["before"] == versions["after"]:
-            raise SystemExit(f"both trees wrote run files of schema {versions['after']}: is --before the old reader?")
-        size_mb = sum(p.stat().st_size for p in runs["after"]) / len(runs["after"]) / 1e6
-        for name, path in variants.items():
-            time_report(path, runs[name][:1])  # warm the page cache and imports
-        load_before = os.getloadavg()
-        results: dict[tuple[str, int], list[tuple[float, int]]] = {}
-        for _ in range(args.repeat):
-            for n in sizes:
-                for name, path in variants.items():
-                    results.setdefault((name, n), []).append(time_report(path, runs[name][:n]))
-        load_after = os.getloadavg()
-    print(f"faceval report --format markdown over N run files of {args.faces} faces x {args.points} points "
-          f"(7 splits, poses; {size_mb:.1f} MB per file after); {args.repeat} runs each, before/after interleaved")
-    print(f"load average (1/5/15 min) before: {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, "
-          f"after: {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f}; {os.cpu_count()} CPUs")
-    print()
-    print("| N runs | before: wall s median (min–max) | after: wall s median (min–max) | after/before "
-          "| before peak RSS MB | after peak RSS MB |")
-    print("|---|---|---|---|---|---|")
-    medians: dict[tuple[str, int], float] = {}
+
+def report_growth(args: argparse.Namespace, variants: dict[str, Path], top: Path, sizes: list[int]) -> list[str]:
+    """``faceval report`` over 1 / 10 / 100 run files, before and after, interleaved; paired growth per round."""
+    runs: dict[str, list[Path]] = {}
+    for name, path in variants.items():
+        folder = top / f"runs-{name}"
+        folder.mkdir()
+        made = python(path, _WRITE, str(folder), str(max(sizes)), str(args.faces), str(args.points))
+        if made.returncode != 0:
+            raise SystemExit(f"writing {name} runs failed: {made.stderr.strip()[-500:]}")
+        runs[name] = sorted(folder.glob("*.h5"))
+    size_mb = sum(p.stat().st_size for p in runs["after"]) / len(runs["after"]) / 1e6
+    for name, path in variants.items():
+        time_report(path, runs[name][:1])  # warm the page cache and imports
+    load_before = os.getloadavg()
+    loads = []
+    results: dict[tuple[str, int], list[tuple[float, int]]] = {}
+    cpu: dict[tuple[str, int], list[float]] = {}
+    for r in range(args.repeat):
+        order = list(variants.items()) if r % 2 == 0 else list(reversed(variants.items()))
+        for n in sizes:
+            for name, path in order:
+                results.setdefault((name, n), []).append(time_report(path, runs[name][:n]))
+                cpu.setdefault((name, n), []).append(LAST_CPU[0])
+        loads.append(os.getloadavg()[0])
+    load_after = os.getloadavg()
+
+    def med(values: list[float]) -> str:
+        return f"{statistics.median(values):.3f} ({min(values):.3f}–{max(values):.3f})"
+
+    out = [
+        "# `faceval report` and `faceval gate`: reading run files",
+        "",
+        f"Written by `python benchmarks/bench_report.py --repeat {args.repeat}"
+        + (f" --gate-faces {args.gate_faces}" if args.gate_faces else "") + "`: whole processes "
+        f"(`faceval report RUN... --format markdown`), wall seconds, median and min–max of {args.repeat} rounds; "
+        f"each round runs every N for both trees, the order of the trees alternating. **before**: git `{args.before}`; "
+        "**after**: this working tree. Runs: synthetic WFLW-sized runs written by each tree's own `write_run`, "
+        f"{args.faces} faces x {args.points} points, 7 splits, poses ({size_mb:.1f} MB per file).",
+        "",
+        f"Machine: {os.cpu_count()} CPUs, shared with other jobs. Load average (1/5/15 min) before "
+        f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, after "
+        f"{load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f}; per round (1 min): "
+        + ", ".join(f"{x:.2f}" for x in loads) + ". A load above 2 slows every process; the paired ratios are "
+        "the figures to compare.",
+        "",
+        "## Report over 1 / 10 / 100 run files",
+        "",
+        "| N runs | before: wall s | after: wall s | after/before (paired, per round) | before peak RSS MB | after peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for n in sizes:
+        walls = {name: [w for w, _ in results[(name, n)]] for name in variants}
+        paired = [a / b for a, b in zip(walls["after"], walls["before"])]
+        rss = {name: statistics.median(m for _, m in results[(name, n)]) / 1024 for name in variants}
+        out.append(f"| {n} | {med(walls['before'])} | {med(walls['after'])} | {med(paired)} "
+                   f"| {rss['before']:.0f} | {rss['after']:.0f} |")
+    out += ["", "CPU seconds (user + system) of the same processes, which the load disturbs far less than "
+            "wall time:", "", "| N runs | before: CPU s | after: CPU s | after/before (paired) |", "|---:|---:|---:|---:|"]
+    for n in sizes:
+        out.append(f"| {n} | {med(cpu[('before', n)])} | {med(cpu[('after', n)])} "
+                   f"| {med([a / b for a, b in zip(cpu[('after', n)], cpu[('before', n)])])} |")
+    out += ["", "Cost growth t(N)/t(1), paired within each round (median (min–max) over rounds):", "",
+            "| N runs | before, wall | after, wall | before, CPU | after, CPU |", "|---:|---:|---:|---:|---:|"]
+    first = sizes[0]
+    for n in sizes[1:]:
         cells = []
         for name in variants:
             walls = [w for w, _ in results[(name, n)]]
-            medians[(name, n)] = statistics.median(walls)
-            cells.append(f"{medians[(name, n)]:.3f} ({min(walls):.3f}–{max(walls):.3f})")
-        rss = [statistics.median(r for _, r in results[(name, n)]) / 1024 for name in variants]
-        print(f"| {n} | {cells[0]} | {cells[1]} | {medians[('after', n)] / medians[('before', n)]:.2f} "
-              f"| {rss[0]:.0f} | {rss[1]:.0f} |")
-    print()
-    first = sizes[0]
-    for name in variants:
-        growth = ", ".join(f"t({n})/t({first}) = {medians[(name, n)] / medians[(name, first)]:.2f}" for n in sizes[1:])
-        print(f"growth {name}: {growth}")
+            base = [w for w, _ in results[(name, first)]]
+            cells.append(med([a / b for a, b in zip(walls, base)]))
+        for name in variants:
+            cells.append(med([a / b for a, b in zip(cpu[(name, n)], cpu[(name, first)])]))
+        out.append(f"| {n} | {' | '.join(cells)} |")
+    raw = {f"{name} {n}": [round(w, 3) for w, _ in results[(name, n)]] for name in variants for n in sizes}
+    raw_cpu = {f"{name} {n}": [round(c, 3) for c in cpu[(name, n)]] for name in variants for n in sizes}
+    out += ["", f"Raw wall seconds per round: {raw}", "", f"Raw CPU seconds per round: {raw_cpu}", ""]
+    return out
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ variants interleaved, so ratios compare like with like. Peak memory is the child
    synthetic WFLW test lists written in the real format (207 tokens per line: 196 coordinates, the
    rectangle, six flags, the image path), with NPY and CSV predictions, against the floor: a
    process that imports numpy and pandas, reads the list with pandas' C parser, loads the NPY and
-   computes the inter-ocular NME vectorised. The arrays `score` must hold are GT + predictions
+   computes the inter-ocular NME vectorised (for CSV predictions, a second floor reads the CSV with
+   pandas' C parser instead of the NPY). The arrays `score` must hold are GT + predictions
    (2 x N x 98 x 2 float64); memory is reported as a multiple of that.
 2. The prediction-CSV reader on a large 68-point CSV (default about 500 MB): the vectorised path
    (pandas' C parser + strict guards) against the field-by-field strict checker that the reader
@@ -56,10 +57,13 @@ FLOOR = PEAK + r"""
 import sys
 import numpy as np
 import pandas as pd
-lst, npy = sys.argv[1], sys.argv[2]
+lst, preds = sys.argv[1], sys.argv[2]
 frame = pd.read_csv(lst, sep=r"\s+", header=None, engine="c")
 gt = frame.iloc[:, :196].to_numpy(np.float64).reshape(-1, 98, 2)
-pred = np.load(npy)
+if preds.endswith(".npy"):
+    pred = np.load(preds)
+else:  # the CSV floor: the predictions read with pandas' C parser too (ids in file order = list order)
+    pred = pd.read_csv(preds, engine="c").iloc[:, 1:].to_numpy(np.float64).reshape(-1, 98, 2)
 d = np.linalg.norm(gt[:, 60] - gt[:, 72], axis=1)
 nme = np.linalg.norm(pred - gt, axis=2).mean(axis=1) / d
 print(float(nme.mean()))
@@ -68,14 +72,14 @@ print(float(nme.mean()))
 READER = PEAK + r"""
 import sys
 from pathlib import Path
-from faceval.io import predictions as p
+from faceval.io.predictions import csv_format as p
 source = Path(sys.argv[2])
 if sys.argv[1] == "fast":
-    raw = p.read_prediction_file(source)
+    raw = p.read_csv(source)
     n = len(raw.ids)
 else:
-    header = p._csv_header(source.open(encoding="utf-8").readline().rstrip("\n"), source)
-    ids, values = p._read_csv_strict(source, header)
+    header = p.csv_header(source.open(encoding="utf-8").readline().rstrip("\n"), source)
+    ids, values = p.read_csv_strict(source, header)
     n = len(ids)
 print(n)
 """
@@ -121,12 +125,12 @@ def write_prediction_csv(path: Path, ids: list[str], pred: np.ndarray) -> Path:
     k = pred.shape[1]
     frame = pd.DataFrame(pred.reshape(len(ids), -1), columns=[f"{a}{i}" for i in range(k) for a in "xy"])
     frame.insert(0, "sample_id", ids)
-    frame.to_csv(path, index=False, float_format="%.4f")
+    frame.to_csv(path, index=False, float_format="%.4f", na_rep="nan")
     return path
 
 
-def stats(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+def stats(values: list[float], digits: int = 2) -> str:
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def main() -> None:
@@ -140,6 +144,7 @@ def main() -> None:
     py = sys.executable
     faceval = [py, "-c", FACEVAL]
     load_before = os.getloadavg()
+    loads: list[float] = []
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -158,30 +163,38 @@ def main() -> None:
             variants = {
                 "floor (numpy + pandas, NPY)": [py, "-c", FLOOR, str(lst), str(npy)],
                 "faceval score, NPY": [*score, "--predictions", str(npy)],
+                "floor, CSV predictions (pandas)": [py, "-c", FLOOR, str(lst), str(csv)],
                 "faceval score, CSV": [*score, "--predictions", str(csv)],
             }
+            floor_of = {"faceval score, NPY": "floor (numpy + pandas, NPY)",
+                        "floor, CSV predictions (pandas)": "floor (numpy + pandas, NPY)",
+                        "faceval score, CSV": "floor, CSV predictions (pandas)"}
             times: dict[str, list[float]] = {k: [] for k in variants}
             rss: dict[str, list[float]] = {k: [] for k in variants}
-            for _ in range(args.repeat):
-                for name, cmd in variants.items():
-                    t, m = run_child(cmd)
+            names = list(variants)
+            for r in range(args.repeat):
+                for name in names[r % len(names):] + names[: r % len(names)]:  # order rotates per round
+                    t, m = run_child(variants[name])
                     times[name].append(t)
                     rss[name].append(m)
-            floor = statistics.median(times["floor (numpy + pandas, NPY)"])
+                loads.append(os.getloadavg()[0])
             for name in variants:
-                rows.append((n, name, stats(times[name]), statistics.median(times[name]) / floor,
-                             statistics.median(rss[name]), statistics.median(rss[name]) / held_mib))
-            print(rows[-3:], flush=True)
+                floor_times = times[floor_of.get(name, name)]
+                paired = [a / b for a, b in zip(times[name], floor_times)]
+                rows.append((n, name, stats(times[name]), stats(paired), stats(rss[name], 0),
+                             statistics.median(rss[name]) / held_mib))
+            print(rows[-4:], flush=True)
 
         # 2. the prediction-CSV reader on a large file
         n_big = max(1, int(args.csv_mb * 2**20 / (136 * 9.3)))
         faces = np.random.default_rng(2).uniform(0, 4000, size=(n_big, 68, 2))
+        faces[::100] = np.nan  # 1 % failed predictions: before issue 14 these sent the file to the strict reader
         big = write_prediction_csv(tmp / "big.csv", [f"img/{i:07d}.jpg" for i in range(n_big)], faces)
         size_mb = big.stat().st_size / 2**20
-        reader: dict[str, tuple[list[float], list[float]]] = {"vectorised (pandas C parser + guards)": ([], []),
+        reader: dict[str, tuple[list[float], list[float]]] = {"vectorised (pandas C parser in pieces + guards)": ([], []),
                                                               "strict field-by-field checker": ([], [])}
-        for _ in range(args.repeat):
-            for name, mode in zip(reader, ("fast", "strict")):
+        for r in range(args.repeat):
+            for name, mode in list(zip(reader, ("fast", "strict")))[:: 1 if r % 2 == 0 else -1]:
                 t, m = run_child([py, "-c", READER, mode, str(big)])
                 reader[name][0].append(t)
                 reader[name][1].append(m)
@@ -192,23 +205,28 @@ def main() -> None:
         "# `faceval score`: cost growth against a floor process, and the prediction-CSV reader",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min). "
-        f"{args.repeat} runs per variant, interleaved; whole processes. "
-        "Command: `python benchmarks/bench_score.py`.",
+        f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}, after each round: "
+        + ", ".join(f"{x:.1f}" for x in loads) + " (2 cores shared with other jobs: every figure is slowed by that "
+        "load; the paired ratios move less). "
+        f"{args.repeat} rounds, every variant once per round in a rotating order; whole processes. "
+        f"Command: `python benchmarks/bench_score.py --repeat {args.repeat} --csv-mb {args.csv_mb:g}`.",
         "",
         "## Cost growth (`--dataset wflw:test`, synthetic lists in the real 207-token format)",
         "",
-        "Time: median (min–max) seconds. Ratio: median / the floor's median at the same size. "
-        "Memory: median peak RSS; x held = RSS / (GT + predictions as float64, 2 × N × 98 × 2 × 8 bytes).",
+        "Time: median (min–max) seconds. × floor: this process / its floor process of the same round, "
+        "median (min–max) over rounds (faceval with NPY predictions against the NPY floor; faceval with CSV "
+        "predictions against the floor that reads the same CSV with pandas' C parser; that floor against the "
+        "NPY floor). Memory: peak RSS (VmHWM) median (min–max); × held = median RSS / "
+        "(GT + predictions as float64, 2 × N × 98 × 2 × 8 bytes).",
         "",
-        "| faces | process | time s | × floor | peak RSS MiB | × held arrays |",
+        "| faces | process | time s | × floor (paired) | peak RSS MiB | × held arrays |",
         "|---:|---|---:|---:|---:|---:|",
     ]
     for n, name, t, ratio, m, held in rows:
-        lines.append(f"| {n:,} | {name} | {t} | {ratio:.2f} | {m:.0f} | {held:.1f} |")
+        lines.append(f"| {n:,} | {name} | {t} | {ratio} | {m} | {held:.2f} |")
     lines += [
         "",
-        f"## Prediction-CSV reader ({size_mb:.0f} MB, {n_big:,} rows × 137 fields)",
+        f"## Prediction-CSV reader ({size_mb:.0f} MB, {n_big:,} rows × 137 fields, 1 % of the rows `nan`)",
         "",
         "| reader | time s | peak RSS MiB (median, min–max) |",
         "|---|---:|---:|",

@@ -3,7 +3,7 @@
     python benchmarks/bench_sweep.py [--rounds 5] [--sizes 1,4,16] [--out benchmarks/results/sweep.md]
 
 N models (the three PFLD models of ../shared/data/models/pfld_ghostone, cycled, as N
-differently named links in a folder; they share one crop spec) on the 330 HELEN photos:
+differently named copies in a folder; they share one crop spec) on the 330 HELEN photos:
 
 - sweep: one process, ``--model 'DIR/*.onnx' --out OUTDIR/``: each image decoded once for all N
 - separate: N processes one after the other, as a shell loop would run them, sharing one crop
@@ -51,6 +51,8 @@ def main() -> None:
     sweep_t: dict[int, list[float]] = {n: [] for n in sizes}
     sep_t: dict[int, list[float]] = {n: [] for n in sizes}
     nmes: dict[int, list[float]] = {}
+    sep_nmes: dict[int, list[float]] = {}
+    loads: list[float] = []
     before = uptime()
     with tempfile.TemporaryDirectory(prefix="faceval-bench-sweep-") as tmp_name:
         tmp = Path(tmp_name)
@@ -60,13 +62,17 @@ def main() -> None:
         for f in HELEN.iterdir():
             f.read_bytes()
         base = ["--dataset", "300w:helen", "--data-root", str(root), "--no-progress", "--format", "json"] + SPEC
+        folders: dict[int, list[Path]] = {}
         for n in sizes:
             ckpts = tmp / f"ckpts{n}"
             ckpts.mkdir()
-            for i in range(n):
-                (ckpts / f"m{i:02d}_{MODELS[i % len(MODELS)].name}").symlink_to(MODELS[i % len(MODELS)])
-            models = sorted(ckpts.glob("*.onnx"))
-            for r in range(args.rounds):
+            for i in range(n):  # copies, not links: each model is its own file, as checkpoints are
+                shutil.copyfile(MODELS[i % len(MODELS)], ckpts / f"m{i:02d}_{MODELS[i % len(MODELS)].name}")
+            folders[n] = sorted(ckpts.glob("*.onnx"))
+        for r in range(args.rounds):  # rounds outer: every N sees the same drift of the machine's load
+            for n in sizes:
+                ckpts, models = folders[n][0].parent, folders[n]
+
                 def sweep() -> None:
                     fresh = tmp / f"s{n}-{r}"
                     (fresh / "home").mkdir(parents=True)
@@ -80,15 +86,21 @@ def main() -> None:
                     fresh = tmp / f"p{n}-{r}"
                     (fresh / "home").mkdir(parents=True)
                     start = time.perf_counter()
+                    got = []
                     for i, m in enumerate(models):
-                        timed(fv + ["run", "--model", str(m), "--cache", str(fresh / "c" / "crops"),
-                                    "--out", str(fresh / f"run{i}.h5")] + base, clean_env(fresh / "home"))
+                        _, _, out = timed(fv + ["run", "--model", str(m), "--cache", str(fresh / "c" / "crops"),
+                                                "--out", str(fresh / f"run{i}.h5")] + base, clean_env(fresh / "home"))
+                        got.append(json.loads(out)["splits"]["helen"]["nme"])
                     sep_t[n].append(time.perf_counter() - start)
+                    sep_nmes[n] = got
                     shutil.rmtree(fresh)
 
-                for job in ((sweep, separate) if r % 2 == 0 else (separate, sweep)):
+                for job in ((sweep, separate) if (r + n) % 2 == 0 else (separate, sweep)):
                     job()
-                print(f"N={n} round {r + 1}/{args.rounds} done ({os.getloadavg()[0]:.2f})", file=sys.stderr)
+                if nmes[n] != sep_nmes[n]:
+                    sys.exit(f"N={n}: the sweep's NMEs {nmes[n]} differ from the separate runs' {sep_nmes[n]}")
+                loads.append(os.getloadavg()[0])
+                print(f"N={n} round {r + 1}/{args.rounds} done ({loads[-1]:.2f})", file=sys.stderr, flush=True)
     after = uptime()
     lines = [
         "# Sweeps: N models in one `faceval run` against N separate runs",
@@ -96,7 +108,11 @@ def main() -> None:
         f"Written by `python benchmarks/bench_sweep.py --rounds {args.rounds} --sizes {args.sizes}` on "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; 330 HELEN photos, the PFLD models (GhostOne, GhostNet, "
         "GhostNet-Slim, cycled; one crop spec), CPU, whole processes, every round from a first run ever. "
-        f"Load: before `{before}`, after `{after}` (the machine is shared).",
+        f"Load: before `{before}`, after `{after}`; 1-min load after each (round, N): "
+        + ", ".join(f"{x:.1f}" for x in loads) + " (2 cores shared with other jobs: all figures are slowed by that "
+        "load, the paired ratios less). Rounds outer, N inner, sweep/separate order alternating. Each model is a "
+        "copy of a PFLD file under its own name. The sweep's NME of every model equals its separate run's "
+        "(checked in every round).",
         "",
         "| N models | one sweep process, s | N separate processes, s | separate / sweep (paired, per round) |",
         "|---:|---:|---:|---:|",

@@ -83,7 +83,7 @@ def list_command(output_format: str) -> None:
         emit_json({"datasets": datasets})
         return
     for name, entry in datasets.items():
-        splits = ", ".join(f"{s} ({v['count']})" for s, v in entry["splits"].items())
+        splits = ", ".join(f"{s} ({'?' if v['count'] is None else v['count']})" for s, v in entry["splits"].items())
         out(f"{name:<9} scheme {entry['scheme']:<5} {entry['description']}")
         out(f"{'':<9} splits: {splits}; default: {', '.join(entry['default_splits'])}")
 

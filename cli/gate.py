@@ -53,15 +53,15 @@ def command(run: Path, baseline: Path, rules: tuple[str, ...], significance: flo
     from faceval.errors import InputError
     from faceval.report import ci_outputs
     from faceval.report.gate import check_significance, describe_difference, evaluate_gate, parse_rule
-    from faceval.runs.runfile import read_run
+    from faceval.runs.runfile import METRIC_FIELDS, read_run
 
     parsed = [parse_rule(r) for r in rules]
     for output in (junit_path, summary_path):
         if output is not None:
             check_writable_target(output)  # fail before any output is written
     check_significance(significance)
-    run_data = read_run(run)
-    base_data = read_run(baseline)
+    run_data = read_run(run, prefetch=METRIC_FIELDS)
+    base_data = read_run(baseline, prefetch=METRIC_FIELDS)
     result = evaluate_gate(run_data, base_data, parsed or None, significance=significance,
                            allow_protocol_change=allow_protocol_change)
     for diff in result.protocol_differences:

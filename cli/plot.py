@@ -22,16 +22,33 @@ def command() -> None:
 @click.option("--threshold", type=float, default=None,
               help="End of the x range (default: the first run's first protocol threshold).")
 @click.option("--title", default=None, help="Plot title (default names dataset and split).")
-def ced(runs: tuple[Path, ...], out: Path, split: str | None, threshold: float | None, title: str | None) -> None:
+@click.option("--size", default=None, metavar="WxH",
+              help="Figure size in inches, e.g. 6x4 (default 5 wide; PNG at 150 dpi).")
+@click.option("--legend", type=click.Choice(["below", "right", "none"]), default="below", show_default=True,
+              help="Legend outside the axes, below or to the right of the curves, or none.")
+@click.option("--xmax", type=float, default=None,
+              help="End of the x axis in its unit (percent by default, e.g. 10 for 10 %); default the threshold.")
+@click.option("--percent/--fraction", "percent", default=True,
+              help="x axis (and the legend's FR) in percent, as the tables (default), or as fractions.")
+def ced(runs: tuple[Path, ...], out: Path, split: str | None, threshold: float | None, title: str | None,
+        size: str | None, legend: str, xmax: float | None, percent: bool) -> None:
     """Cumulative error distribution: one curve per run, AUC and FR in the legend.
 
-    Files are reproducible: the same runs give byte-identical PDF, PNG and SVG.
+    \b
+    The x axis is NME in percent (as the tables); AUC@T and FR@T in the legend
+    use --threshold T (a fraction, as in metric names). A label repeated on one
+    dataset becomes LABEL#2, as in `faceval report`. Each run keeps its colour
+    (Okabe-Ito, by its position among RUNS) in every format.
+    Files are reproducible: the same runs give byte-identical PDF, PNG and SVG
+    (SVG text stays text).
     """
-    from faceval.report.ced import format_for, render_ced
+    from faceval.report.ced import format_for, parse_size, render_ced
     from faceval_cli.report import read_runs, write_output
 
     fmt = format_for(out)
+    figsize = parse_size(size) if size is not None else None
     run_data = read_runs(runs)
-    data = render_ced(run_data, fmt, split=split, threshold=threshold, title=title)
+    data = render_ced(run_data, fmt, split=split, threshold=threshold, title=title, size=figsize, legend=legend,
+                      xmax=xmax, percent=percent)
     write_output(out, data)
     info(f"faceval: wrote CED plot {out}")

@@ -80,19 +80,21 @@ def _default_out(model: Path, dataset: str) -> Path:
 @click.option("--strict", is_flag=True, help="An unreadable image is an error (exit 2) instead of a counted failure.")
 @protocol_options
 @click.option("--label", default=None, help="Name of this run in reports (default: the model file's stem).")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Run file (default: a new runs/<model>-<dataset>-<time>.h5). An existing file is replaced "
-                   "when the run succeeds; one another live run is writing is refused.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Run file (default: a new runs/<model>-<dataset>-<time>.h5), or with several models the folder "
+                   "of their run files (an existing one too). An existing file is replaced when the run "
+                   "succeeds; one another live run is writing is refused.")
 @format_option
 @progress_option
 def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
             boxes_file: Path | None, boxes_field: str | None, detector: Path | None, detector_iou: float | None,
             box_scale: float | None, data_root: Path | None, device: str, batch_size: int, workers: int | None,
             max_batch_memory: str | None, cache_dir: Path | None, no_cache: bool, limit: int | None, shard: str | None, checkpoint_every: int, resume: bool, strict: bool,
-            normalizer: str, thresholds: tuple[float, ...], auc_mode: str, aggregation: str, visible_only: bool,
+            protocol: str | None, normalizer: str | None, thresholds: tuple[float, ...], auc_mode: str | None,
+            aggregation: str | None, fr_cut: str | None, points: str | None, visible_only: bool | None,
             pose_labels: Path | None, pose_wrap: bool, strict_data: bool, label: str | None, out: Path | None,
             output_format: str, progress: bool | None) -> None:
-    """Evaluate an ONNX landmark model on a dataset and write a run file.
+    """Evaluate an ONNX landmark (or pose-only: --set pose_output=NAME --pose-labels F) model and write a run file.
 
     With no arguments: the bundled PFLD-GhostOne model on the bundled sample photos.
     """
@@ -100,7 +102,9 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
     from faceval.evaluation.evaluate import EvaluationRequest
     from faceval.models.runner import parse_bytes
 
-    validate_protocol_names(normalizer, auc_mode)
+    validate_protocol_names(protocol=protocol, normalizer=normalizer, thresholds=thresholds, auc_mode=auc_mode,
+                            aggregation=aggregation, fr_cut=fr_cut, points=points, visible_only=visible_only,
+                            pose_wrap=pose_wrap)
     if batch_size < 1:
         raise InputError("--batch-size must be at least 1")
     if checkpoint_every < 1:
@@ -144,7 +148,8 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
         device=device, batch_size=batch_size, workers=workers, cache_dir=cache_dir, use_cache=not no_cache,
         limit=limit, shard=shard, resume=resume, checkpoint_every=checkpoint_every, strict=strict, strict_data=strict_data, pose_labels=pose_labels,
         normalizer=normalizer, thresholds=thresholds, auc_mode=auc_mode, aggregation=aggregation,
-        visible_only=visible_only, pose_wrap=pose_wrap, label=label, out=target,
+        visible_only=visible_only, pose_wrap=pose_wrap, label=label, out=target, protocol=protocol, fr_cut=fr_cut,
+        points=points,
         box_source=box_request if box_request.external else None,
         max_batch_bytes=parse_bytes(max_batch_memory, "--max-batch-memory") if max_batch_memory else None,
     )
@@ -177,12 +182,18 @@ def _evaluate_and_print(request: "EvaluationRequest", output_format: str, progre
             info(f"faceval: progress saved to {partial_path(target)}; continue with --resume")
         raise exc
     run = result.run
+    if result.pose_warning is not None:  # the library says what looks wrong; nothing was changed
+        info(f"faceval: warning: {result.pose_warning.message()}")
     if output_format == "json":
         from faceval.evaluation.scoring import summary_json
 
         data = summary_json(run)
         data["timings"] = result.timings
         data["run_file"] = str(target)
+        warning = result.pose_warning
+        data["pose_warning"] = None if warning is None else {
+            "angles": list(warning.angles), "fix": warning.fix, "message": warning.message(),
+            "findings": [{"angle": f.angle, "kind": f.kind, "detail": f.detail} for f in warning.findings]}
         emit_json(data)
     else:
         from faceval_cli.summary_view import print_summary

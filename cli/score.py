@@ -12,15 +12,25 @@ from faceval_cli.common import data_root_option, emit_json, format_option, info,
 def protocol_options(func):  # type: ignore[no-untyped-def]
     """The metric-protocol options shared by ``score`` and ``run``."""
     options = [
-        click.option("--normalizer", default="inter-ocular", show_default=True,
-                     help="inter-ocular | inter-pupil | bbox | diagonal | box-size."),
+        click.option("--protocol", "protocol", default=None, metavar="PRESET",
+                     help="Peer preset: pipnet | star | menpofit | spiga | hrnet | mmpose | 3ddfa (the peer's "
+                          "normaliser, aggregation, thresholds, AUC mode and FR cut); explicit flags win."),
+        click.option("--normalizer", default=None,
+                     help="inter-ocular (default) | inter-pupil | bbox | diagonal | box-size | box-edge | box-height."),
         click.option("--threshold", "thresholds", type=float, multiple=True,
                      help="Failure/AUC threshold (repeatable; default 0.08 and 0.10 for 300W, 0.10 elsewhere)."),
-        click.option("--auc-mode", default="exact", show_default=True,
-                     help="exact (closed form) | simpson-1e-4 (PIPNet/STAR) | spiga-hist (SPIGA)."),
-        click.option("--aggregation", type=click.Choice(["mean", "pooled"]), default="mean", show_default=True,
-                     help="mean of per-image NME, or pooled (sum of errors / sum of normalisers)."),
-        click.option("--visible-only", is_flag=True, help="Average over visible points only."),
+        click.option("--auc-mode", default=None,
+                     help="exact (default, closed form) | simpson-1e-4 (PIPNet/STAR/menpofit) | spiga-hist (SPIGA)."),
+        click.option("--aggregation", type=click.Choice(["mean", "pooled", "point-mean"]), default=None,
+                     help="mean of per-image NME (default), pooled (sum of errors / sum of normalisers), or "
+                          "point-mean (mmpose: mean over every counted image-point pair)."),
+        click.option("--fr-cut", default=None,
+                     help="strict (default, NME > t) | grid (PIPNet/STAR/menpofit 1 - CED(grid[-1])) | "
+                          "spiga-hist (SPIGA's histogram)."),
+        click.option("--points", default=None,
+                     help="all (default) | inner51 | inner49: score a subset of the 68 points (menpofit)."),
+        click.option("--visible-only/--all-points", "visible_only", default=None,
+                     help="Average over visible points only (default: all points; the mmpose preset: visible)."),
         click.option("--pose-labels", type=click.Path(path_type=Path, dir_okay=False), default=None,
                      help="Sidecar CSV sample_id,yaw,pitch,roll (degrees) with pose ground truth."),
         click.option("--pose-wrap", is_flag=True, help="Wrap pose differences into (-180, 180]."),
@@ -31,11 +41,14 @@ def protocol_options(func):  # type: ignore[no-untyped-def]
     return func
 
 
-def validate_protocol_names(normalizer: str, auc_mode: str) -> None:
-    """Unknown normaliser or AUC mode: one-line error with the closest name (used by ``run`` too)."""
-    from faceval.evaluation.score import validate_protocol_names as validate
+def validate_protocol_names(**flags: object) -> None:
+    """Unknown preset, normaliser, AUC mode, FR cut or point subset: one-line error with the
+    closest name (used by ``run`` too), before any work."""
+    from types import SimpleNamespace
 
-    validate(normalizer, auc_mode)
+    from faceval.evaluation.score import protocol_choice_of, validate_choice
+
+    validate_choice(protocol_choice_of(SimpleNamespace(**flags)))
 
 
 @click.command("score")
@@ -52,8 +65,9 @@ def validate_protocol_names(normalizer: str, auc_mode: str) -> None:
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the run file here (HDF5).")
 @format_option
 @progress_option
-def command(predictions_path: Path, dataset: str, data_root: Path | None, normalizer: str, thresholds: tuple[float, ...],
-            auc_mode: str, aggregation: str, visible_only: bool, pose_labels: Path | None, pose_wrap: bool,
+def command(predictions_path: Path, dataset: str, data_root: Path | None, protocol: str | None,
+            normalizer: str | None, thresholds: tuple[float, ...], auc_mode: str | None, aggregation: str | None,
+            fr_cut: str | None, points: str | None, visible_only: bool | None, pose_labels: Path | None, pose_wrap: bool,
             strict_data: bool, scheme: str | None, allow_missing: bool, ignore_extra: bool, label: str | None, out: Path | None,
             output_format: str, progress: bool | None) -> None:
     """Score predictions made elsewhere against a dataset's ground truth.
@@ -67,10 +81,13 @@ def command(predictions_path: Path, dataset: str, data_root: Path | None, normal
         predictions=predictions_path, dataset=dataset, data_root=data_root, strict_data=strict_data,
         pose_labels=pose_labels, scheme=scheme, allow_missing=allow_missing, ignore_extra=ignore_extra,
         normalizer=normalizer, thresholds=thresholds, auc_mode=auc_mode, aggregation=aggregation,
-        visible_only=visible_only, pose_wrap=pose_wrap, label=label, out=out,
+        visible_only=visible_only, pose_wrap=pose_wrap, label=label, out=out, protocol=protocol, fr_cut=fr_cut,
+        points=points,
     )
     result = score_predictions(request, on_message=lambda text: info(f"faceval: {text}"))
     run = result.run
+    if result.pose_warning is not None:
+        info(f"faceval: warning: {result.pose_warning.message()}")
     if output_format == "json":
         from faceval.evaluation.scoring import summary_json
 

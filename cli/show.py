@@ -67,6 +67,19 @@ def _print_human(overview) -> None:  # type: ignore[no-untyped-def]
         table.add_row(*_cells(row))
     print_table(table, console)
 
+    if any("mae_mean" in stats for stats in overview.summary.values()):
+        ptable = Table(title="head pose per split (degrees; correlation of prediction with label)", title_justify="left")
+        angles = ("yaw", "pitch", "roll")
+        for name in ["split", "n_pose", *[f"MAE {a}" for a in angles], "MAE mean", *[f"bias {a}" for a in angles],
+                     *[f"corr {a}" for a in angles]]:
+            ptable.add_column(name, justify="left" if name == "split" else "right")
+        for split, stats in overview.summary.items():
+            keys = [metric_name(f"mae_{a}") for a in (*angles, "mean")] + [
+                metric_name(f"{k}_{a}") for k in ("bias", "corr") for a in angles]
+            ptable.add_row(*_cells([split, str(stats.get("n_pose", "–")),
+                                    *[_num(stats.get(k), 2 if not k.startswith("corr") else 3) for k in keys]]))
+        print_table(ptable, console)
+
     if overview.landmark_groups:
         groups = list(next(iter(overview.landmark_groups.values())))
         gtable = Table(title="NME % per landmark group", title_justify="left")
@@ -115,7 +128,9 @@ def _pct(value: object) -> str:
     return f"{100 * float(value):.4f}"
 
 
-def _num(value: object) -> str:
-    if not isinstance(value, (int, float)):
+def _num(value: object, digits: int = 4) -> str:
+    import math
+
+    if not isinstance(value, (int, float)) or math.isnan(float(value)):
         return "–"
-    return f"{float(value):.4f}"
+    return f"{float(value):.{digits}f}"

@@ -23,13 +23,26 @@ def _num(value: object, scale: float = 1.0, digits: int = 4) -> str:
     return f"{scale * value:.{digits}f}"
 
 
+def _stat(stats: dict, name: str) -> object:  # type: ignore[type-arg]
+    """A summary value, None when the run has no such metric (a pose-only run's NME)."""
+    return stats[name] if name in stats else None
+
+
 def summary_notes(run: RunData) -> list[str]:
     """Warnings below the table: partial splits, pose scored on fewer images than n."""
     notes = []
     for count in run.incomplete_splits():
         notes.append(f"warning: split '{count.split}' is partial: {count.describe()} "
                      "(not comparable with the complete split)")
+    from faceval.metrics.bins import bin_coverage
+
+    coverage = bin_coverage(run.dataset, run.splits)
+    if coverage.partial:
+        notes.append(f"warning: nme_binmean (mean of the yaw-bin means) not shown: {coverage.describe_missing()}")
     for split, stats in run.summary.items():
+        if "nme_binmean" in stats:
+            notes.append(f"note: nme_binmean on '{split}' (mean of the {len(coverage.names)} bin means): "
+                         f"{100 * stats['nme_binmean']:.4f} %")
         if "n_pose" in stats and int(stats["n_pose"]) < int(stats["n"]):
             notes.append(f"warning: pose MAE on '{split}' is over {int(stats['n_pose'])} of {int(stats['n'])} "
                          "images (the others have no usable pose label or prediction)")
@@ -40,12 +53,12 @@ def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
     """Print the per-split summary of ``run`` on stderr."""
     from rich.table import Table
 
-    from faceval.metrics.registry import metric_name, threshold_key
+    from faceval.metrics.registry import POSE_ANGLES, metric_name, threshold_key
     from faceval_cli.common import stderr_console
 
     console = stderr_console()
     thresholds = list(run.protocol.thresholds)
-    table = Table(title=f"{run.label} on {run.dataset}", title_justify="left")
+    table = Table(title=f"{run.label} on {run.selection}", title_justify="left")
     table.add_column("split")
     table.add_column("n", justify="right")
     table.add_column("NME %", justify="right")
@@ -56,6 +69,8 @@ def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
     has_pose = any("mae_mean" in s for s in run.summary.values())
     if has_pose:
         table.add_column("pose MAE y/p/r (mean) °", justify="right")
+        table.add_column("bias y/p/r °", justify="right")
+        table.add_column("corr y/p/r", justify="right")
         table.add_column("n_pose", justify="right")
     table.add_column("failed", justify="right")
     for split, stats in run.summary.items():
@@ -64,16 +79,19 @@ def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:
             count = run.split_count(split)
             if not count.complete:
                 n_text = f"{count.n} of {count.n_expected}†" if count.n_expected is not None else f"{count.n}†"
-        row = [split, n_text, _num(stats["nme"], 100), _num(stats["nme_p90"], 100)]
+        # a pose-only run has no landmark metric: "–" in those columns
+        row = [split, n_text, _num(_stat(stats, "nme"), 100), _num(_stat(stats, "nme_p90"), 100)]
         for t in thresholds:
-            row += [_num(stats[metric_name("fr", t)], 100), _num(stats[metric_name("auc", t)])]
+            row += [_num(_stat(stats, metric_name("fr", t)), 100), _num(_stat(stats, metric_name("auc", t)))]
         if has_pose:
             if "mae_mean" in stats:
                 row.append(f"{_num(stats['mae_yaw'], digits=2)}/{_num(stats['mae_pitch'], digits=2)}/"
                            f"{_num(stats['mae_roll'], digits=2)} ({_num(stats['mae_mean'], digits=2)})")
+                row.append("/".join(_num(_stat(stats, metric_name(f"bias_{a}")), digits=2) for a in POSE_ANGLES))
+                row.append("/".join(_num(_stat(stats, metric_name(f"corr_{a}")), digits=2) for a in POSE_ANGLES))
                 row.append(str(int(stats["n_pose"])) if "n_pose" in stats else "–")
             else:
-                row += ["-", "-"]
+                row += ["–", "–", "–", "–"]
         failed = int(stats.get("n_failed_inputs", 0)) + int(stats.get("n_nonfinite", 0))
         row.append(str(failed))
         table.add_row(*row)

@@ -39,20 +39,30 @@ def out_folder(out: Path | None) -> Path:
 
 
 def run_sweep(template: "EvaluationRequest", patterns: tuple[Path, ...], out: Path | None, output_format: str, show: bool) -> None:
+    from contextlib import ExitStack
+
     from faceval.atomic import check_writable_target
+    from faceval.evaluation.output import lock_output, reserve_default_output
     from faceval.evaluation.sweep import evaluate_sweep, expand_models, sweep_targets
 
     models = expand_models(patterns)
     folder = out_folder(out)
-    if out is None:  # default names are unique per sweep, like a single run's
+    names = sweep_targets(models, folder, template.dataset)
+    if out is None:  # default names: stamped, then reserved exclusively as a single run's are (-2, -3, ...)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        targets = [t.with_name(f"{t.stem}-{stamp}.h5") for t in sweep_targets(models, folder, template.dataset)]
-    else:
-        targets = sweep_targets(models, folder, template.dataset)
-    for target in targets:
+        names = [t.with_name(f"{t.stem}-{stamp}.h5") for t in names]
+    for target in names:
         check_writable_target(target)
-    # No progress bar in a sweep (one line per model instead): `show` is kept for a later bar.
-    result = evaluate_sweep(template, models, targets, on_message=lambda text: info(f"faceval: {text}"))
+    with ExitStack() as locks:  # every run file is taken before any work, held until the sweep ends
+        if out is None:
+            targets = [locks.enter_context(reserve_default_output(name)).out for name in names]
+        else:
+            targets = [locks.enter_context(lock_output(name)).out for name in names]
+        # No progress bar in a sweep (one line per model instead): `show` is kept for a later bar.
+        result = evaluate_sweep(template, models, targets, on_message=lambda text: info(f"faceval: {text}"))
+    for entry in result.entries:
+        if entry.result.pose_warning is not None:
+            info(f"faceval: warning: {entry.model_path.name}: {entry.result.pose_warning.message()}")
     if output_format == "json":
         from faceval.evaluation.scoring import summary_json
 
@@ -65,11 +75,19 @@ def run_sweep(template: "EvaluationRequest", patterns: tuple[Path, ...], out: Pa
         return
     first = result.entries[0].result.run
     splits = list(first.summary)
-    header = ["model"] + [f"NME % {s}" for s in splits] + ["images/s", "run file"]
+    with_pose = any("mae_mean" in v for e in result.entries for v in e.result.run.summary.values())
+    header = (["model"] + [f"NME % {s}" for s in splits] + ([f"MAE mean ° {s}" for s in splits] if with_pose else [])
+              + ["images/s", "run file"])
     rows = []
     for entry in result.entries:
         summary = entry.result.run.summary
-        rows.append([entry.model_path.name] + [f"{100 * summary[s]['nme']:.4f}" if s in summary else "–" for s in splits]
+
+        def cell(split: str, key: str, scale: float, digits: int) -> str:
+            # "–" for a split the run lacks, and for a metric it has not (a pose-only model's NME)
+            return f"{scale * summary[split][key]:.{digits}f}" if split in summary and key in summary[split] else "–"
+
+        rows.append([entry.model_path.name] + [cell(s, "nme", 100, 4) for s in splits]
+                    + ([cell(s, "mae_mean", 1, 2) for s in splits] if with_pose else [])
                     + [f"{entry.result.timings.get('images_per_s', 0.0):.1f}", str(entry.out)])
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     for row in [header] + rows:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from faceval.errors import InputError
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from faceval.datasets.base import Annotations
+    from faceval.metrics.pose_conventions import PoseConventionWarning
     from faceval.report.gate import GateResult
     from faceval.runs.data import RunData
 
@@ -35,7 +36,7 @@ BUNDLED_MODEL = Path(__file__).resolve().parent / "data" / "models" / "PFLD_Ghos
 
 #: keyword arguments that set the metric protocol (as ``faceval score/run`` flags)
 PROTOCOL_OPTIONS = ("normalizer", "thresholds", "auc_mode", "aggregation", "visible_only", "pose_wrap",
-                    "pose_labels", "strict_data")
+                    "pose_labels", "strict_data", "protocol", "fr_cut", "points")
 
 PathLike = str | os.PathLike[str]
 
@@ -48,22 +49,20 @@ def _protocol_options(protocol: dict[str, Any], where: str) -> dict[str, Any]:
         if key not in PROTOCOL_OPTIONS:
             raise TypeError(f"{where}() got an unknown protocol option '{key}'{closest(key, PROTOCOL_OPTIONS)}; "
                             f"expected one of {', '.join(PROTOCOL_OPTIONS)}")
-    options: dict[str, Any] = {"normalizer": "inter-ocular", "thresholds": (), "auc_mode": "exact",
-                               "aggregation": "mean", "visible_only": False, "pose_wrap": False,
-                               "pose_labels": None, "strict_data": False}
+    # None: not given (the preset's value with ``protocol=``, else faceval's default)
+    options: dict[str, Any] = {"normalizer": None, "thresholds": (), "auc_mode": None,
+                               "aggregation": None, "visible_only": None, "pose_wrap": False,
+                               "pose_labels": None, "strict_data": False, "protocol": None, "fr_cut": None,
+                               "points": None}
     options.update(protocol)
     thresholds = options["thresholds"]
     options["thresholds"] = (float(thresholds),) if isinstance(thresholds, (int, float)) else tuple(thresholds)
     options["pose_labels"] = None if options["pose_labels"] is None else Path(options["pose_labels"])
-    from faceval.metrics.curves import AUC_MODES
-    from faceval.metrics.normalizers import NORMALIZERS
+    from types import SimpleNamespace
 
-    if options["normalizer"] not in NORMALIZERS:
-        raise InputError(f"unknown normaliser '{options['normalizer']}'{closest(options['normalizer'], NORMALIZERS)}; "
-                         f"expected one of {', '.join(NORMALIZERS)}")
-    if options["auc_mode"] not in AUC_MODES:
-        raise InputError(f"unknown AUC mode '{options['auc_mode']}'{closest(options['auc_mode'], AUC_MODES)}; "
-                         f"expected one of {', '.join(AUC_MODES)}")
+    from faceval.evaluation.score import protocol_choice_of, validate_choice
+
+    validate_choice(protocol_choice_of(SimpleNamespace(**options)))
     return options
 
 
@@ -122,6 +121,19 @@ class Run:
 
         return summary_json(self.data)
 
+    @property
+    def pose_only(self) -> bool:
+        """True for a run of a pose-only model: pose metrics only, no NME."""
+        return self.data.pose_only
+
+    @property
+    def pose_warning(self) -> "PoseConventionWarning | None":
+        """The pose convention warning of this run (a flipped sign, an angle order, radians, an
+        offset; :mod:`faceval.metrics.pose_conventions`), None when nothing looks wrong or no pose."""
+        from faceval.metrics.pose_conventions import check_pose_conventions
+
+        return check_pose_conventions(self.data.pose_pred, self.data.pose_gt, protocol=self.data.protocol)
+
     def per_image(self) -> "pd.DataFrame":
         """One row per sample: ``sample_id``, one bool column ``split:NAME`` per split, ``nme``
         (fraction; inf for failures), ``normalizer`` (the d_i), ``failed`` (input unusable),
@@ -138,8 +150,9 @@ class Run:
             member = np.zeros(n, dtype=bool)
             member[np.asarray(idx, dtype=np.int64)] = True
             columns[f"split:{split}"] = member
-        columns["nme"] = np.asarray(data.nme, dtype=np.float64)
-        columns["normalizer"] = np.asarray(data.normalizers, dtype=np.float64)
+        # a pose-only run has no NME and no normaliser: NaN, never a number
+        columns["nme"] = np.full(n, np.nan) if data.pose_only else np.asarray(data.nme, dtype=np.float64)
+        columns["normalizer"] = np.full(n, np.nan) if data.pose_only else np.asarray(data.normalizers, dtype=np.float64)
         columns["failed"] = np.asarray(data.failed_inputs, dtype=bool)
         columns["failure_reason"] = [str(r) for r in data.failure_reasons]
         if data.pose_pred is not None and data.pose_gt is not None:
@@ -222,7 +235,8 @@ def evaluate(model: PathLike, dataset: str, *, data_root: PathLike | None = None
         limit: evaluate only the first ``limit`` samples.
         out: also write the run file here (otherwise nothing is written; see :meth:`Run.save`).
         **protocol: ``normalizer``, ``thresholds``, ``auc_mode``, ``aggregation``, ``visible_only``,
-            ``pose_wrap``, ``pose_labels``, ``strict_data`` (as the command-line flags).
+            ``pose_wrap``, ``pose_labels``, ``strict_data``, ``protocol`` (a peer preset, as
+            ``--protocol``), ``fr_cut``, ``points`` (as the command-line flags).
 
     Example::
 
@@ -259,17 +273,13 @@ def _loaded_from_array(predictions: Any, sample_ids: Sequence[str] | None, datas
     """An in-memory (N, K, 2) array (with optional ids and poses) aligned as a prediction file is."""
     import numpy as np
 
-    from faceval.io import predictions as reader
+    from faceval.io.predictions import PredictionArrays, align_predictions, from_arrays
 
     source = Path("<array>")
-    lms = reader._as_landmarks(predictions, source)
-    pose_arr = None if pose is None else reader._as_pose(pose, lms.shape[0], source)
-    if sample_ids is None:
-        loaded = reader._ordered(lms, pose_arr, len(dataset_ids), source, "array")
-    else:
-        ids = [str(s) for s in sample_ids]
-        loaded = reader._align(ids, lms, pose_arr, dataset_ids, source, "array", ignore_extra)
-    loaded = reader._check_missing(loaded, dataset_ids, allow_missing, source)
+    ids = None if sample_ids is None else [str(s) for s in sample_ids]
+    raw = from_arrays(PredictionArrays(landmarks=predictions, sample_ids=ids, pose=pose), str(source))
+    raw.format = "array"
+    loaded = align_predictions(raw, dataset_ids, source=source, allow_missing=allow_missing, ignore_extra=ignore_extra)
     loaded.landmarks = np.asarray(loaded.landmarks, dtype=np.float64)
     return loaded
 
@@ -301,7 +311,7 @@ def score(predictions: PathLike | Any, dataset: str, *, data_root: PathLike | No
         True
     """
     from faceval.datasets import load
-    from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, thresholds_from
+    from faceval.evaluation.scoring import PredictionSet, build_run
     from faceval.runs.provenance import collect, now_iso, sha256_file
 
     options = _protocol_options(protocol, "score")
@@ -331,9 +341,12 @@ def score(predictions: PathLike | Any, dataset: str, *, data_root: PathLike | No
         "dataset_spec": dataset, "data_warnings": list(ann.warnings), "started": started,
     })
     failed = ~loaded.present
-    proto = Protocol(normalizer=options["normalizer"], thresholds=thresholds_from(options["thresholds"], ann.dataset),
-                     auc_mode=options["auc_mode"], aggregation=options["aggregation"],
-                     visible_only=options["visible_only"], pose_wrap=options["pose_wrap"])
+    from types import SimpleNamespace
+
+    from faceval.evaluation.score import protocol_choice_of
+    from faceval.metrics.presets import choose_protocol
+
+    proto = choose_protocol(protocol_choice_of(SimpleNamespace(**options)), ann.dataset, ann.splits, ann.scheme)
     run = build_run(ann, PredictionSet(landmarks=loaded.landmarks, scheme=scheme, pose=loaded.pose, failed=failed,
                                        reasons=["missing prediction" if f else "" for f in failed]),
                     proto, label=label or (Path(predictions).stem if is_file else "predictions"),
@@ -353,10 +366,12 @@ def _data(run: Run | "RunData" | PathLike) -> "RunData":
 def report(runs: Sequence[Run | PathLike] | Run | PathLike, format: str = "markdown", *,  # noqa: A002
            metrics: Sequence[str] | str | None = None, splits: Sequence[str] | None = None,
            layout: str | None = None, ci: bool = False, percent: bool | None = None,
-           precision: int | None = None) -> str:
+           precision: int | None = None, ci_style: str = "pm", rename: Mapping[str, str] | None = None,
+           caption: str | None = None, label: str | None = None) -> str:
     """A table over runs (or run files), as ``faceval report`` prints it.
 
-    ``format`` is csv, latex, markdown, html or json; the other arguments as the flags.
+    ``format`` is csv, latex, markdown, html or json; the other arguments as the flags
+    (``rename`` is ``{old: new}``, the ``--rename old=new`` pairs).
 
     Example::
 
@@ -366,7 +381,7 @@ def report(runs: Sequence[Run | PathLike] | Run | PathLike, format: str = "markd
         >>> bad = faceval.score(truth.landmarks + 4.0, "sample", label="bad")
         >>> for line in faceval.report([good, bad], "markdown", metrics=["nme"]).splitlines()[:4]:
         ...     print(line)
-        | Model | all NME (%) |
+        | Model | All NME (%) |
         | :--- | ---: |
         | good | **2.19** |
         | bad | 8.75 |
@@ -379,7 +394,8 @@ def report(runs: Sequence[Run | PathLike] | Run | PathLike, format: str = "markd
     units_mode = None if percent is None else ("percent" if percent else "fraction")
     text, _warnings = render_report([_data(r) for r in runs], format, layout=layout,
                                     metrics=parse_metric_list(metrics), splits=list(splits) if splits else None,
-                                    units_mode=units_mode, precision=precision, ci=ci)
+                                    units_mode=units_mode, precision=precision, ci=ci, ci_style=ci_style,
+                                    renames=dict(rename or {}), caption=caption, label=label)
     return text
 
 

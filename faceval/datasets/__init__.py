@@ -11,7 +11,8 @@ Public API::
 
 ``spec`` is ``NAME`` (the dataset's default selection, e.g. ``300w`` = helen, lfpw, common,
 challenging, full) or ``NAME:SPLIT`` (one split, or a named selection such as ``300w:private`` =
-private, indoor, outdoor). The annotations hold the union of the selected splits' samples in
+private, indoor, outdoor), or ``json:PATH[:SPLIT]`` (a SPIGA-style annotation JSON; see
+:mod:`faceval.datasets.annotation_json`). The annotations hold the union of the selected splits' samples in
 canonical order, with ``splits`` mapping each selected split to its indices.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from faceval.datasets.manifest import DATASET_NAMES, load_manifest, manifest_sha256
-from faceval.datasets.registry import dataset_info, loader_module, resolve_splits
+from faceval.datasets.registry import dataset_info, is_json_spec, loader_module, resolve_splits
 from faceval.errors import InputError
 
 __all__ = ["Annotations", "DATASET_NAMES", "image_loader", "list_datasets", "load", "manifest_sha256",
@@ -72,8 +73,15 @@ def load(spec: str, data_root: Path | str | None, *, strict: bool = False,
         InputError: unknown dataset or split (with the closest name), no data root, a missing
             dataset folder, malformed annotation files, pose ids not in the dataset.
     """
-    info, _, splits = resolve_splits(spec)
     root = resolve_data_root(data_root)
+    if is_json_spec(spec):
+        from faceval.datasets.annotation_json import load_json_dataset
+
+        annotations = _restrict_to_splits(load_json_dataset(spec, root, strict=strict, need_images=need_images))
+        if pose_labels is not None:
+            apply_pose_labels(annotations, Path(pose_labels))
+        return annotations
+    info, _, splits = resolve_splits(spec)
     if info.needs_data_root:
         if root is None:
             raise InputError(NO_ROOT)
@@ -132,8 +140,10 @@ def list_datasets() -> dict[str, dict[str, Any]]:
 
 def sample_ids(spec: str, data_root: Path | str | None) -> list[str]:
     """Sample ids of a selection: the split's ids for ``NAME:SPLIT``, all selected ids otherwise."""
-    _, split, _ = resolve_splits(spec)
     ann = load(spec, data_root)
+    if is_json_spec(spec):
+        return list(ann.sample_ids)
+    _, split, _ = resolve_splits(spec)
     if split is not None and split in ann.splits:
         return [ann.sample_ids[i] for i in ann.splits[split]]
     return list(ann.sample_ids)

@@ -3,9 +3,13 @@
 Sample ids are the image file names (``image00002.jpg``). Landmarks are ``pt3d_68[:2].T`` (scheme
 ``300w``, as stored); ``box_sizes`` is ``sqrt(w * h)`` of each face's 2D landmark box (the usual
 AFLW2000-3D NME normaliser; the files carry no other box); poses are degrees yaw, pitch, roll from
-``Pose_Para``. Splits: ``all`` (2000) and ``test`` (the 1969 faces whose three angles are within
-+-99 degrees). A ``.mat`` without its image keeps its sample with ``image_paths[i] = None``
-(warning; InputError when strict).
+``Pose_Para``. Splits: ``all`` (2000), ``test`` (the 1969 faces whose three angles are within
++-99 degrees) and the yaw bins papers report (3DDFA): ``yaw0-30`` (``|yaw| <= 30``), ``yaw30-60``
+(``30 < |yaw| <= 60``) and ``yaw60-90`` (``|yaw| > 60``), each a subset of ``test``. The bins compare
+``|yaw|`` in degrees rounded to :data:`BIN_DECIMALS` decimals, so a yaw stored as the radians of
+exactly 30 (or 60) degrees, in float64 or float32, falls in the lower bin as the degrees it means.
+A ``.mat`` without its image keeps its sample with ``image_paths[i] = None`` (warning; InputError
+when strict).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: 
     limit = float(manifest.get("pose_limit_degrees", 99.0))
     in_range = np.flatnonzero((np.abs(poses) <= limit).all(axis=1))
     available = {"all": np.arange(len(ids), dtype=np.int64), "test": in_range.astype(np.int64)}
+    available.update(yaw_bins(poses[:, 0], in_range, manifest["yaw_bins"]))
     split_index = {s: available[s] for s in splits}
     for split in splits:
         check_count(NAME, split, len(split_index[split]), manifest["splits"][split].get("count"), strict=strict,
@@ -65,6 +70,28 @@ def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: 
     return make_annotations(dataset=NAME, scheme="300w", sample_ids=ids, image_paths=images, landmarks=landmarks,
                             box_sizes=landmark_box_size(landmarks), poses=poses, splits=split_index,
                             warnings=warnings, data_root=root, pose_source="dataset")
+
+
+#: decimals of the degrees compared with the yaw-bin edges (1e-5 degrees: below float32 radians noise)
+BIN_DECIMALS = 5
+
+
+def yaw_bins(yaw_degrees: np.ndarray, candidates: np.ndarray, edges: dict[str, list[float | None]]
+             ) -> dict[str, np.ndarray]:
+    """Bin name -> sorted indices of ``candidates`` whose ``|yaw|`` lies in ``(low, high]``.
+
+    ``edges`` maps each bin to ``[low, high]`` in degrees (None: open); the lowest bin includes 0.
+    """
+    magnitude = np.round(np.abs(np.asarray(yaw_degrees, dtype=np.float64)[candidates]), BIN_DECIMALS)
+    out = {}
+    for name, (low, high) in edges.items():
+        keep = np.ones(len(candidates), dtype=bool)
+        if low is not None:
+            keep &= magnitude > low
+        if high is not None:
+            keep &= magnitude <= high
+        out[name] = np.asarray(candidates, dtype=np.int64)[keep]
+    return out
 
 
 _ID = re.compile(r"image\d{5}\.jpg")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 #: every dataset faceval knows, in display order
-DATASET_NAMES = ("300w", "wflw", "cofw", "aflw2000", "sample")
+DATASET_NAMES = ("300w", "wflw", "cofw", "cofw68", "aflw2000", "json", "sample")
 
 
 def _manifest_bytes(name: str) -> bytes:

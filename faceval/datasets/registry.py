@@ -20,6 +20,8 @@ LOADERS: dict[str, str] = {
     "300w": "faceval.datasets.w300",
     "wflw": "faceval.datasets.wflw",
     "cofw": "faceval.datasets.cofw",
+    "cofw68": "faceval.datasets.cofw68",
+    "json": "faceval.datasets.annotation_json",
     "aflw2000": "faceval.datasets.aflw2000",
     "sample": "faceval.datasets.sample",
 }
@@ -86,8 +88,19 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return name, (split.strip() if sep else None)
 
 
+def is_json_spec(spec: str) -> bool:
+    """True for ``json:PATH[:SPLIT]``, a dataset given as an annotation file (name case-insensitive)."""
+    name, sep, _ = spec.strip().partition(":")
+    return bool(sep) and name.strip().lower() == "json"
+
+
 def resolve_splits(spec: str) -> tuple[DatasetInfo, str | None, tuple[str, ...]]:
-    """Resolve a spec to (info, requested split or None, splits to load in order)."""
+    """Resolve a spec to (info, requested split or None, splits to load in order).
+
+    For ``json:PATH[:SPLIT]`` the splits are known only from the file: (info, None, ()).
+    """
+    if is_json_spec(spec):
+        return dataset_info("json"), None, ()
     name, split = parse_spec(spec)
     info = dataset_info(name)
     if split is None:

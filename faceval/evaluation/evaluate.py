@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol as TypingProtocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol as TypingProtocol
 
 from faceval.errors import InputError
 from faceval.models.cost import ModelCost, cached_model_cost, model_cost, model_cost_dir  # noqa: F401 (re-exported)
 from faceval.runs.data import RunData
+
+if TYPE_CHECKING:
+    from faceval.metrics.pose_conventions import PoseConventionWarning
 
 
 class ProgressReporter(TypingProtocol):
@@ -42,11 +46,12 @@ class EvaluationRequest:
     strict: bool = False
     strict_data: bool = False
     pose_labels: Path | None = None
-    normalizer: str = "inter-ocular"
+    #: protocol flags; None (or no thresholds): the preset's value, else faceval's default
+    normalizer: str | None = None
     thresholds: tuple[float, ...] = ()
-    auc_mode: str = "exact"
-    aggregation: str = "mean"
-    visible_only: bool = False
+    auc_mode: str | None = None
+    aggregation: str | None = None
+    visible_only: bool | None = None
     pose_wrap: bool = False
     label: str | None = None
     out: Path = Path("run.h5")
@@ -54,12 +59,19 @@ class EvaluationRequest:
     box_source: Any = None
     #: bound on one batch input tensor (None: faceval.models.runner.DEFAULT_MAX_BATCH_BYTES)
     max_batch_bytes: int | None = None
+    #: peer preset (``--protocol``; faceval.metrics.presets), FR cut and point subset
+    protocol: str | None = None
+    fr_cut: str | None = None
+    points: str | None = None
 
 
 @dataclass
 class EvaluationResult:
+    """The run, its timings, and the pose convention warning (None: nothing looks wrong, or no pose)."""
+
     run: RunData
     timings: dict[str, float]
+    pose_warning: "PoseConventionWarning | None" = None
 
 
 def _check_scheme(spec: Any, gt_scheme: str) -> None:
@@ -118,6 +130,16 @@ def evaluate_model(
         lock.release()
 
 
+def _require_dataset_boxes(ann: Any, dataset: str) -> None:
+    """``box: dataset`` on annotations without any face rectangle: an error before any image is read."""
+    import numpy as np
+
+    if len(ann) and not np.isfinite(ann.boxes).all(axis=1).any():
+        raise InputError(f"--box dataset: {dataset} has no face rectangles here (300W, AFLW2000-3D and WFLW built "
+                         "from its attribute lists carry none); use --box landmarks, --box file --boxes FILE "
+                         "or --box detector")
+
+
 def _evaluate(
     request: EvaluationRequest,
     on_message: Callable[[str], None],
@@ -130,7 +152,9 @@ def _evaluate(
     from faceval.models.spec import load_spec_file, resolve_spec, validate_overrides
     from faceval.pipeline.cache import CropCache, crop_key_fields, default_cache_dir
     from faceval.pipeline.identity import sample_identities
-    from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
+    from faceval.evaluation.score import describe_choice, protocol_choice_of, validate_choice
+    from faceval.evaluation.scoring import PredictionSet, build_run, nonfinite_predictions
+    from faceval.metrics.presets import choose_protocol
     from faceval.evaluation.checkpoint import Checkpoint, RunIdentity, find_partial, partial_path
     from faceval.evaluation.inference import run_inference
     from faceval.atomic import ensure_space
@@ -145,9 +169,14 @@ def _evaluate(
     validate_overrides(request.overrides)
     if request.spec_file is not None:
         load_spec_file(request.spec_file)
+    choice = protocol_choice_of(request)
+    validate_choice(choice)
     ann = load(request.dataset, request.data_root, strict=request.strict_data, pose_labels=request.pose_labels)
     for warning in ann.warnings:
         on_message(f"warning: {warning}")
+    chosen = choose_protocol(choice, ann.dataset, ann.splits, ann.scheme)  # refused here, before any work
+    for text in describe_choice(chosen, ann.dataset, ann.splits):
+        on_message(text)
     extra_protocol: dict[str, Any] = {}
     if request.shard:
         index, count = parse_shard(request.shard)
@@ -156,7 +185,31 @@ def _evaluate(
     if request.limit is not None and request.limit < len(ann):
         ann = ann.select(np.arange(request.limit))
         on_message(f"note: --limit {request.limit}: evaluating the first {len(ann)} samples only")
+    if request.box_source is None and request.overrides.get("box") == "dataset":
+        _require_dataset_boxes(ann, request.dataset)  # before the model is opened
     identities = sample_identities(ann)
+
+    # One session, created once: on CPU its threads leave the cores to the decode threads and
+    # never spin (measured fastest both cold and warm; see cpu_threads).
+    threads = cpu_threads(request.workers) if request.device in ("cpu", "auto") else None
+    session_info = create_session(request.model_path, request.device, intra_op_threads=threads, allow_spinning=False)
+    if session_info.message:
+        on_message(f"note: {session_info.message}")
+    spec, assumptions, spec_source = resolve_spec(request.model_path, request.spec_file, request.overrides, session_info,
+                                                  allow_pose_only=True)
+    spec, scale_note = _scale_for_box_source(spec, request)
+    if scale_note:
+        assumptions = [a for a in assumptions if not a.startswith("box scale ")] + [scale_note]
+    if request.box_source is not None:  # --box file|detector: the spec's own box field is not used
+        assumptions = [a for a in assumptions if not a.startswith("face box from the ")]
+    for assumption in assumptions:
+        on_message(f"assumed: {assumption}")
+    if spec.pose_only:
+        _check_pose_only(request, ann)
+    else:
+        _check_scheme(spec, ann.scheme)
+    if request.box_source is None and spec.box == "dataset":
+        _require_dataset_boxes(ann, request.dataset)  # a spec (model metadata, --spec) asking for them
 
     boxes = None  # file / detector boxes: the crop uses them as the face rectangles
     if request.box_source is not None:
@@ -169,20 +222,9 @@ def _evaluate(
             on_message(f"warning: {warning}")
         extra_protocol.update(boxes.protocol())
 
-    # One session, created once: on CPU its threads leave the cores to the decode threads and
-    # never spin (measured fastest both cold and warm; see cpu_threads).
-    threads = cpu_threads(request.workers) if request.device in ("cpu", "auto") else None
-    session_info = create_session(request.model_path, request.device, intra_op_threads=threads, allow_spinning=False)
-    if session_info.message:
-        on_message(f"note: {session_info.message}")
-    spec, assumptions, spec_source = resolve_spec(request.model_path, request.spec_file, request.overrides, session_info)
-    for assumption in assumptions:
-        on_message(f"assumed: {assumption}")
-    _check_scheme(spec, ann.scheme)
     model_sha = sha256_file(request.model_path)
     crop_ann, crop_spec, box_source = ann, spec, spec.box
     if boxes is not None:
-        import dataclasses
 
         crop_ann = dataclasses.replace(ann, boxes=boxes.boxes)
         crop_spec = spec.with_overrides(box="dataset")
@@ -207,7 +249,7 @@ def _evaluate(
         batch_size=request.batch_size, checkpoint_every=request.checkpoint_every, box_source=box_source,
     )
     partial = partial_path(request.out)
-    n_points = int(spec.points)
+    n_points = 0 if spec.pose_only else int(spec.points)
     checkpoint = None
     if request.resume:
         source = partial if partial.exists() else find_partial(partial.parent, identity)
@@ -242,16 +284,12 @@ def _evaluate(
         for i, why in boxes.reasons.items():  # the crop saw a NaN rectangle: say why it had none
             result.reasons[i] = why
         result.timings["detector_s"] = float(boxes.detector_seconds or 0.0)
-    protocol = Protocol(
-        normalizer=request.normalizer,
-        thresholds=thresholds_from(request.thresholds, ann.dataset),
-        auc_mode=request.auc_mode,
-        aggregation=request.aggregation,
-        visible_only=request.visible_only,
-        pose_wrap=request.pose_wrap,
+    protocol = dataclasses.replace(
+        chosen,
         box_source=boxes.kind if boxes is not None else spec.box,
         box_scale=float(spec.box_scale),
         box_square=bool(spec.square),
+        **_pose_decoding(spec),
     )
     provenance = collect()
     provenance.update(session_info.provenance())
@@ -283,8 +321,8 @@ def _evaluate(
         on_message(f"warning: {failures} of {len(ann)} images could not be used (counted as failures; see the run file)")
     run = build_run(
         ann,
-        PredictionSet(landmarks=result.landmarks, scheme=spec.scheme, pose=result.pose, failed=result.failed,
-                      reasons=result.reasons),
+        PredictionSet(landmarks=None if spec.pose_only else result.landmarks, scheme=spec.scheme, pose=result.pose,
+                      failed=result.failed, reasons=result.reasons),
         protocol,
         label=request.label or Path(request.model_path).stem,
         provenance=provenance,
@@ -296,9 +334,40 @@ def _evaluate(
         on_message(f"warning: the model gave non-finite landmarks for {nonfinite} images (counted as failures, NME = inf)")
     run.provenance["finished"] = now_iso()
     ensure_space(request.out, 2 * sum(a.nbytes for a in (run.predictions, run.ground_truth, run.visible,
-                                                         run.normalizers, run.nme)) + 16 * len(ann))
+                                                         run.normalizers, run.nme) if a is not None) + 16 * len(ann))
     write_run(request.out, run)
     checkpoint.remove()  # also a partial adopted from an earlier run of the same identity
     timings = dict(result.timings)
     timings["total_s"] = time.perf_counter() - t_start
-    return EvaluationResult(run=run, timings=timings)
+    from faceval.metrics.pose_conventions import check_pose_conventions
+
+    return EvaluationResult(run=run, timings=timings,
+                            pose_warning=check_pose_conventions(run.pose_pred, run.pose_gt, protocol=run.protocol))
+
+
+def _scale_for_box_source(spec: Any, request: EvaluationRequest) -> tuple[Any, str | None]:
+    """The spec with the box scale of the run's box source (``box_scales``), unless the user set ``box_scale``."""
+    source = request.box_source.kind if request.box_source is not None else spec.box
+    if request.overrides.get("box_scale") is not None or source not in dict(spec.box_scales or ()):
+        return spec, None
+    scale = spec.scale_for(source)
+    return spec.with_overrides(box_scale=scale), f"box scale {scale:g} for {source} boxes (the spec's box_scales)"
+
+
+def _check_pose_only(request: EvaluationRequest, ann: Any) -> None:
+    """A pose-only model is scored on pose labels alone: refuse a run without any (before any work)."""
+    import numpy as np
+
+    if not ann.has_pose or not bool(np.isfinite(np.asarray(ann.poses, dtype=np.float64)).any()):
+        raise InputError(
+            f"{request.model_path} is a pose-only model (no landmark output) and '{request.dataset}' has no pose "
+            "labels: nothing to score; give the labels with --pose-labels FILE (CSV sample_id,yaw,pitch,roll, degrees)")
+
+
+def _pose_decoding(spec: Any) -> dict[str, Any]:
+    """The spec's pose decoding fields for the protocol (None without a pose output)."""
+    from faceval.runs.protocol import POSE_DECODING_KEYS
+
+    if spec.pose_output is None:
+        return {}
+    return {key: getattr(spec, key) for key in POSE_DECODING_KEYS}

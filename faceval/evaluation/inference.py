@@ -34,7 +34,9 @@ _BULK_READ_BYTES = 256 << 20
 
 @dataclass
 class InferenceResult:
-    """Predictions in original-image coordinates (model scheme), aligned with the samples."""
+    """Predictions in original-image coordinates (model scheme), aligned with the samples.
+
+    ``landmarks`` is ``(N, 0, 2)`` for a pose-only model (it predicts none)."""
 
     landmarks: np.ndarray
     pose: np.ndarray | None
@@ -102,7 +104,7 @@ def run_inference(
     from faceval.pipeline.loader import iter_batches, to_model_input
     from faceval.pipeline.transform import to_image
 
-    n, k = len(ann), int(spec.points)
+    n, k = len(ann), (0 if spec.pose_only else int(spec.points))
     size = (int(spec.width), int(spec.height))
     # Checks inputs, output dtypes, the batch memory bound and the output batch before any image is read.
     runner = ModelRunner.open(session_info, spec, batch_size=batch_size, strict=strict,
@@ -153,7 +155,7 @@ def run_inference(
                 pred = runner.run(batch.inputs)  # per-image model failures come back in pred.failures
                 t_infer += time.perf_counter() - t1
                 m = len(batch)
-                if pred.landmarks is not None:
+                if pred.landmarks is not None:  # None for a pose-only model
                     mapped.append((batch.indices, pred.landmarks, batch.boxes))
                 for pos, why in pred.failures.items():
                     failed[batch.indices[pos]], reasons[batch.indices[pos]] = True, why

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from faceval.errors import InputError
 from faceval.io.predictions import LoadedPredictions, PredictionArrays
 from faceval.runs.data import RunData
+
+if TYPE_CHECKING:
+    from faceval.metrics.presets import ProtocolChoice
 
 
 @dataclass
@@ -32,14 +35,23 @@ class ScoreRequest:
     scheme: str | None = None
     allow_missing: bool = False
     ignore_extra: bool = False
-    normalizer: str = "inter-ocular"
+    #: protocol flags; None (or no thresholds): the preset's value, else faceval's default
+    normalizer: str | None = None
     thresholds: tuple[float, ...] = ()
-    auc_mode: str = "exact"
-    aggregation: str = "mean"
-    visible_only: bool = False
+    auc_mode: str | None = None
+    aggregation: str | None = None
+    visible_only: bool | None = None
     pose_wrap: bool = False
     label: str | None = None
     out: Path | None = None
+    #: peer preset (``--protocol``; faceval.metrics.presets), FR cut and point subset
+    protocol: str | None = None
+    fr_cut: str | None = None
+    points: str | None = None
+
+    def protocol_choice(self) -> "ProtocolChoice":
+        """The protocol flags as typed by :func:`faceval.metrics.presets.choose_protocol`."""
+        return protocol_choice_of(self)
 
 
 @dataclass
@@ -50,6 +62,54 @@ class ScoreResult:
     out: Path | None
     predictions: LoadedPredictions
     messages: list[str] = field(default_factory=list)
+    #: the pose convention warning (:mod:`faceval.metrics.pose_conventions`), None when none
+    pose_warning: Any = None
+
+
+def protocol_choice_of(request: Any) -> "ProtocolChoice":
+    """The protocol flags of a score or evaluation request (same field names)."""
+    from faceval.metrics.presets import ProtocolChoice
+
+    return ProtocolChoice(preset=request.protocol, normalizer=request.normalizer,
+                          thresholds=tuple(request.thresholds or ()), auc_mode=request.auc_mode,
+                          aggregation=request.aggregation, fr_cut=request.fr_cut, points=request.points,
+                          visible_only=request.visible_only, pose_wrap=bool(request.pose_wrap))
+
+
+def validate_choice(choice: "ProtocolChoice") -> None:
+    """Unknown preset, normaliser, AUC mode, aggregation, FR cut or point subset given: one-line
+    error with the closest name, before any data is read."""
+    from faceval.errors import closest
+    from faceval.evaluation.scoring import AGGREGATIONS
+    from faceval.metrics.curves import FR_CUTS
+    from faceval.metrics.presets import get_preset
+    from faceval.schemes import POINT_SUBSETS
+
+    if choice.preset is not None:
+        get_preset(choice.preset)
+    validate_protocol_names(choice.normalizer or "inter-ocular", choice.auc_mode or "exact")
+    for what, value, known in (("aggregation", choice.aggregation, AGGREGATIONS), ("FR cut", choice.fr_cut, FR_CUTS),
+                               ("point subset", choice.points, POINT_SUBSETS)):
+        if value is not None and value not in known:
+            raise InputError(f"unknown {what} '{value}'{closest(value, known)}; expected one of {', '.join(known)}")
+
+
+def describe_choice(protocol: Any, dataset: str, splits: Any) -> list[str]:
+    """Messages about a run's preset: ``note: protocol preset pipnet; ...`` and, for a preset
+    that reports a cross-split metric (3ddfa: ``nme_binmean``), a warning when bins are missing."""
+    if not protocol.preset:
+        return []
+    from faceval.metrics.bins import bin_coverage
+
+    out = [f"note: protocol {protocol.describe()}"]
+    coverage = bin_coverage(dataset, splits)
+    if protocol.preset == "3ddfa" and not coverage.complete:
+        names = ", ".join(f"{dataset}:{n}" for n in coverage.names) or "its yaw-bin splits"
+        out.append(f"warning: no nme_binmean (3DDFA's mean of the bin means): {coverage.describe_missing()}"
+                   if coverage.names else f"warning: no nme_binmean: {dataset} has no yaw-bin splits")
+        if coverage.names:
+            out[-1] += f"; score {names} together"
+    return out
 
 
 def validate_protocol_names(normalizer: str, auc_mode: str) -> None:
@@ -85,9 +145,10 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
     """
     from faceval.datasets import load
     from faceval.datasets.ids import dataset_ids
-    from faceval.datasets.registry import parse_spec
-    from faceval.evaluation.scoring import PredictionSet, Protocol, build_run, nonfinite_predictions, thresholds_from
+    from faceval.datasets.registry import is_json_spec, parse_spec
+    from faceval.evaluation.scoring import PredictionSet, build_run, nonfinite_predictions
     from faceval.io.predictions import align_predictions, from_arrays, read_prediction_file
+    from faceval.metrics.presets import choose_protocol
     from faceval.runs.provenance import collect, now_iso, sha256_file
 
     messages: list[str] = []
@@ -96,7 +157,8 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
         messages.append(text)
         on_message(text)
 
-    validate_protocol_names(request.normalizer, request.auc_mode)
+    choice = request.protocol_choice()
+    validate_choice(choice)
     if request.scheme is not None:
         from faceval.schemes import load_scheme
 
@@ -109,9 +171,15 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
     for warning in ann.warnings:
         say(f"warning: {warning}")
     raw = from_arrays(request.predictions) if in_memory else read_prediction_file(source)  # type: ignore[arg-type]
-    name, _ = parse_spec(request.dataset)
+    if is_json_spec(request.dataset):
+        from faceval.datasets.annotation_json import json_dataset_ids
+
+        name, known = "json", json_dataset_ids(request.dataset)
+    else:
+        name, _ = parse_spec(request.dataset)
+        known = dataset_ids(name, ann.data_root)
     loaded = align_predictions(raw, ann.sample_ids, source=source, allow_missing=request.allow_missing,
-                               ignore_extra=request.ignore_extra, known=dataset_ids(name, ann.data_root))
+                               ignore_extra=request.ignore_extra, known=known)
     if loaded.outside:
         say(f"note: left out {loaded.outside} predictions for samples of {name} outside {request.dataset}")
     if loaded.absent:
@@ -122,14 +190,9 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
     if loaded.missing:
         say(f"warning: {loaded.missing} of {len(ann)} samples have no prediction; counted as failures (--allow-missing)")
     failed = ~loaded.present
-    protocol = Protocol(
-        normalizer=request.normalizer,
-        thresholds=thresholds_from(request.thresholds, ann.dataset),
-        auc_mode=request.auc_mode,
-        aggregation=request.aggregation,
-        visible_only=request.visible_only,
-        pose_wrap=request.pose_wrap,
-    )
+    protocol = choose_protocol(choice, ann.dataset, ann.splits, ann.scheme)
+    for text in describe_choice(protocol, ann.dataset, ann.splits):
+        say(text)
     provenance = collect()
     provenance.update({
         "command": "score",
@@ -148,7 +211,7 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
         run = build_run(
             ann,
             PredictionSet(landmarks=loaded.landmarks, scheme=request.scheme, pose=loaded.pose, failed=failed,
-                          reasons=["missing prediction" if f else "" for f in failed]),
+                          reasons=["missing prediction" if f else "" for f in failed], owned=loaded.owned),
             protocol,
             label=_label(request),
             provenance=provenance,
@@ -165,4 +228,7 @@ def score_predictions(request: ScoreRequest, *, on_message: Callable[[str], None
         from faceval.runs.runfile import write_run
 
         write_run(request.out, run)
-    return ScoreResult(run=run, out=request.out, predictions=loaded, messages=messages)
+    from faceval.metrics.pose_conventions import check_pose_conventions
+
+    return ScoreResult(run=run, out=request.out, predictions=loaded, messages=messages,
+                       pose_warning=check_pose_conventions(run.pose_pred, run.pose_gt, protocol=run.protocol))

@@ -19,7 +19,7 @@ from faceval.runs.protocol import Protocol
 from faceval.runs.provenance import sample_set_sha256
 from faceval.schemes import load_scheme, scheme_for_points
 
-AGGREGATIONS = ("mean", "pooled")
+AGGREGATIONS = ("mean", "pooled", "point-mean")
 
 
 def default_thresholds(dataset: str) -> tuple[float, ...]:
@@ -31,16 +31,19 @@ def default_thresholds(dataset: str) -> tuple[float, ...]:
 class PredictionSet:
     """Predictions aligned with the annotations' sample order.
 
-    ``landmarks`` is ``(N, K, 2)`` in ``scheme`` (NaN rows where missing or failed);
-    ``pose`` is ``(N, 3)`` yaw, pitch, roll degrees or None; ``failed`` marks samples whose
-    input could not be used, with ``reasons``.
+    ``landmarks`` is ``(N, K, 2)`` in ``scheme`` (NaN rows where missing or failed), or None for a
+    pose-only model (then ``pose`` is required); ``pose`` is ``(N, 3)`` yaw, pitch, roll degrees or
+    None; ``failed`` marks samples whose input could not be used, with ``reasons``. ``owned``: the
+    caller hands ``landmarks`` over (the run keeps that array and writes NaN into failed rows)
+    instead of having it copied.
     """
 
-    landmarks: np.ndarray
+    landmarks: np.ndarray | None
     scheme: str | None = None
     pose: np.ndarray | None = None
     failed: np.ndarray | None = None
     reasons: list[str] = field(default_factory=list)
+    owned: bool = False
 
 
 def _convert_to_gt_scheme(landmarks: np.ndarray, scheme: str | None, ann: Annotations) -> tuple[np.ndarray, str | None]:
@@ -80,26 +83,46 @@ def build_run(
 
     ``NME_i = mean_k ||p_ik - g_ik|| / d_i`` with ``d_i`` from the GT and ``protocol.normalizer``;
     failed inputs and non-finite predictions get ``NME_i = inf`` (failures, never NaN means).
+    Pose-only predictions (``landmarks`` None) give a pose-only run: no NME, no normaliser, no
+    thresholds (the protocol's ``normalizer`` and ``thresholds`` are recorded as None and empty).
     """
+    import dataclasses
+
     from faceval.metrics.nme import per_image_nme
     from faceval.metrics.normalizers import compute_normalizers
 
-    if protocol.aggregation not in AGGREGATIONS:
-        raise InputError(f"unknown aggregation '{protocol.aggregation}'; expected one of {', '.join(AGGREGATIONS)}")
+    from faceval.schemes import point_subset
+
+    check_protocol_modes(protocol)
+    points = point_subset(ann.scheme, protocol.points)  # None: every point; refused off the 300w scheme
     n = len(ann)
-    landmarks = np.asarray(predictions.landmarks, dtype=np.float64)
-    if landmarks.ndim != 3 or landmarks.shape[0] != n or landmarks.shape[2] != 2:
-        raise InputError(f"predictions must have shape ({n}, K, 2); got {tuple(landmarks.shape)}")
-    landmarks, conversion = _convert_to_gt_scheme(landmarks, predictions.scheme, ann)
+    pose_only = predictions.landmarks is None
     failed = np.zeros(n, dtype=bool) if predictions.failed is None else np.asarray(predictions.failed, dtype=bool)
     reasons = np.asarray(predictions.reasons if predictions.reasons else [""] * n, dtype=object)
-    landmarks = landmarks.copy()
-    landmarks[failed] = np.nan
+    landmarks = normalizers = nme = None
+    conversion = None
+    if pose_only:
+        if predictions.pose is None or not ann.has_pose:
+            raise InputError("pose-only predictions need head-pose predictions and pose labels: nothing to score")
+        protocol = dataclasses.replace(protocol, normalizer=None, thresholds=())
+    else:
+        given = predictions.landmarks
+        landmarks = np.asarray(given, dtype=np.float64)
+        if landmarks.ndim != 3 or landmarks.shape[0] != n or landmarks.shape[2] != 2:
+            raise InputError(f"predictions must have shape ({n}, K, 2); got {tuple(landmarks.shape)}")
+        landmarks, conversion = _convert_to_gt_scheme(landmarks, predictions.scheme, ann)
+        if conversion is None and not (predictions.owned and landmarks is given):
+            landmarks = landmarks.copy()  # the caller's array: never kept, never written to
+        landmarks[failed] = np.nan
 
-    scheme = load_scheme(ann.scheme)
-    normalizers = compute_normalizers(ann.landmarks, protocol.normalizer, scheme, box_sizes=ann.box_sizes)
-    visible = ann.visible if protocol.visible_only else None
-    nme = per_image_nme(landmarks, ann.landmarks, normalizers, visible=visible, sample_ids=ann.sample_ids)
+        scheme = load_scheme(ann.scheme)
+        normalizers = compute_normalizers(ann.landmarks, protocol.normalizer, scheme, box_sizes=ann.box_sizes)
+        visible = ann.visible if protocol.visible_only else None
+        cols = slice(None) if points is None else np.asarray(points, dtype=np.int64)
+        # the normaliser comes from every GT point (menpofit's 49/51-point errors use the 68-point box)
+        nme = per_image_nme(landmarks[:, cols], np.asarray(ann.landmarks)[:, cols], normalizers,
+                            visible=None if visible is None else np.asarray(visible)[:, cols],
+                            sample_ids=ann.sample_ids)
 
     pose_gt = ann.poses if ann.has_pose else None
     pose_pred = None if predictions.pose is None else np.asarray(predictions.pose, dtype=np.float64)
@@ -139,9 +162,23 @@ def build_run(
         provenance=dict(provenance or {}),
         model_info=dict(model_info or {}),
         split_expected=expected_split_counts(ann),
+        pose_only=pose_only,
     )
     run.summary = recompute_summary(run)
     return run
+
+
+def check_protocol_modes(protocol: Protocol) -> None:
+    """Unknown aggregation, FR cut or distance dtype: one-line InputError naming the choices."""
+    from faceval.errors import closest
+    from faceval.metrics.curves import FR_CUTS
+    from faceval.metrics.nme import DISTANCE_DTYPES
+
+    for what, value, choices in (("aggregation", protocol.aggregation, AGGREGATIONS),
+                                 ("FR cut", protocol.fr_cut, FR_CUTS),
+                                 ("distance dtype", protocol.distance_dtype, DISTANCE_DTYPES)):
+        if value not in choices:
+            raise InputError(f"unknown {what} '{value}'{closest(value, choices)}; expected one of {', '.join(choices)}")
 
 
 def expected_split_counts(ann: Annotations) -> dict[str, int]:
@@ -176,7 +213,10 @@ def recompute_summary(run: RunData) -> dict[str, dict[str, float]]:
 
 
 def nonfinite_predictions(run: RunData) -> int:
-    """Samples whose input was usable but whose prediction was not finite (failures, NME = inf)."""
+    """Samples whose input was usable but whose prediction was not finite (failures, NME = inf);
+    0 for a pose-only run."""
+    if run.pose_only:
+        return 0
     return int(np.count_nonzero(~np.isfinite(run.nme) & ~run.failed_inputs))
 
 

@@ -15,17 +15,15 @@ names the line of the first bad token.
 
 from __future__ import annotations
 
-import mmap
-import os
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.io.text import holds_boolean_token, parse_floats, read_text
+from faceval.io.table import TableSpec, read_table
+from faceval.io.text import parse_floats, read_text
 
 NUM_POINTS = 98
 ATTRIBUTE_NAMES = ("pose", "expression", "illumination", "makeup", "occlusion", "blur")
@@ -84,51 +82,37 @@ def read_wflw_attribute_list(path: Path | str) -> WflwList:
 _BOOLEAN_TOKEN = re.compile(rb"(?:^|[ \t])(?:true|false)(?=[ \t]|\r?$)", re.IGNORECASE | re.MULTILINE)
 
 
-def _read_fast(path: Path, ntokens: int) -> tuple[np.ndarray, list[str], np.ndarray] | None:
-    """Values ``(N, ntokens - 1)``, image paths and line numbers via pandas; None: use the checker."""
-    import pandas as pd
+def _spec(ntokens: int) -> TableSpec:
+    """Coordinates, rectangle and flags as three arrays (attribute lists: coordinates only)."""
+    nnum = ntokens - 1
+    blocks = ((0, 2 * NUM_POINTS), (2 * NUM_POINTS, 200), (200, 206)) if ntokens == _FULL_TOKENS else ((0, nnum),)
+    return TableSpec(ncols=ntokens, text_col=nnum, sep=r"\s+", header_lines=0, blocks=blocks, boolean=_BOOLEAN_TOKEN)
 
-    try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size == 0:
-                return None
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                if b"\0" in mapped[:4096] or holds_boolean_token(mapped, _BOOLEAN_TOKEN):
-                    return None
-                step = 1 << 24
-                newlines = sum(mapped[i:i + step].count(b"\n") for i in range(0, size, step))
-                last_byte = mapped[size - 1:size]
-        lines = newlines if last_byte == b"\n" else newlines + 1
-        nnum = ntokens - 1
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields: never silently dropped
-            frame = pd.read_csv(path, sep=r"\s+", header=None, names=list(range(ntokens)), index_col=False,
-                                engine="c", encoding="utf-8-sig",
-                                dtype={**{j: np.float64 for j in range(nnum)}, nnum: str},
-                                na_filter=False, skip_blank_lines=True)
-    except (ValueError, TypeError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.ParserWarning,
-            pd.errors.EmptyDataError, OverflowError, MemoryError):
+
+def _read_fast(path: Path, ntokens: int) -> WflwList | None:
+    """The list via pandas' C parser in pieces (:mod:`faceval.io.table`); None: use the checker."""
+    table = read_table(path, _spec(ntokens))
+    if table is None:
         return None
-    if len(frame) == 0 or len(frame) != lines:
-        return None  # blank lines (line numbers need the checker) or rows pandas merged
-    images = frame.pop(nnum)
-    values = frame.to_numpy(dtype=np.float64)
-    del frame
-    if not np.isfinite(values).all():
+    if not all(np.isfinite(block).all() for block in table.blocks):
         return None
-    raw = images.tolist()
-    if not all(isinstance(p, str) and p.strip() for p in raw):
+    if not all(isinstance(p, str) and p.strip() for p in table.texts):
         return None  # a line without its image path: the checker names it
-    paths = [p.replace("\\", "/") for p in raw]
-    return values, paths, np.arange(1, len(paths) + 1, dtype=np.int64)
+    paths = [p.replace("\\", "/") for p in table.texts]
+    n = len(paths)
+    numbers = np.arange(1, n + 1, dtype=np.int64)
+    landmarks = table.blocks[0].reshape(n, NUM_POINTS, 2)
+    if ntokens != _FULL_TOKENS:
+        return WflwList(landmarks=landmarks, boxes=np.full((n, 4), np.nan), flags=np.full((n, 6), -1, dtype=np.int8),
+                        image_paths=paths, line_numbers=numbers)
+    return WflwList(landmarks=landmarks, boxes=table.blocks[1], flags=_flags(path, table.blocks[2], numbers, None),
+                    image_paths=paths, line_numbers=numbers)
 
 
 def _read(path: Path, ntokens: int, expect: str, what: str) -> WflwList:
     fast = _read_fast(path, ntokens)
     if fast is not None:
-        values, images, numbers = fast
-        return _assemble(path, values, images, numbers, ntokens, None)
+        return fast
     lines = read_text(path, what).splitlines()
     numeric: list[str] = []
     images: list[str] = []
@@ -149,21 +133,24 @@ def _read(path: Path, ntokens: int, expect: str, what: str) -> WflwList:
     return _assemble(path, values, images, np.asarray(numbers, dtype=np.int64), ntokens, numeric)
 
 
+def _flags(path: Path, raw_flags: np.ndarray, numbers: np.ndarray, numeric: list[str] | None) -> np.ndarray:
+    """The six 0/1 flags as int8; anything else names its line (and the token as written, when known)."""
+    bad = ~np.isin(raw_flags, (0.0, 1.0))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        shown = numeric[row * (_FULL_TOKENS - 1) + 200 + col] if numeric is not None else f"{raw_flags[row, col]:g}"
+        raise InputError(f"expected a 0/1 {ATTRIBUTE_NAMES[col]} flag (token {197 + 4 + col}), "
+                         f"found '{shown}'", path=path, line=int(numbers[row]))
+    return raw_flags.astype(np.int8)
+
+
 def _assemble(path: Path, values: np.ndarray, images: list[str], numbers: np.ndarray, ntokens: int,
               numeric: list[str] | None) -> WflwList:
-    nnum = ntokens - 1
     n = len(images)
     landmarks = values[:, : 2 * NUM_POINTS].reshape(n, NUM_POINTS, 2)
     if ntokens == _FULL_TOKENS:
         boxes = values[:, 196:200].copy()
-        raw_flags = values[:, 200:206]
-        bad = ~np.isin(raw_flags, (0.0, 1.0))
-        if bad.any():
-            row, col = np.argwhere(bad)[0]
-            shown = numeric[row * nnum + 200 + col] if numeric is not None else f"{raw_flags[row, col]:g}"
-            raise InputError(f"expected a 0/1 {ATTRIBUTE_NAMES[col]} flag (token {197 + 4 + col}), "
-                             f"found '{shown}'", path=path, line=int(numbers[row]))
-        flags = raw_flags.astype(np.int8)
+        flags = _flags(path, values[:, 200:206], numbers, numeric)
     else:
         boxes = np.full((n, 4), np.nan)
         flags = np.full((n, 6), -1, dtype=np.int8)

@@ -19,6 +19,21 @@ AUC modes (``AUC_MODES``):
     SPIGA: ``np.histogram(NME, bins=10000)`` over ``[min, max]`` of the (finite) NMEs, cumulative
     counts / N paired with the *left* bin edges, edges ``< t`` kept, Simpson (old ``simps``)
     over them, divided by t, plus ``(t - last_edge) / t`` when the curve already reached 1.
+
+Failure-rate cuts (``FR_CUTS``; evaluation.md section 3):
+
+``strict`` (default)
+    ``FR@t = mean_i [NME_i > t]``.
+``grid``
+    PIPNet ``compute_fr_and_auc`` / STAR ``FR_AUC.test`` / menpofit
+    ``area_under_curve_and_failure_rate``: ``FR = 1 - CED(xs[-1])`` on their float grid
+    ``xs = np.arange(0, t + 1e-4, 1e-4)``, i.e. ``mean_i [NME_i > xs[-1]]``; ``xs[-1]`` is
+    ``t + 1e-4`` for some t (0.05, 0.07), so an NME in ``(t, t + 1e-4]`` is no failure there.
+``spiga-hist``
+    SPIGA ``_auc_fr_metrics``: ``FR = 1 - cumulative[-1]`` of the same histogram curve as its AUC
+    (edges ``< t`` kept), i.e. ``mean_i [NME_i >= e]`` with ``e`` the first bin edge ``>= t``
+    (the right edge of the bin holding t; NMEs in ``(t, e)`` are no failures); 1 when no edge
+    lies below t.
 """
 
 from __future__ import annotations
@@ -30,6 +45,12 @@ import numpy as np
 from faceval.errors import InputError, closest
 
 AUC_MODES: tuple[str, ...] = ("exact", "simpson-1e-4", "spiga-hist")
+
+#: Failure-rate cuts (module docstring).
+FR_CUTS: tuple[str, ...] = ("strict", "grid", "spiga-hist")
+
+#: Step of the PIPNet / STAR / menpofit CED grid.
+GRID_STEP = 1e-4
 
 #: SPIGA's number of histogram bins for its cumulative curve.
 SPIGA_BINS = 10000
@@ -50,13 +71,51 @@ def _check_threshold(t: float) -> float:
     return t
 
 
-def failure_rate(nme: np.ndarray, t: float) -> float:
-    """``FR@t = mean_i [NME_i > t]`` (strict ``>``; non-finite NME is a failure), a fraction."""
+def grid_end(t: float) -> float:
+    """Last point of the PIPNet / STAR / menpofit grid ``np.arange(0, t + 1e-4, 1e-4)[-1]``."""
+    return float(np.arange(0, float(t) + GRID_STEP, GRID_STEP)[-1])
+
+
+def _spiga_curve(arr: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """SPIGA's cumulative curve ``(cumulative, left edges)`` cut to the edges ``< t``.
+
+    ``np.histogram`` over ``[min, max]`` of the finite NMEs in ``SPIGA_BINS`` bins; cumulative
+    counts over ``N`` (all images, failures included), paired with the *left* bin edges.
+    """
+    finite = arr[np.isfinite(arr)]
+    if finite.size == 0:
+        return np.empty(0), np.empty(0)
+    try:
+        counts, edges = np.histogram(finite, bins=SPIGA_BINS)
+    except ValueError:  # range too narrow to split (values equal within float resolution): one bin
+        counts, edges = np.array([finite.size]), np.array([finite.min(), finite.max()])
+    cumulative = np.cumsum(counts) / float(arr.size)
+    base = edges[: counts.size]
+    m = int(np.count_nonzero(base < t))
+    return cumulative[:m], base[:m]
+
+
+def failure_rate(nme: np.ndarray, t: float, cut: str = "strict") -> float:
+    """Failure rate at t, a fraction, with the given cut (``FR_CUTS``; module docstring).
+
+    ``strict``: ``mean_i [NME_i > t]``; ``grid``: ``mean_i [NME_i > grid_end(t)]``;
+    ``spiga-hist``: ``1 - cumulative[-1]`` of SPIGA's histogram curve. A non-finite NME is a
+    failure in every cut.
+    """
+    if cut not in FR_CUTS:
+        raise InputError(f"unknown FR cut '{cut}'{closest(cut, FR_CUTS)}; known: {', '.join(FR_CUTS)}")
     arr = _clean(nme)
     t = _check_threshold(t)
     if arr.size == 0:
         return float("nan")
-    return float(np.count_nonzero(arr > t) / arr.size)
+    if cut == "strict":
+        return float(np.count_nonzero(arr > t) / arr.size)
+    if cut == "grid":
+        return float(np.count_nonzero(arr > grid_end(t)) / arr.size)
+    cumulative, _base = _spiga_curve(arr, t)
+    if cumulative.size == 0:
+        return 1.0
+    return float(1.0 - cumulative[-1])
 
 
 def ced(nme: np.ndarray, xs: np.ndarray | Sequence[float]) -> np.ndarray:
@@ -141,20 +200,9 @@ def auc(nme: np.ndarray, t: float, mode: str = "exact") -> float:
         ys = ced(arr, xs)
         return simpson_legacy(ys, xs) / t
     # spiga-hist
-    finite = arr[np.isfinite(arr)]
-    if finite.size == 0:
+    cumulative, base = _spiga_curve(arr, t)
+    if base.size == 0:
         return 0.0
-    try:
-        counts, edges = np.histogram(finite, bins=SPIGA_BINS)
-    except ValueError:  # range too narrow to split (values equal within float resolution): one bin
-        counts, edges = np.array([finite.size]), np.array([finite.min(), finite.max()])
-    cumulative = np.cumsum(counts) / float(n)
-    base = edges[: counts.size]
-    m = int(np.count_nonzero(base < t))
-    if m == 0:
-        return 0.0
-    base = base[:m]
-    cumulative = cumulative[:m]
     value = simpson_legacy(cumulative, base) / t
     if base[-1] < t and cumulative[-1] == 1:
         value += (t - base[-1]) / t

@@ -77,15 +77,27 @@ def group_nme(predictions: np.ndarray, ground_truth: np.ndarray, normalizers: np
     image ``i`` (all of ``G``, or its visible ones under ``visible``); ``I_G`` holds the images
     with finite ``NME_i`` and non-empty ``G_i``. Returns ``(NME_G, |I_G|)``; NaN when empty.
     """
+    per_image = group_nme_per_image(predictions, ground_truth, normalizers, nme, indices, visible)
+    keep = ~np.isnan(per_image)
+    if not keep.any():
+        return float("nan"), 0
+    return float(per_image[keep].mean()), int(keep.sum())
+
+
+def group_nme_per_image(predictions: np.ndarray, ground_truth: np.ndarray, normalizers: np.ndarray, nme: np.ndarray,
+                        indices: list[int], visible: np.ndarray | None = None) -> np.ndarray:
+    """``(N,)`` per-image group NME ``NME_iG`` (see :func:`group_nme`); NaN for an image not in ``I_G``.
+
+    The one formula of the group NME: :func:`group_nme` and the registry metric
+    ``nme_group:<group>`` (:mod:`faceval.metrics.registry`) both average these.
+    """
     idx = np.asarray(indices, dtype=np.int64)
     errors = point_errors(predictions, ground_truth, normalizers)[:, idx]
     mask = _counted(errors, nme, None if visible is None else np.asarray(visible)[:, idx])
     per_image_count = mask.sum(axis=1)
-    keep = per_image_count > 0
-    if not keep.any():
-        return float("nan"), 0
-    per_image = np.where(mask, errors, 0.0).sum(axis=1)[keep] / per_image_count[keep]
-    return float(per_image.mean()), int(keep.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_image = np.where(mask, errors, 0.0).sum(axis=1) / per_image_count
+    return np.where(per_image_count > 0, per_image, np.nan)
 
 
 def landmark_errors(predictions: np.ndarray, ground_truth: np.ndarray, normalizers: np.ndarray, nme: np.ndarray,
@@ -111,6 +123,10 @@ def run_landmark_errors(run, split: str | None = None) -> LandmarkErrors:  # typ
 def _run_arrays(run, split: str | None):  # type: ignore[no-untyped-def]
     """Predictions, GT, normalisers, NME of one split (all samples when None), and the visibility
     mask when the run's protocol is ``visible_only`` (else None)."""
+    if run.pose_only:
+        from faceval.errors import InputError
+
+        raise InputError(f"run '{run.label}' is pose-only: it has no landmark predictions")
     rows = np.arange(len(run.sample_ids)) if split is None else np.asarray(run.splits[split], dtype=np.int64)
     visible = np.asarray(run.visible)[rows] if run.protocol.visible_only else None
     return (np.asarray(run.predictions)[rows], np.asarray(run.ground_truth)[rows], np.asarray(run.normalizers)[rows],

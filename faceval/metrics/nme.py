@@ -319,3 +319,80 @@ def dataset_nme(nme: np.ndarray) -> float:
     if finite.size == 0:
         return float("inf")
     return float(np.mean(finite))
+
+
+#: Dtypes of the normalised point distances of the ``point-mean`` aggregation.
+DISTANCE_DTYPES: tuple[str, ...] = ("float64", "float32")
+
+
+def normalised_point_errors(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    normalizers: np.ndarray,
+    *,
+    visible: np.ndarray | None = None,
+    dtype: str = "float64",
+) -> np.ndarray:
+    """Normalised point distances ``q_ik = ||(p_ik - g_ik) / d_i||_2``, ``(N, K)``, in ``dtype``.
+
+    As mmpose's ``_calc_distances`` computes them: the difference is divided by ``d_i`` first,
+    the norm is ``sqrt(sum of squares)`` in float64, and the result is stored in ``dtype``
+    (mmpose stores float32). NaN marks a point that is not counted: not visible (``visible``
+    given) or in an image whose prediction is non-finite anywhere (a failure, left out as the
+    dataset NME leaves it out).
+    """
+    if dtype not in DISTANCE_DTYPES:
+        raise InputError(f"unknown distance dtype '{dtype}'; known: {', '.join(DISTANCE_DTYPES)}")
+    p = np.asarray(pred, dtype=np.float64)
+    g = np.asarray(gt, dtype=np.float64)
+    d = np.asarray(normalizers, dtype=np.float64).reshape(-1)
+    if p.shape != g.shape or p.ndim != 3 or d.shape[0] != p.shape[0]:
+        raise InputError(f"predictions {p.shape}, ground truth {g.shape} and {d.shape[0]} normalisers do not match")
+    with np.errstate(invalid="ignore", over="ignore"):
+        q = (p - g) / d[:, None, None]
+        dist = np.sqrt(np.add.reduce(q * q, axis=-1))
+    counted = np.isfinite(p).all(axis=(1, 2))[:, None] & np.ones(dist.shape, dtype=bool)
+    if visible is not None:
+        counted &= np.asarray(visible, dtype=bool)
+    out = np.where(counted, dist, np.nan)
+    return out.astype(np.float32) if dtype == "float32" else out
+
+
+def point_mean(errors: np.ndarray) -> float:
+    """The ``point-mean`` NME: mean of ``q_ik`` over every counted (image, point) pair.
+
+    ``point-mean = (sum_{i,k: v_ik} q_ik) / #{(i, k): v_ik}`` with ``q_ik = e_ik / d_i``
+    (:func:`normalised_point_errors`; NaN = not counted). This is mmpose's ``keypoint_nme``:
+    with a visibility mask an image weighs by its number of visible points; with every point
+    counted it equals the mean of the per-image NMEs. Summed as mmpose sums: the counted
+    values taken point-major (``distances.T[mask]``) and reduced by numpy in the array's dtype
+    (float32 for mmpose), then divided by the count in that dtype. NaN when nothing is counted.
+    """
+    arr = np.asarray(errors)
+    vals = arr.T[~np.isnan(arr.T)]
+    if vals.size == 0:
+        return float("nan")
+    kind = vals.dtype.type
+    return float(kind(vals.sum()) / kind(vals.size))
+
+
+def point_mean_rows(rows: np.ndarray, dtype: str = "float64") -> np.ndarray:
+    """:func:`point_mean` of each row of ``(B, n, K)`` distances (NaN: not counted) -> ``(B,)``.
+
+    inf when a row has images but no counted pair (every image failed), NaN without images. The
+    point estimate (one row) is :func:`point_mean` in ``dtype`` (mmpose's float32 sum, bit for
+    bit); bootstrap rows (B > 1) are summed in float64.
+    """
+    rows = np.asarray(rows)
+    if rows.ndim != 3:
+        raise InputError("point-mean NME needs per-point distances (n, K) per image")
+    if rows.shape[1] == 0:
+        return np.full(rows.shape[0], np.nan)
+    ok = ~np.isnan(rows)
+    cnt = ok.sum(axis=(1, 2))
+    if rows.shape[0] == 1:
+        kind = np.float32 if dtype == "float32" else np.float64
+        return np.array([point_mean(rows[0].astype(kind)) if cnt[0] else float("inf")])
+    tot = np.where(ok, rows, 0.0).astype(np.float64).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.inf)

@@ -12,6 +12,9 @@ Kinds (``NORMALIZERS``):
 ``bbox``            ``d_i = sqrt(w_i * h_i)`` of the GT landmark box,
                     ``w_i = max_k x_ik - min_k x_ik``, ``h_i = max_k y_ik - min_k y_ik``
 ``diagonal``        ``d_i = sqrt(w_i**2 + h_i**2)`` of the same GT landmark box
+``box-edge``        ``d_i = (w_i + h_i) / 2`` of the same box (menpofit's ``bb_avg_edge_length``)
+``box-height``      ``d_i = h_i`` of the same box (SPIGA's ``height``: its ``bbox[3]``, which
+                    for its 300W files is the GT landmark box)
 ``box-size``        ``d_i = box_sizes[i]`` (a per-image size given by the dataset, e.g. AFLW)
 ==================  ==========================================================================
 
@@ -28,7 +31,8 @@ import numpy as np
 from faceval.errors import InputError, closest
 from faceval.schemes import Scheme
 
-NORMALIZERS: tuple[str, ...] = ("inter-ocular", "inter-pupil", "bbox", "diagonal", "box-size")
+NORMALIZERS: tuple[str, ...] = ("inter-ocular", "inter-pupil", "bbox", "diagonal", "box-size", "box-edge",
+                                "box-height")
 
 
 def _as_landmarks(gt: np.ndarray) -> np.ndarray:
@@ -72,7 +76,9 @@ def compute_normalizers(
         inter-pupil:  ``d_i = ||mean_{k in P} g_ik - mean_{k in Q} g_ik||_2``;
         bbox:         ``d_i = sqrt((max_k x_ik - min_k x_ik) * (max_k y_ik - min_k y_ik))``;
         diagonal:     ``d_i = sqrt(w_i^2 + h_i^2)``;
-        box-size:     ``d_i = box_sizes[i]``.
+        box-size:     ``d_i = box_sizes[i]``;
+        box-edge:     ``d_i = (w_i + h_i) / 2`` (menpofit ``bb_avg_edge_length``);
+        box-height:   ``d_i = h_i`` (SPIGA ``height``).
 
     Raises:
         InputError: unknown kind (with the closest name), a scheme without the needed points,
@@ -122,5 +128,9 @@ def compute_normalizers(
     wh = landmark_box_wh(arr)
     if kind == "bbox":
         return np.sqrt(wh[:, 0] * wh[:, 1])
+    if kind == "box-edge":
+        return 0.5 * (wh[:, 0] + wh[:, 1])
+    if kind == "box-height":
+        return wh[:, 1].copy()
     # diagonal
     return np.hypot(wh[:, 0], wh[:, 1])

@@ -10,15 +10,31 @@ Names are made by :func:`metric_name` and parsed by :func:`parse_metric`, nowher
 (canonical form in brackets):
 
 * ``nme`` -- dataset NME: the mean of the finite per-image NMEs, or with the ``pooled``
-  aggregation the sum of point errors over the sum of normalisers; fraction, lower is better;
+  aggregation the sum of point errors over the sum of normalisers, or with ``point-mean``
+  (mmpose) the mean of ``e_ik / d_i`` over every counted (image, point) pair
+  (:func:`faceval.metrics.nme.point_mean`); fraction, lower is better;
+* ``nme_binmean`` -- 3DDFA's "mean of the three yaw-bin means": ``(1/B) sum_b mean_{i in bin b}
+  NME_i`` over the bin splits of :data:`faceval.metrics.bins.BIN_SPLITS` (AFLW2000-3D
+  ``yaw0-30``, ``yaw30-60``, ``yaw60-90``); on a split holding images of every bin, when the run
+  has all the bin splits; fraction, lower;
 * ``nme_p<q>`` (``nme_p50``, ``nme_p90``, ``nme_p95``, ``nme_p99``; any 0 <= q <= 100) -- NME
   percentile (linear; a failure is +inf), fraction, lower;
-* ``fr@<t>`` -- failure rate ``mean_i [NME_i > t]``, fraction, lower; ``auc@<t>`` -- AUC at t in
-  the protocol's AUC mode, fraction, higher. The threshold is written by :func:`threshold_key`:
+* ``fr@<t>`` -- failure rate ``mean_i [NME_i > t]`` (or the protocol's peer FR cut, ``grid`` /
+  ``spiga-hist``: :func:`faceval.metrics.curves.failure_rate`), fraction, lower; ``auc@<t>`` -- AUC
+  at t in the protocol's AUC mode, fraction, higher. The threshold is written by :func:`threshold_key`:
   two decimals (``fr@0.1`` -> ``fr@0.10``), or more when two would round it (``fr@0.075``);
 * ``mae_yaw``, ``mae_pitch``, ``mae_roll`` -- head-pose MAE over the images whose label and
   prediction of that angle are both finite, the difference wrapped into (-180, 180] when the
   protocol's ``pose_wrap`` is on; ``mae_mean`` the mean of the three; degrees, lower;
+* ``nme_group:<group>`` (``nme_group:eyes``, ``nme_group:brows``, ...) -- the NME of one named point
+  group of the run's scheme (jaw, brows, nose, eyes, mouth, ...): the mean over images of the
+  mean normalised error of the group's points (:mod:`faceval.metrics.landmarks`); fraction, lower;
+* ``bias_yaw``, ``bias_pitch``, ``bias_roll`` -- mean signed error ``mean (pred - gt)`` over the same
+  images (wrapped alike); degrees, closer to zero is better (direction ``zero``);
+  ``corr_yaw``, ``corr_pitch``, ``corr_roll`` -- Pearson correlation of the predicted angle with its
+  label over the same images (NaN with fewer than two images or a constant side); ratio, higher.
+  Together they tell a convention mismatch (a flipped sign, an offset) at once
+  (:mod:`faceval.metrics.pose_conventions`);
 * ``n`` -- images in the split; ``n_pose`` -- images with at least one scored angle (the pose
   MAE's sample), higher; ``n_failed_inputs`` and ``n_nonfinite`` -- unusable inputs and
   non-finite predictions of usable inputs, lower; counts.
@@ -36,8 +52,8 @@ from faceval.errors import InputError, closest
 from faceval.metrics.view import MetricView
 from faceval.runs.protocol import Protocol
 
-Direction = Literal["lower", "higher"]
-Unit = Literal["fraction", "degrees", "count"]
+Direction = Literal["lower", "higher", "zero"]
+Unit = Literal["fraction", "degrees", "count", "ratio"]
 
 POSE_ANGLES: tuple[str, ...] = ("yaw", "pitch", "roll")
 
@@ -46,8 +62,10 @@ SUMMARY_PERCENTILES: tuple[int, ...] = (50, 90, 95, 99)
 
 _THRESHOLD_RE = re.compile(r"^(fr|auc)@(.+)$")
 _PERCENTILE_RE = re.compile(r"^nme_p(\d+(?:\.\d+)?)$")
-_FIXED_FAMILIES = ("nme", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "n", "n_pose", "n_failed_inputs",
-                   "n_nonfinite")
+_FIXED_FAMILIES = ("nme", "nme_binmean", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "bias_yaw", "bias_pitch",
+                   "bias_roll", "corr_yaw", "corr_pitch", "corr_roll", "n", "n_pose", "n_failed_inputs", "n_nonfinite")
+#: Metrics that need neither landmark nor pose predictions (a pose-only run has them too).
+_GENERIC = ("n", "n_failed_inputs")
 
 
 def threshold_key(t: float) -> str:
@@ -63,12 +81,15 @@ def threshold_key(t: float) -> str:
     return f"{t:.10f}".rstrip("0")
 
 
-def metric_name(family: str, param: float | None = None) -> str:
+def metric_name(family: str, param: float | str | None = None) -> str:
     """The canonical name of a metric: the one place names are made.
 
     ``metric_name("fr", 0.075) == "fr@0.075"``, ``metric_name("auc", 0.1) == "auc@0.10"``,
-    ``metric_name("nme_p", 90) == "nme_p90"``, ``metric_name("mae_yaw") == "mae_yaw"``.
+    ``metric_name("nme_p", 90) == "nme_p90"``, ``metric_name("mae_yaw") == "mae_yaw"``,
+    ``metric_name("nme_group", "eyes") == "nme_group:eyes"``.
     """
+    if family == "nme_group":
+        return _group_metric_name(param)
     if family in ("fr", "auc"):
         if param is None:
             raise InputError(f"metric '{family}' needs a threshold, e.g. {family}@0.10")
@@ -119,17 +140,31 @@ class Metric:
 
     @property
     def needs_pose(self) -> bool:
-        """True for the pose metrics (``mae_*``, ``n_pose``): they need predicted and GT poses."""
-        return self.unit == "degrees" or self.name == "n_pose"
+        """True for the pose metrics (``mae_*``, ``bias_*``, ``corr_*``, ``n_pose``): they need
+        predicted and GT poses."""
+        return self.unit in ("degrees", "ratio") or self.name == "n_pose"
+
+    @property
+    def needs_landmarks(self) -> bool:
+        """True for every metric of landmark predictions (all but the pose metrics, ``n`` and
+        ``n_failed_inputs``): a pose-only run has none of them."""
+        return not self.needs_pose and self.name not in _GENERIC
 
     @property
     def is_count(self) -> bool:
         """True for counts (no interval, no paired test)."""
         return self.unit == "count"
 
+    @property
+    def reads_landmarks(self) -> bool:
+        """True when the metric reads the predicted and GT landmark arrays of every point
+        (``nme_group:*``); the others read the per-image NME only."""
+        return False
+
     def available(self, view: MetricView) -> bool:
-        """False when the view lacks what the metric needs (pose metrics without poses)."""
-        return view.has_pose or not self.needs_pose
+        """False when the view lacks what the metric needs (pose metrics without poses, landmark
+        metrics of a pose-only run)."""
+        return (view.has_pose or not self.needs_pose) and (view.has_landmarks or not self.needs_landmarks)
 
     def per_image(self, view: MetricView) -> np.ndarray:
         """The per-image quantity the metric aggregates (first axis = images)."""
@@ -146,6 +181,8 @@ class Metric:
     def value(self, view: MetricView) -> float:
         """The metric of one split: ``aggregate(per_image(view))``."""
         if not self.available(view):
+            if self.needs_landmarks:
+                raise InputError(f"metric '{self.name}' needs landmark predictions; this run is pose-only")
             raise InputError(f"metric '{self.name}' needs head-pose predictions and ground truth")
         return self.aggregate(self.per_image(view), view.protocol)
 
@@ -168,6 +205,8 @@ class NmeMetric(Metric):
     """``nme``: mean of the finite per-image NMEs (``pooled``: sum of errors / sum of normalisers)."""
 
     def per_image(self, view: MetricView) -> np.ndarray:
+        if view.protocol.aggregation == "point-mean":
+            return _point_mean_per_image(view)
         if view.protocol.aggregation != "pooled":
             return _clean_nme(view)
         # Pooled: per image (sum_k v_ik e_ik, d_i sum_k v_ik); an image with a non-finite NME is
@@ -188,6 +227,8 @@ class NmeMetric(Metric):
         return np.stack([sums, weights], axis=1) if view.n else np.empty((0, 2))
 
     def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        if protocol is not None and protocol.aggregation == "point-mean":
+            return _point_mean_rows(np.asarray(rows), protocol)
         rows = np.asarray(rows, dtype=np.float64)
         if rows.ndim == 3:  # pooled pairs
             ok = np.isfinite(rows[..., 0])
@@ -243,10 +284,17 @@ class FailureRateMetric(Metric):
         return _clean_nme(view)
 
     def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        from faceval.metrics.curves import failure_rate, grid_end
+
+        assert self.threshold is not None
         rows = np.asarray(rows, dtype=np.float64)
         if rows.shape[1] == 0:
             return np.full(rows.shape[0], np.nan)
-        return np.count_nonzero(rows > self.threshold, axis=1) / rows.shape[1]
+        cut = (protocol or Protocol()).fr_cut
+        if cut == "spiga-hist":  # a histogram per row: no closed form
+            return np.array([failure_rate(row, self.threshold, cut) for row in rows])
+        bound = grid_end(self.threshold) if cut == "grid" else self.threshold
+        return np.count_nonzero(rows > bound, axis=1) / rows.shape[1]
 
     def paired_values(self, view: MetricView) -> np.ndarray:
         return _clean_nme(view)
@@ -278,6 +326,11 @@ class AucMetric(Metric):
 
 def _pose_errors(view: MetricView) -> np.ndarray:
     """``(n, 3)`` absolute angle errors (wrapped when the protocol says so); NaN where unscored."""
+    return np.abs(_signed_pose_errors(view))
+
+
+def _signed_pose_errors(view: MetricView) -> np.ndarray:
+    """``(n, 3)`` signed angle errors ``pred - gt`` (wrapped when the protocol says so); NaN where unscored."""
     from faceval.metrics.pose import wrap_degrees
 
     if view.pose_pred is None or view.pose_gt is None:
@@ -289,7 +342,7 @@ def _pose_errors(view: MetricView) -> np.ndarray:
         diff = p - g
         if view.protocol.pose_wrap:
             diff = wrap_degrees(diff)
-    return np.where(ok, np.abs(diff), np.nan)
+    return np.where(ok, diff, np.nan)
 
 
 def _masked_mean_rows(rows: np.ndarray) -> np.ndarray:
@@ -331,6 +384,51 @@ class PoseMaeMetric(Metric):
         return values
 
 
+def _angle(name: str) -> int:
+    return POSE_ANGLES.index(name.split("_", 1)[1])
+
+
+@dataclass(frozen=True)
+class PoseBiasMetric(Metric):
+    """``bias_<angle>``: mean signed (wrapped) error ``pred - gt`` over the scored images."""
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        return _signed_pose_errors(view)[:, _angle(self.name)]
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        return _masked_mean_rows(np.asarray(rows, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class PoseCorrelationMetric(Metric):
+    """``corr_<angle>``: Pearson correlation of predicted with GT angle over the scored images.
+
+    Per image the pair ``(pred, gt)`` (NaN where unscored); ``r = sum(dp dg) / sqrt(sum dp^2 sum dg^2)``
+    with ``d`` the deviation from the mean over the scored images; NaN with fewer than two images
+    or a constant side.
+    """
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        if view.pose_pred is None or view.pose_gt is None:
+            raise InputError("pose metrics need head-pose predictions and ground truth")
+        a = _angle(self.name)
+        p = np.asarray(view.pose_pred, dtype=np.float64).reshape(-1, 3)[:, a]
+        g = np.asarray(view.pose_gt, dtype=np.float64).reshape(-1, 3)[:, a]
+        ok = np.isfinite(p) & np.isfinite(g)
+        return np.stack([np.where(ok, p, np.nan), np.where(ok, g, np.nan)], axis=1).reshape(-1, 2)
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.float64)
+        ok = ~np.isnan(rows[..., 0])
+        cnt = ok.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(ok[..., None], rows, 0.0).sum(axis=1) / np.maximum(cnt, 1)[:, None]
+            dev = np.where(ok[..., None], rows - means[:, None, :], 0.0)
+            num = (dev[..., 0] * dev[..., 1]).sum(axis=1)
+            den = np.sqrt((dev[..., 0] ** 2).sum(axis=1) * (dev[..., 1] ** 2).sum(axis=1))
+            return np.where((cnt >= 2) & (den > 0), num / np.where(den > 0, den, 1.0), np.nan)
+
+
 @dataclass(frozen=True)
 class CountMetric(Metric):
     """Counts: ``n``, ``n_pose``, ``n_failed_inputs``, ``n_nonfinite`` (sum of a per-image indicator)."""
@@ -350,17 +448,82 @@ class CountMetric(Metric):
         return np.asarray(rows, dtype=np.float64).sum(axis=1)
 
 
+# --------------------------------------------------------------------------------------------
+# peer-protocol metrics: mmpose's point-mean NME, 3DDFA's mean of the yaw-bin means
+# --------------------------------------------------------------------------------------------
+
+
+def _point_mean_per_image(view: MetricView) -> np.ndarray:
+    """``(n, K)`` normalised point distances ``q_ik`` (NaN: not counted) for ``point-mean``."""
+    from faceval.metrics.nme import normalised_point_errors
+
+    if view.predictions is None or view.ground_truth is None or view.normalizers is None:
+        raise InputError("point-mean NME needs the predictions, ground truth and normalisers of the run")
+    visible = view.visible if view.protocol.visible_only else None
+    q = normalised_point_errors(view.predictions, view.ground_truth, view.normalizers, visible=visible,
+                                dtype=view.protocol.distance_dtype)
+    # an image the per-image NME calls a failure is left out (as the mean leaves it out)
+    return np.where(np.isfinite(_clean_nme(view))[:, None], q, np.nan)
+
+
+def _point_mean_rows(rows: np.ndarray, protocol: Protocol) -> np.ndarray:
+    from faceval.metrics.nme import point_mean_rows
+
+    return point_mean_rows(rows, protocol.distance_dtype)
+
+
+@dataclass(frozen=True)
+class BinMeanMetric(Metric):
+    """``nme_binmean``: ``(1/B) sum_b mean_{i in bin b, NME_i finite} NME_i`` (3DDFA).
+
+    A bin whose images all failed has mean inf (as ``nme``); a bin without images (a bootstrap
+    resample can lose one) gives NaN. Available on a view that has images of every bin.
+    """
+
+    def available(self, view: MetricView) -> bool:
+        if view.bins is None or view.n_bins == 0 or not view.has_landmarks:
+            return False
+        return bool(np.isin(np.arange(view.n_bins), np.asarray(view.bins)).all())
+
+    def value(self, view: MetricView) -> float:
+        if not self.available(view):
+            raise InputError("metric 'nme_binmean' needs every bin split of the dataset in the run "
+                             "(AFLW2000-3D: aflw2000:yaw0-30, aflw2000:yaw30-60, aflw2000:yaw60-90) "
+                             "and images of each bin in the split")
+        return self.aggregate(self.per_image(view), view.protocol)
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        """``(n, 3)``: NME, bin index (-1: none), number of bins."""
+        if view.bins is None:
+            raise InputError("metric 'nme_binmean' needs the bin splits of the dataset in the run")
+        bins = np.asarray(view.bins, dtype=np.float64)
+        return np.stack([_clean_nme(view), bins, np.full(view.n, float(view.n_bins))], axis=1)
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        from faceval.metrics.bins import mean_of_bin_means_rows
+
+        return mean_of_bin_means_rows(np.asarray(rows, dtype=np.float64))
+
+    def paired_values(self, view: MetricView) -> np.ndarray:
+        return _clean_nme(view)
+
+
 _FIXED: dict[str, Metric] = {
     "nme": NmeMetric("nme", "NME", "lower", "fraction"),
     "mae_yaw": PoseMaeMetric("mae_yaw", "MAE yaw", "lower", "degrees"),
     "mae_pitch": PoseMaeMetric("mae_pitch", "MAE pitch", "lower", "degrees"),
     "mae_roll": PoseMaeMetric("mae_roll", "MAE roll", "lower", "degrees"),
     "mae_mean": PoseMaeMetric("mae_mean", "MAE mean", "lower", "degrees"),
+    **{metric_name(f"bias_{a}"): PoseBiasMetric(metric_name(f"bias_{a}"), f"bias {a}", "zero", "degrees")
+       for a in POSE_ANGLES},
+    **{metric_name(f"corr_{a}"): PoseCorrelationMetric(metric_name(f"corr_{a}"), f"corr {a}", "higher", "ratio")
+       for a in POSE_ANGLES},
     "n": CountMetric("n", "Images", "higher", "count"),
     "n_pose": CountMetric("n_pose", "Images with pose", "higher", "count"),
     "n_failed_inputs": CountMetric("n_failed_inputs", "Failed inputs", "lower", "count"),
     "n_nonfinite": CountMetric("n_nonfinite", "Non-finite NME", "lower", "count"),
 }
+_FIXED["nme_binmean"] = BinMeanMetric("nme_binmean", "NME bin mean", "lower", "fraction")
 
 #: Names for suggestions in error messages (threshold metrics shown with a typical threshold).
 KNOWN_NAMES: tuple[str, ...] = ("nme",) + tuple(metric_name("nme_p", q) for q in SUMMARY_PERCENTILES) + tuple(
@@ -394,6 +557,8 @@ def parse_metric(name: str) -> Metric:
         if kind == "fr":
             return FailureRateMetric(canon, f"FR@{threshold_key(t)}", "lower", "fraction", threshold=t)
         return AucMetric(canon, f"AUC@{threshold_key(t)}", "higher", "fraction", threshold=t)
+    if key.startswith(GROUP_PREFIX):
+        return _parse_group_metric(key, name)
     m = _PERCENTILE_RE.match(key)
     if m:
         q = float(m.group(1))
@@ -408,25 +573,42 @@ metric_info = parse_metric
 MetricInfo = Metric
 
 
-def summary_metrics(thresholds: tuple[float, ...] | list[float], *, with_pose: bool) -> list[Metric]:
+#: The pose metrics of a summary, in order (with ``n_pose`` after them).
+POSE_SUMMARY: tuple[str, ...] = ("mae_yaw", "mae_pitch", "mae_roll", "mae_mean") + tuple(
+    metric_name(f"{kind}_{a}") for kind in ("bias", "corr") for a in POSE_ANGLES)
+
+
+def summary_metrics(thresholds: tuple[float, ...] | list[float], *, with_pose: bool,
+                    with_landmarks: bool = True) -> list[Metric]:
     """The metrics of a split summary, in order: ``n``, ``nme``, percentiles, ``fr@T``/``auc@T``
-    per threshold, the pose metrics and ``n_pose`` (with pose), ``n_nonfinite``, ``n_failed_inputs``."""
-    names = ["n", "nme"] + [metric_name("nme_p", q) for q in SUMMARY_PERCENTILES]
-    for t in thresholds:
-        names += [metric_name("fr", t), metric_name("auc", t)]
+    per threshold (with landmarks), the pose metrics (:data:`POSE_SUMMARY`) and ``n_pose`` (with
+    pose), ``n_nonfinite`` (with landmarks), ``n_failed_inputs``."""
+    names = ["n"]
+    if with_landmarks:
+        names += ["nme"] + [metric_name("nme_p", q) for q in SUMMARY_PERCENTILES]
+        for t in thresholds:
+            names += [metric_name("fr", t), metric_name("auc", t)]
     if with_pose:
-        names += ["mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "n_pose"]
-    names += ["n_nonfinite", "n_failed_inputs"]
+        names += [*POSE_SUMMARY, "n_pose"]
+    names += (["n_nonfinite"] if with_landmarks else []) + ["n_failed_inputs"]
     return [parse_metric(n) for n in names]
 
 
 def summary_of(view: MetricView) -> dict[str, float]:
     """Every summary metric of one split (counts as ints), keyed by canonical name."""
     out: dict[str, float] = {}
-    for metric in summary_metrics(view.protocol.thresholds, with_pose=view.has_pose):
+    for metric in summary_metrics(view.protocol.thresholds, with_pose=view.has_pose,
+                                  with_landmarks=view.has_landmarks):
         value = metric.value(view)
         out[metric.name] = int(value) if metric.is_count else value
+    out.update(_cross_split_summary(view))
     return out
+
+
+def _cross_split_summary(view: MetricView) -> dict[str, float]:
+    """``nme_binmean`` on a split holding images of every bin of a run with all bin splits."""
+    binmean = _FIXED["nme_binmean"]
+    return {binmean.name: binmean.value(view)} if binmean.available(view) else {}
 
 
 def compute_metric(
@@ -449,3 +631,92 @@ def compute_metric(
     view = MetricView.from_nme(nme, protocol=Protocol(auc_mode=auc_mode, pose_wrap=pose_wrap, thresholds=()),
                                n_failed_inputs=n_failed_inputs, pose_pred=pose_pred, pose_gt=pose_gt)
     return parse_metric(name).value(view)
+
+
+# --------------------------------------------------------------------------------------------
+# group NME: nme_group:<group>
+# --------------------------------------------------------------------------------------------
+
+#: Prefix of the group metrics' names (``nme_group:eyes``).
+GROUP_PREFIX = "nme_group:"
+_GROUP_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _known_groups() -> list[str]:
+    """Group names of every scheme, in scheme order, each once."""
+    from faceval.schemes import SCHEME_NAMES, load_scheme
+
+    return list(dict.fromkeys(g for s in SCHEME_NAMES for g in load_scheme(s).groups))
+
+
+def _group_metric_name(group: float | str | None) -> str:
+    if not isinstance(group, str) or not _GROUP_RE.match(group):
+        raise InputError(f"a group metric needs a landmark group name, e.g. {GROUP_PREFIX}eyes, got {group!r}")
+    return GROUP_PREFIX + group
+
+
+def _parse_group_metric(key: str, name: str) -> "GroupNmeMetric":
+    group = key[len(GROUP_PREFIX):].strip()
+    known = _known_groups()
+    if group not in known:
+        raise InputError(f"unknown landmark group '{group}' in metric '{name}'{closest(group, known)}; "
+                         f"groups: {', '.join(known)}")
+    return GroupNmeMetric(metric_name("nme_group", group), f"NME {group}", "lower", "fraction", group=group)
+
+
+@dataclass(frozen=True)
+class GroupNmeMetric(Metric):
+    """``nme_group:<group>``: mean over images of the group's per-image NME (see
+    :func:`faceval.metrics.landmarks.group_nme`); images with an infinite NME are left out, as
+    are, under ``visible_only``, the group's invisible points (an image with none left out too).
+
+    Not available (an empty cell) when the run's scheme has no such group.
+    """
+
+    group: str | None = None
+
+    @property
+    def family(self) -> str:
+        return "nme_group"
+
+    @property
+    def reads_landmarks(self) -> bool:
+        return True
+
+    def _indices(self, view: MetricView) -> list[int] | None:
+        from faceval.schemes import load_scheme
+
+        if view.scheme is None:
+            return None
+        return load_scheme(view.scheme).groups.get(str(self.group))
+
+    def available(self, view: MetricView) -> bool:
+        return view.has_landmarks and self._indices(view) is not None
+
+    def per_image(self, view: MetricView) -> np.ndarray:
+        from faceval.metrics.landmarks import group_nme_per_image
+
+        indices = self._indices(view)
+        if indices is None:
+            raise InputError(f"metric '{self.name}': the run's scheme '{view.scheme}' has no group '{self.group}'")
+        if view.predictions is None or view.ground_truth is None or view.normalizers is None:
+            raise InputError(f"metric '{self.name}' needs the predictions, ground truth and normalisers of the run")
+        k = np.asarray(view.predictions).shape[1] if np.ndim(view.predictions) == 3 else 0
+        if max(indices, default=-1) >= k:
+            raise InputError(f"metric '{self.name}': the run's landmarks have {k} points, fewer than the "
+                             f"'{view.scheme}' scheme's group '{self.group}' needs")
+        visible = view.visible if view.protocol.visible_only else None
+        return group_nme_per_image(view.predictions, view.ground_truth, view.normalizers, view.nme, indices, visible)
+
+    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.shape[0] == 1:  # the point estimate, summed as landmarks.group_nme sums it
+            kept = rows[0][~np.isnan(rows[0])]
+            return np.array([float(kept.mean()) if kept.size else float("nan")])
+        return _masked_mean_rows(rows)
+
+    def paired_values(self, view: MetricView) -> np.ndarray:
+        return self.per_image(view)
+
+
+KNOWN_NAMES = KNOWN_NAMES + (metric_name("nme_group", "eyes"),)

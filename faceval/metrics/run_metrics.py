@@ -7,6 +7,7 @@ stored summary, so a table, a gate and the JSON summary cannot disagree.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Sequence
 
@@ -42,16 +43,32 @@ def parse_metric_list(text: str | Sequence[str] | None) -> list[str] | None:
 
 
 def default_metrics(runs: Sequence[RunData]) -> list[str]:
-    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds."""
+    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds;
+    ``nme_binmean`` after ``nme`` when a run holds every bin split of its dataset (3DDFA's yaw bins);
+    with pose-only runs among them also ``mae_mean``, and only the four pose MAEs when all are."""
+    from faceval.metrics.bins import bin_coverage
+
+    pose_mae = [metric_name(f"mae_{a}") for a in ("yaw", "pitch", "roll", "mean")]
+    if runs and all(run.pose_only for run in runs):
+        return pose_mae
+    extra = ["mae_mean"] if any(run.pose_only for run in runs) else []
+    names = ["nme"]
+    if any(bin_coverage(run.dataset, run.splits).complete for run in runs):
+        names.append("nme_binmean")
     for run in runs:
         if run.protocol.thresholds:
             t = run.protocol.thresholds[0]
-            return ["nme", metric_name("fr", t), metric_name("auc", t)]
-    return ["nme"]
+            return names + [metric_name("fr", t), metric_name("auc", t)] + extra
+    return names + extra
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(name: str) -> Metric:
+    return parse_metric(name)
 
 
 def _metric(metric: str | Metric) -> Metric:
-    return parse_metric(metric) if isinstance(metric, str) else metric
+    return _parsed(metric) if isinstance(metric, str) else metric
 
 
 def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None:
@@ -60,12 +77,25 @@ def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None
     m = _metric(metric)
     if split not in run.splits:
         return None
-    view = run.view(split)
+    _check_bins(run, m)
+    view = run.view(split, landmarks=m.reads_landmarks, pose=m.needs_pose, ids=False)
     if not m.available(view):
         return None
     if view.n == 0 and not m.is_count:
         return None
     return float(m.value(view))
+
+
+def _check_bins(run: RunData, metric: Metric) -> None:
+    """A cross-split metric (``nme_binmean``) of a run holding only some of its bin splits is refused."""
+    if metric.name != "nme_binmean":
+        return
+    from faceval.metrics.bins import bin_coverage
+
+    coverage = bin_coverage(run.dataset, run.splits)
+    if coverage.partial:
+        raise InputError(f"metric 'nme_binmean' of run '{run.label}' is {coverage.describe_missing()} "
+                         "(the mean of the bin means needs every bin)")
 
 
 def metric_ci(run: RunData, split: str, metric: str | Metric) -> Interval | None:
@@ -77,7 +107,8 @@ def metric_ci(run: RunData, split: str, metric: str | Metric) -> Interval | None
     m = _metric(metric)
     if split not in run.splits:
         return None
-    view = run.view(split)
+    _check_bins(run, m)
+    view = run.view(split, landmarks=m.reads_landmarks, pose=m.needs_pose, ids=False)
     if not m.available(view):
         return None
     return metric_interval(view, m, n_boot=CI_N_BOOT, level=CI_LEVEL, seed=CI_SEED)
@@ -90,10 +121,12 @@ def paired_errors(run: RunData, baseline: RunData, split: str, metric: str | Met
     error for pose metrics); a missing value (NaN: no pose) counts as a failure, inf.
     """
     m = _metric(metric)
-    a_view, b_view = run.view(split), baseline.view(split)
+    a_view = run.view(split, landmarks=m.reads_landmarks, pose=m.needs_pose)
+    b_view = baseline.view(split, landmarks=m.reads_landmarks, pose=m.needs_pose)
     a_vals, b_vals = m.paired_values(a_view), m.paired_values(b_view)
     if a_vals is None or b_vals is None:
-        raise InputError(f"metric '{m.name}' is a count: it has no per-image errors to test")
+        what = "a count" if m.is_count else "an aggregate of the whole split (pose bias, correlation)"
+        raise InputError(f"metric '{m.name}' is {what}: it has no per-image errors to test")
     a_ids = np.asarray(a_view.sample_ids).astype(str)
     b_ids = np.asarray(b_view.sample_ids).astype(str)
     _, ia, ib = np.intersect1d(a_ids, b_ids, assume_unique=False, return_indices=True)

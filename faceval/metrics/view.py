@@ -21,17 +21,23 @@ class MetricView:
     """Per-image arrays of one split (``n`` images) plus the protocol.
 
     Attributes:
-        nme: ``(n,)`` per-image NME, fractions; inf (a stray NaN alike) for failures.
+        nme: ``(n,)`` per-image NME, fractions; inf (a stray NaN alike) for failures; None for a
+            pose-only run (no landmark predictions: every landmark metric is unavailable).
         failed_inputs: ``(n,)`` bool, unusable inputs (their NME is inf).
         protocol: the run's protocol.
-        predictions / ground_truth: ``(n, K, 2)`` or None (needed by pooled aggregation only).
-        normalizers: ``(n,)`` or None (pooled only).
-        visible: ``(n, K)`` bool or None (pooled with ``visible_only``).
+        predictions / ground_truth: ``(n, K, 2)`` or None (needed by the pooled and point-mean
+            aggregations, restricted to the protocol's ``points`` subset, and by the group metrics,
+            with every point).
+        normalizers: ``(n,)`` or None (pooled, point-mean and group metrics only).
+        visible: ``(n, K)`` bool or None (pooled / point-mean / group metrics with ``visible_only``).
         pose_pred / pose_gt: ``(n, 3)`` yaw, pitch, roll degrees, or None (no pose).
         sample_ids: ``(n,)`` ids or None (paired tests match on them).
+        scheme: the landmark scheme of the run (the group metrics look their points up in it), or None.
+        bins: ``(n,)`` int, the bin split of each image (:mod:`faceval.metrics.bins`; -1: none),
+            or None when the run lacks some bin split; ``n_bins`` the number of bins.
     """
 
-    nme: np.ndarray
+    nme: np.ndarray | None
     failed_inputs: np.ndarray
     protocol: Protocol = field(default_factory=Protocol)
     predictions: np.ndarray | None = None
@@ -41,11 +47,19 @@ class MetricView:
     pose_pred: np.ndarray | None = None
     pose_gt: np.ndarray | None = None
     sample_ids: np.ndarray | None = None
+    scheme: str | None = None
+    bins: np.ndarray | None = None
+    n_bins: int = 0
 
     @property
     def n(self) -> int:
         """Images in the split."""
-        return int(np.asarray(self.nme).size)
+        return int(np.asarray(self.failed_inputs).size)
+
+    @property
+    def has_landmarks(self) -> bool:
+        """False for a pose-only run (no landmark predictions, no NME)."""
+        return self.nme is not None
 
     @property
     def has_pose(self) -> bool:

@@ -112,7 +112,7 @@ def fill_model_costs(runs: Sequence["RunData"], cache_dir: Path | None = None) -
     that file's sha256 still equals ``provenance.model_sha256``; otherwise the run stays without a
     cost and a warning names the run and why.
     """
-    import dataclasses
+    import copy
 
     from faceval.runs.provenance import sha256_file
 
@@ -147,5 +147,7 @@ def fill_model_costs(runs: Sequence["RunData"], cache_dir: Path | None = None) -
                 continue
         info = dict(run.model_info) if isinstance(run.model_info, dict) else {}
         info.update({k: v for k, v in cost.to_dict().items() if v is not None})
-        out[-1] = dataclasses.replace(run, model_info=info)
+        filled = copy.copy(run)  # shallow: a lazily read run stays lazy (its arrays are not read)
+        filled.model_info = info
+        out[-1] = filled
     return FilledRuns(out, warnings)

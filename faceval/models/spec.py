@@ -38,6 +38,8 @@ METADATA_KEY = "faceval.spec"
 LAYOUTS = ("NCHW", "NHWC")
 COLORS = ("RGB", "BGR")
 BOXES = ("landmarks", "dataset")
+#: Box sources a spec may give its own default scale for (``box_scales``).
+BOX_SCALE_SOURCES = ("landmarks", "dataset", "file", "detector")
 COORDS = ("unit", "signed-unit", "pixels", "asmnet")
 POSE_ANGLES = ("yaw", "pitch", "roll")
 POSE_UNITS = ("degrees", "radians")
@@ -69,6 +71,10 @@ class ModelSpec:
         box: face box source, ``"landmarks"`` (GT landmark box, the usual oracle protocol) or
             ``"dataset"`` (the dataset's rectangle, e.g. WFLW).
         box_scale: enlargement factor of the box (1.2 is common).
+        box_scales: the model's own default scale per box source, JSON ``{"landmarks": 1.2,
+            "detector": 1.0}`` (stored as sorted ``(source, scale)`` pairs; None = none): a detector
+            box is shaped unlike a landmark box, so the scale a model was trained with differs.
+            It applies when the user does not set ``box_scale`` (:meth:`scale_for`).
         square: make the box square (side = max(w, h) · box_scale) before cropping.
         landmark_output: name of the output holding landmarks; None = the output with 2·points values.
         coords: coordinate convention of the landmark output: ``"unit"`` ([0, 1] of the crop),
@@ -97,6 +103,7 @@ class ModelSpec:
     resample: str = "bilinear"
     box: str = "landmarks"
     box_scale: float = 1.2
+    box_scales: tuple[tuple[str, float], ...] | None = None
     square: bool = True
     landmark_output: str | None = None
     coords: str = "unit"
@@ -138,12 +145,18 @@ class ModelSpec:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if f.name == "box_scales":
+                value = None if value is None else dict(value)
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
     def to_json(self) -> str:
         """Compact JSON string (what goes into the ONNX metadata)."""
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def scale_for(self, box_source: str) -> float:
+        """The box scale for a box source: ``box_scales[box_source]`` when given, else ``box_scale``."""
+        return dict(self.box_scales or ()).get(box_source, self.box_scale)
 
     @property
     def pose_only(self) -> bool:
@@ -268,6 +281,22 @@ def check_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
             if not _is_number(value) or float(value) <= 0:
                 raise _type_error(name, "a positive number", value, source)
             out[name] = float(value)
+        elif name == "box_scales":
+            if value is None:
+                out[name] = None
+                continue
+            if isinstance(value, (list, tuple)) and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value):
+                value = dict(value)  # the stored pair form
+            if not isinstance(value, Mapping) or not value or not all(
+                    isinstance(k, str) and _is_number(v) and float(v) > 0 for k, v in value.items()):
+                raise _type_error(name, 'an object of box source -> positive scale, e.g. {"landmarks": 1.2, '
+                                  '"detector": 1.0}', value, source)
+            unknown = [k for k in value if k not in BOX_SCALE_SOURCES]
+            if unknown:
+                raise InputError(f"model spec field 'box_scales': unknown box source '{unknown[0]}'"
+                                 f"{closest(unknown[0], BOX_SCALE_SOURCES)}; known: {', '.join(BOX_SCALE_SOURCES)}",
+                                 path=source)
+            out[name] = tuple(sorted((str(k), float(v)) for k, v in value.items()))
         elif name == "square":
             if not isinstance(value, bool):
                 raise _type_error(name, "true or false", value, source)

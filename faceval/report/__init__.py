@@ -2,11 +2,15 @@
 
 Library only (no click, no rich); matplotlib and scipy are imported lazily.
 
-* :mod:`faceval.report.tables` — :func:`build_table` (paper layout), :func:`long_records`
-  (tidy layout), :func:`runs_json`, :class:`Units`, :func:`default_metrics`.
+* :mod:`faceval.report.tables` — :func:`build_table` (paper layout), :class:`Units`,
+  :func:`default_metrics`; :mod:`faceval.report.records` — :func:`long_records` (tidy layout),
+  :func:`runs_json`; :mod:`faceval.report.layout` — the default paper columns;
+  :mod:`faceval.report.names` — display names, ``--rename``, :func:`unique_labels`.
 * :mod:`faceval.report.formats` — :func:`render_latex`, :func:`render_markdown`,
   :func:`render_html`, :func:`render_csv_long`, :func:`render_csv_paper`, :func:`render_json`.
 * :mod:`faceval.report.ced` — :func:`ced_figure`, :func:`render_ced`, :func:`save_ced`.
+* :mod:`faceval.report.figures` — the HTML report's figures: error per landmark on the mean
+  shape, NME per split, NME against |yaw|.
 * :mod:`faceval.report.gate` — :func:`parse_rule`, :func:`default_rules`, :func:`evaluate_gate`.
 * :mod:`faceval.report.ci_outputs` — :func:`junit_xml`, :func:`github_annotations`,
   :func:`step_summary_markdown`.
@@ -17,9 +21,10 @@ from __future__ import annotations
 
 import sys as _sys
 import types as _types
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from faceval.errors import InputError
+from faceval.report.names import unique_labels
 from faceval.runs.data import RunData
 
 FORMATS = ("csv", "latex", "markdown", "html", "json")
@@ -41,6 +46,10 @@ def render_report(
     precision: int | None = None,
     ci: bool = False,
     model_columns: Sequence[str] | None = None,
+    ci_style: str = "pm",
+    renames: Mapping[str, str] | None = None,
+    caption: str | None = None,
+    label: str | None = None,
 ) -> tuple[str, list[str]]:
     """Render runs as a report; returns (text, warnings for stderr).
 
@@ -60,6 +69,12 @@ def render_report(
             without a recorded cost gets it counted from its model file when that file still has
             the run's sha256 (:func:`faceval.models.cost.fill_model_costs`), else an empty cell
             and a warning.
+        ci_style: ``pm`` (``2.59 ± 0.07``, default) or ``interval`` (``2.59 [2.45, 2.73]``): how
+            the paper formats show an interval inside its cell.
+        renames: ``{old: new}`` display names (``--rename``) of splits, datasets or models.
+        caption: the caption's first sentence (default "Results on 300W."); the units,
+            bold rule, protocol and footnotes always follow.
+        label: the LaTeX ``\\label`` (default ``tab:faceval``; LaTeX only).
     """
     from . import formats, tables
 
@@ -70,6 +85,18 @@ def render_report(
     machine = fmt in ("csv", "json")
     units = tables.Units(units_mode or ("fraction" if machine else "paper"), precision)
     model_columns = tables.parse_model_columns(list(model_columns)) if model_columns else None
+    if label is not None:
+        formats.check_latex_label(label)
+        if fmt != "latex":
+            raise InputError(f"--label is for LaTeX tables, not {fmt}")
+    if caption is not None and fmt in ("csv", "json"):
+        raise InputError(f"--caption is for tables with a caption (latex, markdown, html), not {fmt}")
+    if ci_style not in tables.CI_STYLES:
+        raise InputError(f"unknown --ci-style '{ci_style}' (one of {', '.join(tables.CI_STYLES)})")
+    if not runs:
+        raise InputError("no runs given")
+    names = tables.Names(dict(renames or {}))
+    names.check(runs, unique_labels(runs).labels)
     cost_warnings: list[str] = []
     if model_columns and ("params" in model_columns or "flops" in model_columns):
         from faceval.models.cost import fill_model_costs
@@ -78,20 +105,22 @@ def render_report(
         runs, cost_warnings = filled.runs, filled.warnings
     warnings = tables.protocol_warnings(runs) + cost_warnings
     if fmt == "json":
-        return formats.render_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns), warnings
+        return formats.render_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns,
+                                   names=names), warnings
     layout = layout or ("long" if fmt == "csv" else "paper")
     if layout == "long":
         if fmt == "csv":
             return formats.render_csv_long(
-                runs, metrics=metrics, splits=splits, ci=ci, units=units, model_columns=model_columns
+                runs, metrics=metrics, splits=splits, ci=ci, units=units, model_columns=model_columns, names=names
             ), warnings
         raise InputError(f"the long layout is for CSV (and pandas); use --layout paper with --format {fmt}")
-    table = tables.build_table(runs, metrics=metrics, splits=splits, units=units, ci=ci, model_columns=model_columns)
+    table = tables.build_table(runs, metrics=metrics, splits=splits, units=units, ci=ci, model_columns=model_columns,
+                               names=names, ci_style=ci_style, title=caption)
     warnings = table.warnings + cost_warnings
     if fmt == "csv":
         return formats.render_csv_paper(table), warnings
     if fmt == "latex":
-        return formats.render_latex(table), warnings
+        return formats.render_latex(table, label=label or "tab:faceval"), warnings
     if fmt == "markdown":
         return formats.render_markdown(table), warnings
     return formats.render_html(table, runs), warnings

@@ -5,7 +5,15 @@ global state is left behind: rc settings are applied inside ``rc_context``).  ma
 imported inside the functions, so importing this module costs nothing.
 
 File output is fixed: PDF without a creation date and with fixed Producer/Creator, SVG with a
-fixed ``svg.hashsalt`` and no date, PNG with fixed ``Software`` metadata.
+fixed ``svg.hashsalt`` and no date (text kept as text, so labels can be searched and edited),
+PNG with fixed ``Software`` metadata.
+
+The x axis is NME in the tables' unit: percent by default (``percent=False``: fractions), up to
+``xmax`` (axis unit; default the threshold).  The legend sits outside the axes (below, to the
+right, or none) so it never hides a curve.  Curve labels are made unique by the report's rule
+(:func:`faceval.report.names.unique_labels`: ``SPIGA#2``), and each run's colour and line style
+follow its position in the argument list (:func:`run_style`, Okabe-Ito colours), so the same runs
+get the same colours in PDF, PNG, SVG and the HTML report.
 """
 
 from __future__ import annotations
@@ -20,20 +28,57 @@ import numpy as np
 from faceval.errors import InputError
 from faceval.runs.data import RunData
 
+from dataclasses import dataclass
+
 from faceval.metrics.registry import metric_name, threshold_key
 from faceval.metrics.run_metrics import metric_value
+from faceval.report.names import Names, unique_labels
 
 #: Points on the x grid of each curve.
 GRID_POINTS = 1001
 
 _FORMATS = {".pdf": "pdf", ".png": "png", ".svg": "svg"}
 
+#: Okabe-Ito colours (told apart by colour-blind readers), by the run's position.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+#: Line styles, changed each time the palette is used up.
+LINESTYLES = ("-", "--", ":", "-.")
+#: Where the legend goes.
+LEGENDS = ("below", "right", "none")
+
+
+@dataclass(frozen=True)
+class CurveStyle:
+    """Colour and line style of one run's curve."""
+
+    color: str
+    linestyle: str
+
+
+def run_style(position: int) -> CurveStyle:
+    """The style of the run at ``position`` (0-based) in the argument list: fixed across formats."""
+    return CurveStyle(PALETTE[position % len(PALETTE)], LINESTYLES[(position // len(PALETTE)) % len(LINESTYLES)])
+
+
+def parse_size(text: str) -> tuple[float, float]:
+    """``"6x4"`` (inches, ``x`` or ``×``) -> ``(6.0, 4.0)``; InputError for anything else."""
+    parts = str(text).lower().replace("×", "x").split("x")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        width, height = (float(p) for p in parts)
+    except ValueError:
+        raise InputError(f"--size '{text}': expected WIDTHxHEIGHT in inches, e.g. 6x4") from None
+    if not (0.5 <= width <= 50 and 0.5 <= height <= 50):
+        raise InputError(f"--size '{text}': width and height must be between 0.5 and 50 inches")
+    return width, height
+
 _RC = {
     "font.family": "DejaVu Sans",
     "font.size": 9.0,
     "axes.grid": True,
     "grid.alpha": 0.3,
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "pdf.fonttype": 42,
     "path.simplify": True,
     "figure.dpi": 100,
@@ -71,10 +116,11 @@ def resolve_threshold(runs: Sequence[RunData], threshold: float | None) -> float
     return 0.10
 
 
-def _curve_label(run: RunData, split: str, t: float, show_dataset: bool) -> str:
+def _curve_label(run: RunData, split: str, t: float, show_dataset: bool, *, label: str | None = None,
+                 percent: bool = True) -> str:
     auc = metric_value(run, split, metric_name("auc", t))
     fr = metric_value(run, split, metric_name("fr", t))
-    name = run.label
+    name = run.label if label is None else label
     if show_dataset:
         name += f" ({run.dataset} {split})"
     count = run.split_count(split)
@@ -84,7 +130,7 @@ def _curve_label(run: RunData, split: str, t: float, show_dataset: bool) -> str:
     if auc is not None and math.isfinite(auc):
         bits.append(f"AUC@{threshold_key(t)} {auc:.4f}")
     if fr is not None and math.isfinite(fr):
-        bits.append(f"FR@{threshold_key(t)} {fr * 100:.2f}%")
+        bits.append(f"FR@{threshold_key(t)} {fr * 100:.2f}%" if percent else f"FR@{threshold_key(t)} {fr:.4f}")
     return f"{name}: " + ", ".join(bits) if bits else name
 
 
@@ -94,15 +140,27 @@ def ced_figure(
     split: str | None = None,
     threshold: float | None = None,
     title: str | None = None,
-    figsize: tuple[float, float] = (5.0, 3.8),
+    size: tuple[float, float] | None = None,
+    legend: str = "below",
+    xmax: float | None = None,
+    percent: bool = True,
+    labels: Sequence[str] | None = None,
+    positions: Sequence[int] | None = None,
 ) -> Any:
     """A matplotlib ``Figure`` with one CED curve per run.
 
     Args:
         runs: runs to draw, in legend order.
         split: the split of every run (default: each run's first split).
-        threshold: x range end (default: first protocol threshold, else 0.10).
+        threshold: the AUC/FR threshold of the legend and the default x range end (default:
+            first protocol threshold, else 0.10); a fraction, as in metric names.
         title: plot title (default names the dataset(s) and split(s)).
+        size: ``(width, height)`` in inches (default 5 wide, taller with more runs below).
+        legend: ``below``, ``right`` (outside the axes) or ``none``.
+        xmax: x range end in the axis unit (percent, or fraction with ``percent=False``).
+        percent: x axis (and the legend's FR) in percent, as the tables; else fractions.
+        labels: curve names (default :func:`unique_labels` of ``runs``).
+        positions: each run's position for :func:`run_style` (default 0, 1, ...).
 
     The y axis is the proportion of images with NME <= x; the legend gives AUC@t and FR@t.
     Must be called inside :func:`_rc` for reproducible output (the save functions do).
@@ -114,7 +172,17 @@ def ced_figure(
 
     if not runs:
         raise InputError("no runs to plot")
+    if legend not in LEGENDS:
+        raise InputError(f"unknown legend place '{legend}' (one of {', '.join(LEGENDS)})")
+    labels = list(labels) if labels is not None else unique_labels(runs).labels
+    positions = list(positions) if positions is not None else list(range(len(runs)))
+    if len(labels) != len(runs) or len(positions) != len(runs):
+        raise InputError("one label and one position per run")
     t = resolve_threshold(runs, threshold)
+    factor = 100.0 if percent else 1.0
+    if xmax is not None and not (math.isfinite(xmax) and xmax > 0):
+        raise InputError(f"--xmax must be a positive number, got {xmax}")
+    x_end = float(xmax) / factor if xmax is not None else t
     chosen: list[tuple[RunData, str]] = []
     for run in runs:
         s = split if split is not None else next(iter(run.splits), None)
@@ -131,23 +199,32 @@ def ced_figure(
     splits_used = list(dict.fromkeys(s for _, s in chosen))
     show_dataset = len(datasets) > 1 or len(splits_used) > 1
 
-    fig = Figure(figsize=figsize)
+    if size is None:
+        size = (5.0, 3.4 + 0.16 * len(chosen)) if legend == "below" else ((7.5, 3.8) if legend == "right" else (5.0, 3.8))
+    fig = Figure(figsize=size, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    xs = np.linspace(0.0, t, GRID_POINTS)
-    for run, s in chosen:
+    xs = np.linspace(0.0, x_end, GRID_POINTS)
+    for (run, s), label, position in zip(chosen, labels, positions):
         ys = np.asarray(curves.ced(run.split_nme(s), xs), dtype=float)
-        ax.plot(xs, ys, linewidth=1.4, label=_curve_label(run, s, t, show_dataset))
+        style = run_style(position)
+        ax.plot(xs * factor, ys, linewidth=1.4, color=style.color, linestyle=style.linestyle,
+                label=_curve_label(run, s, t, show_dataset, label=label, percent=percent))
     normalizer = runs[0].protocol.normalizer
-    ax.set_xlabel(f"NME ({normalizer})" if normalizer else "NME")
+    unit = "%" if percent else "fraction"
+    ax.set_xlabel(f"NME ({unit}, {normalizer})" if normalizer else f"NME ({unit})")
     ax.set_ylabel("Proportion of images")
-    ax.set_xlim(0.0, t)
+    ax.set_xlim(0.0, x_end * factor)
     ax.set_ylim(0.0, 1.0)
     if title is None:
-        title = "CED: " + ", ".join(datasets) + " " + "/".join(splits_used)
+        names = Names()
+        title = ("CED: " + ", ".join(names.dataset(d) for d in datasets) + " "
+                 + "/".join(names.split(s) for s in splits_used))
     ax.set_title(title)
-    ax.legend(loc="best", fontsize=7.5)
-    fig.tight_layout()
+    if legend != "none":
+        handles, texts = ax.get_legend_handles_labels()
+        loc = "outside lower center" if legend == "below" else "outside right upper"
+        fig.legend(handles, texts, loc=loc, fontsize=7.5, frameon=False, ncols=1)
     return fig
 
 
@@ -165,15 +242,20 @@ def render_ced(
     threshold: float | None = None,
     title: str | None = None,
     salt: str = "faceval",
-    svg_fonttype: str = "path",
+    svg_fonttype: str = "none",
+    **options: Any,
 ) -> bytes:
-    """The CED plot as ``pdf``, ``png`` or ``svg`` bytes (byte-identical for the same runs)."""
+    """The CED plot as ``pdf``, ``png`` or ``svg`` bytes (byte-identical for the same runs).
+
+    ``options`` go to :func:`ced_figure` (``size``, ``legend``, ``xmax``, ``percent``,
+    ``labels``, ``positions``).  SVG keeps text as text (``svg_fonttype="path"``: outlines).
+    """
     if fmt not in ("pdf", "png", "svg"):
         raise InputError(f"unknown plot format '{fmt}' (pdf, png or svg)")
     import matplotlib
 
     with _rc(salt), matplotlib.rc_context({"svg.fonttype": svg_fonttype}):
-        fig = ced_figure(runs, split=split, threshold=threshold, title=title)
+        fig = ced_figure(runs, split=split, threshold=threshold, title=title, **options)
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, metadata=_metadata(fmt))
     return buf.getvalue()
@@ -195,8 +277,9 @@ def save_ced(
 
 
 def ced_svg_inline(runs: Sequence[RunData], *, split: str | None = None, threshold: float | None = None,
-                   salt: str = "faceval") -> str:
+                   salt: str = "faceval", **options: Any) -> str:
     """An SVG element for inlining in HTML (no XML declaration or doctype; text as text)."""
-    data = render_ced(runs, "svg", split=split, threshold=threshold, salt=salt, svg_fonttype="none").decode("utf-8")
+    data = render_ced(runs, "svg", split=split, threshold=threshold, salt=salt, svg_fonttype="none",
+                      **options).decode("utf-8")
     start = data.find("<svg")
     return data[start:].strip()

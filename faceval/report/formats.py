@@ -1,7 +1,14 @@
 """Renderers of report tables: LaTeX (booktabs), Markdown, HTML, CSV and JSON.
 
 Every renderer is deterministic (no timestamps, fixed float formatting), so the same runs give
-byte-identical output.  LaTeX needs ``\\usepackage{booktabs}``.
+byte-identical output.  The LaTeX renderer lives in :mod:`faceval.report.latex` (re-exported
+here); it needs ``\\usepackage{booktabs}``.
+
+The paper formats (LaTeX, Markdown, HTML) show display names ("300W", "Full"; ``--rename``),
+NME and FR in percent, AUC as a fraction (unless ``--percent``/``--fraction``), a ``--ci``
+interval inside the value's cell (``2.59 ± 0.07`` or ``2.59 [2.45, 2.73]``), an en dash for an
+empty cell and a footnote mark on a partial split's cell.  CSV and JSON keep machine ids
+(``full``, ``300w``) and stored fractions; the long CSV adds ``dataset_name``/``split_name``.
 
 Model-cost columns (``table.model_columns``, from ``--model-columns``) come right after the model
 name: "Params (M)", "FLOPs (B)", "img/s"; a missing value is ``--`` in LaTeX (an en dash), "–" in
@@ -20,115 +27,11 @@ from typing import Any, Sequence
 from faceval.jsonable import to_jsonable
 from faceval.runs.data import RunData
 
+from .latex import check_latex_label, latex_escape, render_latex  # noqa: F401  (re-exported)
+from .names import Names, unique_labels
+
 from .tables import LONG_COLUMNS, MODEL_COLUMNS, ReportTable, long_records, runs_json
 from .units import Units, csv_number, header_label
-
-# --------------------------------------------------------------------------------------------
-# LaTeX
-# --------------------------------------------------------------------------------------------
-
-_LATEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "±": r"$\pm$",
-    "°": r"$^\circ$",
-    "×": r"$\times$",
-    "†": r"$^\dagger$",
-    "‡": r"$^\ddagger$",
-    "§": r"\S{}",
-    "¶": r"\P{}",
-}
-
-
-def latex_escape(text: str) -> str:
-    """Escape LaTeX specials (``\\ & % $ # _ { } ~ ^``) in one pass."""
-    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
-
-
-def _latex_number(table: ReportTable, row: int, col: Any, bold: bool) -> str:
-    cell = table.cells.get((row, col))
-    if cell is None or cell.value is None:
-        return "--"
-    text = table.units.format(col.metric, cell.value)
-    if text in ("inf", "-inf"):
-        text = r"$\infty$" if text == "inf" else r"$-\infty$"
-    text += latex_escape(table.partial_mark(row, col))
-    return rf"\textbf{{{text}}}" if bold else text
-
-
-def render_latex(table: ReportTable, *, label: str = "tab:faceval") -> str:
-    """A ``table`` environment with a booktabs ``tabular``.
-
-    One column group per split (``\\multicolumn`` + ``\\cmidrule``), one row per model, the best
-    value per column in bold, a caption naming units and protocol(s).  With a single metric the
-    group header is the only header row (as in the ASMNet paper's Table 2).
-    """
-    groups = table.groups()
-    per_value = 2 if table.ci else 1
-    single = len(table.metrics) == 1
-    model_cols = list(table.model_columns)
-    n_model = len(model_cols)
-    model_titles = [latex_escape(MODEL_COLUMNS[c].title) for c in model_cols]
-    lines: list[str] = ["% faceval report; requires \\usepackage{booktabs}"]
-    lines.append(r"\begin{table}[t]")
-    lines.append(r"\centering")
-    caption = table.caption()
-    lines.append(r"\caption{" + latex_escape(caption) + "}")
-    lines.append(r"\label{" + label + "}")
-    spec = "l" + (" " + "c" * n_model if n_model else "") + "".join(
-        " " + "c" * (len(cols) * per_value) for _, _, cols in groups
-    )
-    lines.append(r"\begin{tabular}{" + spec + "}")
-    lines.append(r"\toprule")
-
-    if single and not table.ci:
-        head = ["Model"] + model_titles + [latex_escape(table.group_title(ds, s)) for ds, s, _ in groups]
-        lines.append(" & ".join(head) + r" \\")
-    else:
-        top = [""] * (1 + n_model)
-        rules = []
-        start = 2 + n_model
-        for ds, s, cols in groups:
-            width = len(cols) * per_value
-            top.append(rf"\multicolumn{{{width}}}{{c}}{{{latex_escape(table.group_title(ds, s))}}}")
-            rules.append(rf"\cmidrule(lr){{{start}-{start + width - 1}}}")
-            start += width
-        lines.append(" & ".join(top) + r" \\")
-        lines.append(" ".join(rules))
-        sub = ["Model"] + model_titles
-        for _, _, cols in groups:
-            for col in cols:
-                sub.append(latex_escape(header_label(col.metric, table.units)))
-                if table.ci:
-                    sub.append(r"$\pm$")
-        lines.append(" & ".join(sub) + r" \\")
-    lines.append(r"\midrule")
-
-    best = {col: table.best_rows(col) for col in table.columns}
-    for i, row in enumerate(table.rows):
-        name = latex_escape(row.label)
-        if row.protocol_marks:
-            name += r"$^{" + ",".join(row.protocol_marks) + "}$"
-        cells = [name] + [table.model_text(i, c) or "--" for c in model_cols]
-        for col in table.columns:
-            cells.append(_latex_number(table, i, col, i in best[col]))
-            if table.ci:
-                half = table.ci_halfwidth(i, col)
-                cells.append("--" if half is None else table.units.format(col.metric, half))
-        lines.append(" & ".join(cells) + r" \\")
-    lines.append(r"\bottomrule")
-    lines.append(r"\end{tabular}")
-    lines.append(r"\end{table}")
-    return "\n".join(lines) + "\n"
-
 
 # --------------------------------------------------------------------------------------------
 # Markdown
@@ -151,26 +54,22 @@ def render_markdown(table: ReportTable) -> str:
     header = ["Model"] + [markdown_escape(MODEL_COLUMNS[c].title) for c in table.model_columns]
     for col in table.columns:
         header.append(markdown_escape(_column_title(table, col)))
-        if table.ci:
-            header.append("±")
     align = [":---"] + ["---:"] * (len(header) - 1)
     best = {col: table.best_rows(col) for col in table.columns}
     body: list[list[str]] = []
     for i, row in enumerate(table.rows):
-        name = markdown_escape(row.label)
+        name = markdown_escape(row.display)
         if row.protocol_marks:
             name += " (" + ",".join(row.protocol_marks) + ")"
         cells = [name] + [table.model_text(i, c) or "–" for c in table.model_columns]
         for col in table.columns:
-            cell = table.cells.get((i, col))
-            if cell is None or cell.value is None:
+            text = table.value_text(i, col)
+            if text is None:
                 cells.append("–")
-            else:
-                text = table.units.format(col.metric, cell.value) + table.partial_mark(i, col)
-                cells.append(f"**{text}**" if i in best[col] else text)
-            if table.ci:
-                half = table.ci_halfwidth(i, col)
-                cells.append("–" if half is None else table.units.format(col.metric, half))
+                continue
+            text = f"**{text}**" if i in best[col] else text
+            interval = table.ci_text(i, col)
+            cells.append(text if interval is None else f"{text} {markdown_escape(interval)}")
         body.append(cells)
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
@@ -200,6 +99,7 @@ def render_csv_long(
     ci: bool = False,
     units: Units | None = None,
     model_columns: Sequence[str] | None = None,
+    names: Names | None = None,
 ) -> str:
     """Long CSV (one row per run, split, metric); values in stored units unless ``units`` says.
 
@@ -208,7 +108,7 @@ def render_csv_long(
     empty ``split`` and ``n`` and the unscaled value (see
     :func:`faceval.report.tables.long_records`); the columns are unchanged.
     """
-    records = long_records(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns)
+    records = long_records(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns, names=names)
     model_keys = {c.key for c in MODEL_COLUMNS.values()} if model_columns else set()
     columns = list(LONG_COLUMNS)
     if ci:
@@ -251,11 +151,14 @@ def _csv_model_number(value: float | None, precision: int | None) -> str:
 def render_csv_paper(table: ReportTable, *, stored_units: bool = True) -> str:
     """Wide CSV: one row per model, one column per (split, metric) (plus ci_low/ci_high).
 
-    Model-cost columns (``params``, ``flops``, ``images_per_s``, unscaled) follow ``model``.
+    Headers are machine ids: ``full/nme`` (``300w full/nme`` when the table spans datasets);
+    ``model`` is the run label (``#2`` for a repeat), ``name`` its display name (``--rename``).
+    Model-cost columns (``params``, ``flops``, ``images_per_s``, unscaled) follow ``name``.
     """
-    header = ["model"] + [MODEL_COLUMNS[c].key for c in table.model_columns]
+    header = ["model", "name"] + [MODEL_COLUMNS[c].key for c in table.model_columns]
+    several = len(table.datasets) > 1
     for col in table.columns:
-        base = f"{table.group_title(col.dataset, col.split)}/{col.metric}"
+        base = f"{col.dataset} {col.split}/{col.metric}" if several else f"{col.split}/{col.metric}"
         header.append(base)
         if table.ci:
             header += [f"{base}/ci_low", f"{base}/ci_high"]
@@ -263,7 +166,7 @@ def render_csv_paper(table: ReportTable, *, stored_units: bool = True) -> str:
     rows = []
     precision = table.units.precision
     for i, row in enumerate(table.rows):
-        out = [row.label] + [_csv_model_number(table.model_values.get((i, c)), precision) for c in table.model_columns]
+        out = [row.label, row.display] + [_csv_model_number(table.model_values.get((i, c)), precision) for c in table.model_columns]
         for col in table.columns:
             cell = table.cells.get((i, col))
             factor, _ = _csv_scale(col.metric, "fraction", table.units) if stored_units else (1.0, "")
@@ -289,9 +192,10 @@ def render_json(
     splits: Sequence[str] | None = None,
     ci: bool = False,
     model_columns: Sequence[str] | None = None,
+    names: Names | None = None,
 ) -> str:
-    """A JSON list, one object per run (see :func:`faceval.report.tables.runs_json`)."""
-    data = runs_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns)
+    """A JSON list, one object per run (see :func:`faceval.report.records.runs_json`)."""
+    data = runs_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns, names=names)
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
@@ -320,7 +224,7 @@ dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; font-family: monospace
 
 def _html_table(table: ReportTable) -> str:
     esc = html.escape
-    per_value = 2 if table.ci else 1
+    per_value = 1
     model_cols = list(table.model_columns)
     out = ['<table class="results">', "<thead>", "<tr><th></th>" + "<th></th>" * len(model_cols)]
     for ds, s, cols in table.groups():
@@ -329,28 +233,24 @@ def _html_table(table: ReportTable) -> str:
     out.append("<tr><th>Model</th>" + "".join(f"<th>{esc(MODEL_COLUMNS[c].title)}</th>" for c in model_cols))
     for col in table.columns:
         out.append(f"<th>{esc(header_label(col.metric, table.units))}</th>")
-        if table.ci:
-            out.append("<th>±</th>")
     out.append("</tr>")
     out.append("</thead>")
     out.append("<tbody>")
     best = {col: table.best_rows(col) for col in table.columns}
     for i, row in enumerate(table.rows):
-        name = esc(row.label)
+        name = esc(row.display)
         if row.protocol_marks:
             name += "<sup>" + esc(",".join(row.protocol_marks)) + "</sup>"
         out.append(f"<tr><td>{name}</td>" + "".join(
             f"<td>{esc(table.model_text(i, c) or '–')}</td>" for c in model_cols))
         for col in table.columns:
-            cell = table.cells.get((i, col))
-            if cell is None or cell.value is None:
+            value = table.value_text(i, col)
+            if value is None:
                 out.append("<td>–</td>")
-            else:
-                text = esc(table.units.format(col.metric, cell.value) + table.partial_mark(i, col))
-                out.append(f"<td><strong>{text}</strong></td>" if i in best[col] else f"<td>{text}</td>")
-            if table.ci:
-                half = table.ci_halfwidth(i, col)
-                out.append("<td>–</td>" if half is None else f"<td>{esc(table.units.format(col.metric, half))}</td>")
+                continue
+            text = f"<strong>{esc(value)}</strong>" if i in best[col] else esc(value)
+            interval = table.ci_text(i, col)
+            out.append(f"<td>{text}</td>" if interval is None else f"<td>{text} {esc(interval)}</td>")
         out.append("</tr>")
     out.append("</tbody>")
     out.append("</table>")
@@ -386,7 +286,10 @@ def render_html(
     plots: bool = True,
     title: str = "faceval report",
 ) -> str:
-    """One self-contained HTML page: the table, inline SVG CED plots, protocol and provenance.
+    """One self-contained HTML page: the table, inline SVG CED plots and figures, protocol and provenance.
+
+    The figures (:mod:`faceval.report.figures`): error per landmark on the mean shape, NME per
+    split, NME against |yaw| when poses are known; ``plots=False`` leaves out every plot.
 
     One CED plot per (dataset, split) of the table; no external resources (styles inline, plots
     inline SVG), so the file opens anywhere.
@@ -416,14 +319,20 @@ def render_html(
         parts.append("<h2>Cumulative error distributions</h2>")
         parts.append('<div class="plots">')
         k = 0
+        labels = unique_labels(runs).labels  # the table's rule; colours by the run's position
         for ds, s, _ in table.groups():
-            members = [r for r in runs if r.dataset == ds and s in r.splits]
+            members = [p for p, r in enumerate(runs) if r.dataset == ds and s in r.splits
+                       and not r.pose_only]  # no NME: no CED
             if not members:
                 continue
-            svg = ced_svg_inline(members, split=s, salt=f"faceval-ced-{k}")
+            svg = ced_svg_inline([runs[p] for p in members], split=s, salt=f"faceval-ced-{k}",
+                                 labels=[table.names.label(labels[p]) for p in members], positions=members)
             k += 1
             parts.append(f'<div class="plot" id="ced-{k}">\n{svg}\n</div>')
         parts.append("</div>")
+        from .figures import figures_html
+
+        parts.append(figures_html(table))  # error per landmark, NME per split, NME against |yaw|
     parts.append("<h2>Runs</h2>")
     for run in runs:
         parts.append(f"<h3>{esc(run.label)} on {esc(run.dataset)}</h3>")

@@ -8,8 +8,9 @@ both runs.  Values are in stored units (fractions; degrees for pose): ``nme:+0.0
 rise by at most 0.001 (0.1 points).
 
 Direction comes from the metric registry: a lower-is-better metric (NME, FR, percentiles, pose
-MAE) may *rise* by at most the bound (``+``); a higher-is-better one (AUC) may *fall* by at most
-it (``-``).  A sign contradicting the direction is an input error.  Relative bounds are relative
+MAE) may *rise* by at most the bound (``+``); a higher-is-better one (AUC, pose correlation) may
+*fall* by at most it (``-``); a closer-to-zero one (pose bias) may move away from zero, in
+magnitude, by at most it (``+``).  A sign contradicting the direction is an input error.  Relative bounds are relative
 to the baseline value.
 
 Default rules (when none is given), on every common split that has images in both runs, with T the baseline's first protocol
@@ -17,7 +18,8 @@ threshold:
 
 * ``nme:+1%``       NME may rise by at most 1 % of the baseline value;
 * ``fr@T:+0.005``   failure rate may rise by at most 0.5 points (absolute);
-* ``auc@T:-1%``     AUC may fall by at most 1 % of the baseline value.
+* ``auc@T:-1%``     AUC may fall by at most 1 % of the baseline value;
+* for a pose-only baseline (no landmark metric): ``mae_mean:+1%``.
 
 With a significance level, a check fails only when its change exceeds the bound *and* a paired
 Wilcoxon signed-rank test of the per-image errors (NME; absolute pose error for pose metrics)
@@ -75,7 +77,7 @@ class Rule:
 
     def bound_text(self) -> str:
         """The bound as the user reads it: ``+0.005`` or ``-1%``."""
-        sign = "+" if self.direction == "lower" else "-"
+        sign = "-" if self.direction == "higher" else "+"
         return f"{sign}{self.bound:g}%" if self.relative else f"{sign}{self.bound:g}"
 
 
@@ -126,6 +128,11 @@ def parse_rule(text: str) -> Rule:
             f"rule '{text}': bound '{right.strip()}' is not +ABS, -ABS, +REL% or -REL% (e.g. +0.001, -1%)"
         )
     sign, _, percent = match.groups()
+    if sign == "-" and direction == "zero":
+        raise InputError(
+            f"rule '{text}': {metric} is better closer to zero, so a rule bounds how much its magnitude may rise: "
+            f"write '+{number:g}{percent}'"
+        )
     if sign == "-" and direction == "lower":
         raise InputError(
             f"rule '{text}': {metric} is lower-is-better, so a rule bounds how much it may rise: "
@@ -148,6 +155,8 @@ DEFAULT_RULES_HELP = "nme:+1%, fr@T:+0.005, auc@T:-1% (T = the baseline's first 
 
 def default_rules(baseline: RunData) -> list[Rule]:
     """``nme:+1%``, ``fr@T:+0.005``, ``auc@T:-1%`` (T = the baseline's first threshold)."""
+    if baseline.pose_only:
+        return [parse_rule("mae_mean:+1%")]
     thresholds = baseline.protocol.thresholds
     if not thresholds:
         return [parse_rule(DEFAULT_RULE_TEMPLATES[0])]
@@ -348,11 +357,17 @@ def _check(rule: Rule, run: RunData, baseline: RunData, split: str, significance
     run_value = metric_value(run, split, rule.metric)
     if base_value is None or run_value is None:
         missing = "baseline" if base_value is None else "run"
-        raise InputError(f"rule '{rule.text}': {rule.metric} cannot be computed for the {missing} on split '{split}'")
+        why = " (a pose-only run has no landmark metrics)" if (baseline if base_value is None else run).pose_only \
+            and parse_metric(rule.metric).needs_landmarks else ""
+        raise InputError(f"rule '{rule.text}': {rule.metric} cannot be computed for the {missing} on split "
+                         f"'{split}'{why}")
     change = run_value - base_value
     rel = change / abs(base_value) if base_value != 0 and math.isfinite(base_value) else None
     allowed = abs(base_value) * rule.bound / 100.0 if rule.relative else rule.bound
-    worsening = change if rule.direction == "lower" else -change
+    if rule.direction == "zero":  # pose bias: its magnitude may grow by at most the bound
+        worsening = abs(run_value) - abs(base_value)
+    else:
+        worsening = change if rule.direction == "lower" else -change
     if math.isnan(worsening):
         exceeded = not (math.isnan(run_value) and math.isnan(base_value))
     elif math.isinf(worsening):

@@ -1,10 +1,13 @@
-"""Report tables built from runs: the paper-layout table and the tidy records.
+"""The paper-layout report table built from runs.
 
 A :class:`ReportTable` is the format-neutral form of ``faceval report``: rows are models
 (``RunData.label``; runs of one model on several datasets share a row, as in the ASMNet
-paper's Table 2), columns are ``(dataset, split, metric)`` grouped by split.  The renderers
-in :mod:`faceval.report.formats` turn it into LaTeX, Markdown, HTML or CSV; :func:`long_records`
-gives the tidy one-row-per-(run, split, metric) form and :func:`runs_json` the JSON form.
+paper's Table 2), columns are ``(dataset, split, metric)`` grouped by split, chosen by
+:mod:`faceval.report.layout` (NME on every split, FR/AUC on the main split, unless
+``--metrics``).  Splits and datasets are shown by their display names
+(:mod:`faceval.report.names`: "Full", "300W").  The renderers in :mod:`faceval.report.formats`
+turn it into LaTeX, Markdown, HTML or CSV; :mod:`faceval.report.records` gives the tidy
+one-row-per-(run, split, metric) form and the JSON form (re-exported here).
 
 Values and intervals come from :mod:`faceval.metrics.run_metrics` (the metric registry on the
 runs' per-image arrays), display units from :mod:`faceval.report.units`, model-cost columns from
@@ -23,11 +26,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Sequence
 
 from faceval.errors import InputError
-from faceval.jsonable import to_jsonable
-from faceval.metrics.registry import parse_metric, summary_of
+from faceval.metrics.registry import parse_metric
 from faceval.metrics.run_metrics import (
     CI_LEVEL,
     CI_N_BOOT,
@@ -36,16 +38,17 @@ from faceval.metrics.run_metrics import (
     metric_ci,
     metric_value,
     parse_metric_list,
-    split_json,
 )
+from faceval.report.layout import Column, paper_columns, paper_splits
 from faceval.report.model_columns import MODEL_COLUMNS, ModelColumn, model_info_value, parse_model_columns
+from faceval.report.names import Names, unique_labels
+from faceval.report.records import LONG_COLUMNS, long_records, runs_json, split_order
 from faceval.report.units import Units, header_label
 from faceval.runs.data import RunData, SplitCount
-from faceval.runs.protocol import COLUMN_KEYS
 
 __all__ = [
     "CI_LEVEL", "CI_N_BOOT", "CI_SEED", "Cell", "Column", "LONG_COLUMNS", "MODEL_COLUMNS", "ModelColumn",
-    "ReportTable", "Row", "model_info_value",
+    "Names", "ReportTable", "Row", "CI_STYLES", "model_info_value",
     "Units", "build_table", "default_metrics", "long_records", "metric_ci", "metric_value", "parse_metric_list",
     "parse_model_columns", "protocol_warnings", "runs_json",
 ]
@@ -53,18 +56,12 @@ __all__ = [
 #: Footnote marks of partial cells (repeated, ``††``, once used up).
 _MARKS = ("†", "‡", "§", "¶")
 
+#: How ``--ci`` shows an interval in its cell: ``2.59 ± 0.07`` or ``2.59 [2.45, 2.73]``.
+CI_STYLES = ("pm", "interval")
+
 # --------------------------------------------------------------------------------------------
 # the table
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    """One value column of the paper layout."""
-
-    dataset: str
-    split: str
-    metric: str
 
 
 @dataclass
@@ -82,11 +79,16 @@ class Cell:
 
 @dataclass
 class Row:
-    """One model: its label and its runs (one per dataset)."""
+    """One model: its label (unique, ``#2`` for a repeat), display name and runs (one per dataset)."""
 
     label: str
     runs: list[RunData]
     protocol_marks: list[str] = field(default_factory=list)
+    display: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.display:
+            self.display = self.label
 
 
 @dataclass
@@ -105,6 +107,9 @@ class ReportTable:
         warnings: messages for stderr (differing protocols, duplicate labels).
         model_columns: ``--model-columns`` names shown after the model name (empty: none).
         model_values: ``(row index, name) -> value`` (unscaled; None when no run has it).
+        names: display names (with ``--rename``).
+        ci_style: ``pm`` (``2.59 ± 0.07``) or ``interval`` (``2.59 [2.45, 2.73]``).
+        title: the caption's first sentence (``--caption``; default "Results on 300W.").
     """
 
     rows: list[Row]
@@ -118,6 +123,9 @@ class ReportTable:
     warnings: list[str]
     model_columns: list[str] = field(default_factory=list)
     model_values: dict[tuple[int, str], float | None] = field(default_factory=dict)
+    names: Names = field(default_factory=Names)
+    ci_style: str = "pm"
+    title: str | None = None
 
     @property
     def datasets(self) -> list[str]:
@@ -138,8 +146,26 @@ class ReportTable:
         return out
 
     def group_title(self, dataset: str, split: str) -> str:
-        """Split name, prefixed by the dataset when the table spans several datasets."""
-        return f"{dataset} {split}" if len(self.datasets) > 1 else split
+        """Split display name ("Full"), prefixed by the dataset's ("300W Full") when the table spans several."""
+        name = self.names.split(split)
+        return f"{self.names.dataset(dataset)} {name}" if len(self.datasets) > 1 else name
+
+    def value_text(self, row: int, column: Column) -> str | None:
+        """A cell's value as displayed plus its partial mark (``2.99``, ``2.59†``); None for an empty cell."""
+        cell = self.cells.get((row, column))
+        if cell is None or cell.value is None:
+            return None
+        return self.units.format(column.metric, cell.value) + self.partial_mark(row, column)
+
+    def ci_text(self, row: int, column: Column) -> str | None:
+        """The interval part of a ``--ci`` cell: ``± 0.07`` or ``[2.45, 2.73]`` (None without one)."""
+        cell = self.cells.get((row, column))
+        if cell is None or cell.ci is None or cell.value is None:
+            return None
+        if self.ci_style == "interval":
+            low, high = (self.units.format(column.metric, v) for v in cell.ci)
+            return f"[{low}, {high}]"
+        return "± " + self.units.format(column.metric, (cell.ci[1] - cell.ci[0]) / 2.0)
 
     def best_rows(self, column: Column) -> set[int]:
         """Rows holding the best displayed value of a column (direction from the registry).
@@ -162,7 +188,9 @@ class ReportTable:
             shown[i] = float(self.units.format(column.metric, cell.value))
         if len(shown) < 2:
             return set()
-        target = min(shown.values()) if direction == "lower" else max(shown.values())
+        if direction == "zero":  # pose bias: the smallest magnitude is best
+            shown = {i: abs(v) for i, v in shown.items()}
+        target = max(shown.values()) if direction == "higher" else min(shown.values())
         return {i for i, v in shown.items() if v == target}
 
     def partial_mark(self, row: int, column: Column) -> str:
@@ -195,13 +223,6 @@ class ReportTable:
         """Display text of a model-cost cell (e.g. ``1.43``), None when the value is missing."""
         return MODEL_COLUMNS[name].format(self.model_values.get((row, name)))
 
-    def ci_halfwidth(self, row: int, column: Column) -> float | None:
-        """Half the width of a cell's interval (stored units), or None."""
-        cell = self.cells.get((row, column))
-        if cell is None or cell.ci is None:
-            return None
-        return (cell.ci[1] - cell.ci[0]) / 2.0
-
     def caption(self) -> str:
         """Plain-text caption: what the numbers are, units, bold rule and protocol(s)."""
         unit_bits = []
@@ -211,7 +232,10 @@ class ReportTable:
             unit_bits.append(", ".join(header_label(m, self.units, with_unit=False) for m in percent) + " in %")
         if fraction:
             unit_bits.append(", ".join(header_label(m, self.units, with_unit=False) for m in fraction) + " as fractions")
-        text = "Results on " + ", ".join(self.datasets) + "."
+        text = self.title.strip() if self.title is not None else (
+            "Results on " + ", ".join(self.names.dataset(d) for d in self.datasets) + ".")
+        if text and text[-1] not in ".!?:;":
+            text += "."
         if unit_bits:
             text += " " + "; ".join(unit_bits) + "."
         text += " Best per column in bold."
@@ -224,8 +248,9 @@ class ReportTable:
             named = "; ".join(bits[c] for c in self.model_columns)
             text += f" Model columns from the run files, not bold: {named}."
         if self.ci:
+            what = ("± is half the width of the" if self.ci_style == "pm" else "[low, high] is the")
             text += (
-                f" ± is half the width of the bootstrap {int(CI_LEVEL * 100)} % interval"
+                f" {what} bootstrap {int(CI_LEVEL * 100)} % interval"
                 f" ({CI_N_BOOT} resamples over images, seed {CI_SEED})."
             )
         if len(self.protocols) == 1:
@@ -235,25 +260,6 @@ class ReportTable:
         for note in self.footnotes():
             text += " " + note
         return text
-
-
-def _split_order(runs: Iterable[RunData], splits: Sequence[str] | None) -> dict[str, list[str]]:
-    order: dict[str, list[str]] = {}
-    for run in runs:
-        names = order.setdefault(run.dataset, [])
-        for s in run.splits:
-            if s not in names:
-                names.append(s)
-    if splits is not None:
-        wanted = list(splits)
-        known = {s for names in order.values() for s in names}
-        for s in wanted:
-            if s not in known:
-                from faceval.errors import closest
-
-                raise InputError(f"no run has split '{s}'{closest(s, sorted(known))}")
-        order = {ds: [s for s in wanted if s in names] for ds, names in order.items()}
-    return order
 
 
 def protocol_warnings(runs: Sequence[RunData]) -> list[str]:
@@ -284,48 +290,53 @@ def build_table(
     units: Units | None = None,
     ci: bool = False,
     model_columns: Sequence[str] | None = None,
+    names: Names | None = None,
+    ci_style: str = "pm",
+    title: str | None = None,
 ) -> ReportTable:
     """Build the paper-layout table of ``runs``.
 
     Args:
         runs: the runs, in row order.  Runs sharing a label but on different datasets share a
             row; a repeated (label, dataset) gets a ``#2`` suffix and a warning.
-        metrics: canonical metric names (default :func:`default_metrics`).
-        splits: restrict and order the split columns (default: each dataset's split order as
-            the runs list them).
+        metrics: canonical metric names, each shown on every split (default
+            :func:`default_metrics`, placed by :func:`faceval.report.layout.paper_columns`: NME
+            on every split, FR/AUC on the main split).
+        splits: restrict and order the split columns (default: each dataset's paper splits,
+            :func:`faceval.report.layout.paper_splits`, in the runs' order).
         units: display units (default paper convention).
         ci: compute bootstrap intervals for every cell.
         model_columns: ``params``, ``flops``, ``speed`` (see :func:`parse_model_columns`):
             model-cost columns after the model name, from the first of the row's runs whose
             ``model_info`` has the value.  None or empty: none (the table is unchanged).
+        names: display names and ``--rename`` (checked against the runs).
+        ci_style: ``pm`` or ``interval`` (see :data:`CI_STYLES`).
+        title: the caption's first sentence instead of "Results on 300W.".
     """
     if not runs:
         raise InputError("no runs given")
     model_names = parse_model_columns(list(model_columns)) if model_columns else []
     units = units or Units()
     metric_names = [parse_metric(m).name for m in metrics] if metrics else default_metrics(runs)
-    warnings = protocol_warnings(runs)
+    if ci_style not in CI_STYLES:
+        raise InputError(f"unknown --ci-style '{ci_style}' (one of {', '.join(CI_STYLES)})")
+    names = names or Names()
+    unique = unique_labels(runs)
+    names.check(runs, unique.labels)
+    warnings = protocol_warnings(runs) + unique.warnings
 
     rows: list[Row] = []
     by_label: dict[str, Row] = {}
-    for run in runs:
-        label = run.label
+    for run, label in zip(runs, unique.labels):
         row = by_label.get(label)
-        if row is not None and any(r.dataset == run.dataset for r in row.runs):
-            n = 2
-            while f"{label}#{n}" in by_label and any(r.dataset == run.dataset for r in by_label[f"{label}#{n}"].runs):
-                n += 1
-            warnings.append(f"two runs of '{label}' on {run.dataset}; the second is shown as '{label}#{n}'")
-            label = f"{label}#{n}"
-            row = by_label.get(label)
         if row is None:
-            row = Row(label=label, runs=[])
+            row = Row(label=label, runs=[], display=names.label(label))
             by_label[label] = row
             rows.append(row)
         row.runs.append(run)
 
-    order = _split_order(runs, splits)
-    columns = [Column(ds, s, m) for ds, names in order.items() for s in names for m in metric_names]
+    order = paper_splits(split_order(runs, splits), explicit=splits is not None)
+    columns = paper_columns(order, metric_names, explicit_metrics=bool(metrics))
 
     cells: dict[tuple[int, Column], Cell] = {}
     for i, row in enumerate(rows):
@@ -370,137 +381,7 @@ def build_table(
         warnings=warnings,
         model_columns=model_names,
         model_values=model_values,
+        names=names,
+        ci_style=ci_style,
+        title=title,
     )
-
-
-# --------------------------------------------------------------------------------------------
-# long (tidy) layout and JSON
-# --------------------------------------------------------------------------------------------
-
-LONG_COLUMNS = ("run", "dataset", "split", "metric", "value", "unit", "n") + COLUMN_KEYS
-
-
-def long_records(
-    runs: Sequence[RunData],
-    *,
-    metrics: Sequence[str] | None = None,
-    splits: Sequence[str] | None = None,
-    ci: bool = False,
-    model_columns: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    """One record per (run, split, metric): the tidy form for pandas.
-
-    Keys: ``run, dataset, split, metric, value`` (stored units: fractions or degrees),
-    ``ci_low, ci_high`` with ``ci``, ``unit`` (fraction, degrees, count), ``n`` (images in the
-    split) and one key per protocol key.
-
-    With ``model_columns``, each run also gets one record per model-cost column after its metric
-    records: ``metric`` the ``model_info`` key (``params``, ``flops``, ``images_per_s``),
-    ``split`` and ``n`` empty (a property of the run, not of a split), ``value`` unscaled (None
-    when the run does not have it), ``unit`` ``count`` or ``images/s``.  The columns stay the same.
-    """
-    if not runs:
-        raise InputError("no runs given")
-    model_names = parse_model_columns(list(model_columns)) if model_columns else []
-    metric_names = [parse_metric(m).name for m in metrics] if metrics else default_metrics(runs)
-    order = _split_order(runs, splits)
-    out: list[dict[str, Any]] = []
-    for run in runs:
-        proto = run.protocol.columns()
-        for split in order.get(run.dataset, []):
-            if split not in run.splits:
-                continue
-            for metric in metric_names:
-                value = metric_value(run, split, metric)
-                record: dict[str, Any] = {
-                    "run": run.label,
-                    "dataset": run.dataset,
-                    "split": split,
-                    "metric": metric,
-                    "value": value,
-                }
-                if ci:
-                    interval = metric_ci(run, split, metric) if value is not None else None
-                    record["ci_low"] = interval.low if interval else None
-                    record["ci_high"] = interval.high if interval else None
-                record["unit"] = parse_metric(metric).unit
-                record["n"] = int(len(run.splits[split]))
-                record.update(proto)
-                out.append(record)
-        for name in model_names:
-            column = MODEL_COLUMNS[name]
-            record = {"run": run.label, "dataset": run.dataset, "split": "", "metric": column.key,
-                      "value": model_info_value([run], column.key)}
-            if ci:
-                record["ci_low"] = None
-                record["ci_high"] = None
-            record["unit"] = column.unit
-            record["n"] = ""
-            record.update(proto)
-            out.append(record)
-    return out
-
-
-def _model_json(value: float | None) -> int | float | None:
-    """Integral counts as ints (params, FLOPs), other numbers as floats."""
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() and abs(value) < 2**63 else float(value)
-
-
-def runs_json(
-    runs: Sequence[RunData],
-    *,
-    metrics: Sequence[str] | None = None,
-    splits: Sequence[str] | None = None,
-    ci: bool = False,
-    model_columns: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    """One ``faceval score --format json``-like object per run.
-
-    ``{"schema_version", "label", "dataset", "protocol", "splits": {split: {metric: value}}}``
-    (values stored fractions/degrees, computed from the per-image arrays; non-finite values
-    become null; each split also has ``n_expected`` and ``complete``).  Without ``metrics`` the
-    whole summary is given; with ``ci`` a ``"ci"`` object ``{split: {metric:
-    [low, high]}}`` is added.  With ``model_columns`` a ``"model_info"`` object holds the chosen
-    ``model_info`` keys (``params``, ``flops``, ``images_per_s``; unscaled, null when missing).
-    """
-    if not runs:
-        raise InputError("no runs given")
-    model_names = parse_model_columns(list(model_columns)) if model_columns else []
-    metric_names = [parse_metric(m).name for m in metrics] if metrics else None
-    order = _split_order(runs, splits)
-    out: list[dict[str, Any]] = []
-    for run in runs:
-        split_values: dict[str, dict[str, Any]] = {}
-        intervals: dict[str, dict[str, Any]] = {}
-        for split in order.get(run.dataset, []):
-            if split not in run.splits:
-                continue
-            if metric_names is None:
-                values: dict[str, Any] = summary_of(run.view(split))
-            else:
-                values = {m: metric_value(run, split, m) for m in metric_names}
-            split_values[split] = split_json(run, split, values)
-            if ci:
-                intervals[split] = {}
-                for m in values:
-                    interval = metric_ci(run, split, m)
-                    if interval is not None:
-                        intervals[split][m] = [interval.low, interval.high]
-        entry: dict[str, Any] = {
-            "schema_version": int(run.schema_version),
-            "label": run.label,
-            "dataset": run.dataset,
-            "protocol": run.protocol,
-            "splits": split_values,
-        }
-        if model_names:
-            entry["model_info"] = {
-                MODEL_COLUMNS[n].key: _model_json(model_info_value([run], MODEL_COLUMNS[n].key))
-                for n in model_names
-            }
-        if ci:
-            entry["ci"] = {"level": CI_LEVEL, "n_boot": CI_N_BOOT, "seed": CI_SEED, "intervals": intervals}
-        out.append(to_jsonable(entry))
-    return out

@@ -9,6 +9,7 @@ come from the metric registry.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -17,6 +18,19 @@ from faceval.metrics.registry import parse_metric
 
 #: Metric families whose default paper display stays a fraction (AUC is conventionally a fraction).
 _FRACTION_DISPLAY_FAMILIES = ("auc",)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scale(mode: str, metric: str) -> tuple[float, str]:
+    """(factor, unit) of a metric name under a display mode (a table asks for each cell's)."""
+    info = parse_metric(metric)
+    if info.unit != "fraction":
+        return 1.0, info.unit
+    if mode == "fraction":
+        return 1.0, "fraction"
+    if mode == "paper" and info.family in _FRACTION_DISPLAY_FAMILIES:
+        return 1.0, "fraction"
+    return 100.0, "percent"
 
 
 @dataclass(frozen=True)
@@ -41,14 +55,7 @@ class Units:
 
     def scale(self, metric: str) -> tuple[float, str]:
         """(factor, unit) for a metric: unit one of percent, fraction, degrees, count."""
-        info = parse_metric(metric)
-        if info.unit != "fraction":
-            return 1.0, info.unit
-        if self.mode == "fraction":
-            return 1.0, "fraction"
-        if self.mode == "paper" and info.family in _FRACTION_DISPLAY_FAMILIES:
-            return 1.0, "fraction"
-        return 100.0, "percent"
+        return _scale(self.mode, metric)
 
     def digits(self, metric: str) -> int:
         """Digits after the point for a metric."""

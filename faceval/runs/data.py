@@ -58,7 +58,8 @@ class RunData:
         sample_ids: ``(N,)`` str, canonical order.
         splits: split name -> sorted int64 indices into the samples.
         predictions: ``(N, K, 2)`` float64, in the GT scheme, 0-based original-image pixels;
-            NaN rows where no usable prediction exists.
+            NaN rows where no usable prediction exists. None for a pose-only run (as are
+            ``normalizers`` and ``nme``: no landmark was predicted, no landmark metric exists).
         ground_truth: ``(N, K, 2)`` float64.
         visible: ``(N, K)`` bool.
         normalizers: ``(N,)`` float64, the ``d_i`` of each image.
@@ -73,6 +74,9 @@ class RunData:
         model_info: params, macs, flops, throughput when known.
         split_expected: split -> number of samples the complete split has (from the dataset
             manifest); a split without a key is of unknown size and treated as complete.
+        pose_only: True for a run of a pose-only model (FSA-Net, HopeNet ...): pose metrics only;
+            ``predictions``, ``normalizers`` and ``nme`` are None. ``ground_truth`` and ``visible``
+            still hold the dataset's landmarks.
     """
 
     label: str
@@ -80,11 +84,11 @@ class RunData:
     scheme: str
     sample_ids: np.ndarray
     splits: dict[str, np.ndarray]
-    predictions: np.ndarray
+    predictions: np.ndarray | None
     ground_truth: np.ndarray
     visible: np.ndarray
-    normalizers: np.ndarray
-    nme: np.ndarray
+    normalizers: np.ndarray | None
+    nme: np.ndarray | None
     failed_inputs: np.ndarray
     failure_reasons: np.ndarray
     pose_pred: np.ndarray | None = None
@@ -95,10 +99,21 @@ class RunData:
     model_info: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     split_expected: dict[str, int] = field(default_factory=dict)
+    pose_only: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.protocol, Protocol):
             self.protocol = Protocol.from_dict(self.protocol)
+
+    @property
+    def selection(self) -> str:
+        """The dataset selection the run evaluated: ``300w:helen`` for one split, else the dataset (``300w``).
+
+        From the ``dataset_spec`` the run recorded in its provenance (the dataset name lower-cased
+        as the registry reads it); the dataset alone when none was recorded.
+        """
+        _, sep, split = str(self.provenance.get("dataset_spec") or "").partition(":")
+        return f"{self.dataset}:{split.strip()}" if sep and split.strip() else self.dataset
 
     def split_count(self, split: str) -> SplitCount:
         """Samples of ``split`` present and expected."""
@@ -110,26 +125,60 @@ class RunData:
         """Splits with fewer samples than the complete split (missing files, ``--limit``) or of a shard."""
         return [c for c in (self.split_count(s) for s in self.splits) if not c.complete]
 
-    def view(self, split: str) -> "MetricView":
-        """The typed per-image view of one split that every metric reads (see :mod:`faceval.metrics.view`)."""
+    def prefetch(self, names: "list[str] | tuple[str, ...]") -> None:
+        """Make the named per-image fields ready (a run read from a file reads them in one go)."""
+
+    def view(self, split: str, *, landmarks: bool = False, pose: bool = True, ids: bool = True) -> "MetricView":
+        """The typed per-image view of one split that every metric reads (see :mod:`faceval.metrics.view`).
+
+        The landmark arrays (predictions, GT, normalisers, visibility) are read only for pooled or
+        point-mean NME or when ``landmarks`` is set (a metric whose ``reads_landmarks`` is True).
+        ``pose`` / ``ids``: include the poses / sample ids (a metric that needs neither reads
+        neither from a run file).
+        """
         from faceval.metrics.view import MetricView
 
+        from faceval.metrics.bins import BIN_SPLITS, bin_index
+        from faceval.schemes import point_subset
+
         idx = np.asarray(self.splits[split], dtype=np.int64)
-        with_pose = self.pose_pred is not None and self.pose_gt is not None
-        pooled = self.protocol.aggregation == "pooled"  # only pooled NME needs the landmark arrays
+        # the pooled and point-mean NMEs read the landmark arrays of the scored points; a metric
+        # with reads_landmarks (the group NMEs, indexed on the full scheme) reads every point;
+        # a pose-only run has none
+        pooled = self.protocol.aggregation in ("pooled", "point-mean")
+        read = (landmarks or pooled) and not self.pose_only  # else no landmark array is read
+        needed = (([] if self.pose_only else ["nme"]) + ["failed_inputs"] + (["pose_pred", "pose_gt"] if pose else [])
+                  + (["sample_ids"] if ids else []))
+        if read:
+            needed += ["predictions", "ground_truth", "normalizers"] + (["visible"] if self.protocol.visible_only else [])
+        self.prefetch(needed)
+        with_pose = pose and self.pose_pred is not None and self.pose_gt is not None
+        points = point_subset(self.scheme, self.protocol.points) if pooled and not landmarks and read else None
+        cols = slice(None) if points is None else np.asarray(points, dtype=np.int64)
+        n_all = int(np.asarray(self.failed_inputs).size)
+        bins = (bin_index(self.dataset, self.splits, n_all)
+                if self.dataset in BIN_SPLITS and not self.pose_only else None)
         return MetricView(
-            nme=np.asarray(self.nme, dtype=np.float64)[idx],
+            nme=None if self.pose_only else np.asarray(self.nme, dtype=np.float64)[idx],
             failed_inputs=np.asarray(self.failed_inputs, dtype=bool)[idx],
             protocol=self.protocol,
-            predictions=np.asarray(self.predictions)[idx] if pooled else None,
-            ground_truth=np.asarray(self.ground_truth)[idx] if pooled else None,
-            normalizers=np.asarray(self.normalizers, dtype=np.float64)[idx] if pooled else None,
-            visible=np.asarray(self.visible, dtype=bool)[idx] if pooled and self.protocol.visible_only else None,
+            predictions=np.asarray(self.predictions)[idx][:, cols] if read else None,
+            ground_truth=np.asarray(self.ground_truth)[idx][:, cols] if read else None,
+            normalizers=np.asarray(self.normalizers, dtype=np.float64)[idx] if read else None,
+            visible=(np.asarray(self.visible, dtype=bool)[idx][:, cols]
+                     if read and self.protocol.visible_only else None),
             pose_pred=np.asarray(self.pose_pred, dtype=np.float64)[idx] if with_pose else None,
             pose_gt=np.asarray(self.pose_gt, dtype=np.float64)[idx] if with_pose else None,
-            sample_ids=np.asarray(self.sample_ids)[idx],
+            sample_ids=np.asarray(self.sample_ids)[idx] if ids else None,
+            scheme=self.scheme,
+            bins=None if bins is None else bins[idx],
+            n_bins=len(BIN_SPLITS.get(self.dataset, ())) if bins is not None else 0,
         )
 
     def split_nme(self, split: str) -> np.ndarray:
-        """Per-image NME of one split (fractions; inf for failures)."""
+        """Per-image NME of one split (fractions; inf for failures); InputError for a pose-only run."""
+        if self.pose_only:
+            from faceval.errors import InputError
+
+            raise InputError(f"run '{self.label}' is pose-only: it has no landmark predictions and no NME")
         return self.nme[self.splits[split]]

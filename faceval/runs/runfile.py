@@ -11,6 +11,10 @@ Layout (file schema version 2)::
     /arrays/...       predictions (N,K,2), ground_truth (N,K,2), visible (N,K), normalizers (N,),
                       nme (N,), failed_inputs (N,), failure_reasons (N,) UTF-8 bytes,
                       pose_pred (N,3) and pose_gt (N,3) when present
+
+A pose-only run (root attribute ``pose_only`` = ``true``, written only then) has no
+``predictions``, ``normalizers`` or ``nme``: it predicted no landmark, and reading it gives None
+for them (never a made-up array).
     /splits/<name>    int64 indices into the samples
 
 Every dataset is chunked with HDF5's fletcher32 filter (a flipped bit in a chunk fails its
@@ -18,10 +22,11 @@ read) and has a sha256 in ``checksums`` (an array edited in place with h5py, whi
 fletcher32, no longer matches). The root attributes are covered by ``attrs_sha256``. Any
 mismatch is "damaged run file", naming the file.
 
-Reading is lazy: :func:`read_run` verifies the attributes and splits, checks every array's
-shape from the file's metadata, and returns a :class:`LazyRunData` whose per-image arrays are
-read (and verified against their own digest) on first access. A report that needs only the
-summary, NME and poses never reads predictions or ground truth.
+Reading is lazy: :func:`read_run` verifies the attributes and splits, checks that every array
+of the checksum list is present, and returns a :class:`LazyRunData` whose per-image arrays are
+read (and their shape and digest verified) on first access, or in the same opening for the
+fields named in ``prefetch``. A report of NME/FR/AUC reads only ``nme`` and ``failed_inputs``;
+an array that is never read is never verified, and nothing computed depends on it.
 
 Datasets are written without timestamps: identical runs give byte-identical files.
 """
@@ -49,6 +54,8 @@ FILE_SCHEMA_VERSION = 2
 _ARRAYS = ("predictions", "ground_truth", "visible", "normalizers", "nme", "failed_inputs")
 #: optional per-image arrays under /arrays
 _POSE = ("pose_pred", "pose_gt")
+#: the arrays a pose-only run does not have
+_LANDMARK_ONLY = ("predictions", "normalizers", "nme")
 #: root attributes holding JSON objects (add new ones here: they are written, read and digested)
 _JSON_ATTRS = ("protocol", "provenance", "summary", "model_info")
 #: RunData field -> dataset path, for the fields read on first access
@@ -105,7 +112,8 @@ def write_run(path: str | os.PathLike[str], run: RunData) -> Path:
         h5.create_dataset(name, data=data, chunks=True, fletcher32=True, track_times=False)
         checksums[name] = array_sha256(data)
 
-    stored = {name: np.asarray(getattr(run, name)) for name in _ARRAYS}
+    arrays = [name for name in _ARRAYS if not (run.pose_only and name in _LANDMARK_ONLY)]
+    stored = {name: np.asarray(getattr(run, name)) for name in arrays}
     stored["visible"] = stored["visible"].astype(bool)
     stored["failed_inputs"] = stored["failed_inputs"].astype(bool)
     with atomic_path(target) as tmp:
@@ -123,8 +131,10 @@ def write_run(path: str | os.PathLike[str], run: RunData) -> Path:
                     value = (value if isinstance(value, Protocol) else Protocol.from_dict(value)).to_dict()
                 h5.attrs[name] = _json_dumps(value)
             h5.attrs["split_expected"] = _json_dumps(run.split_expected)
+            if run.pose_only:
+                h5.attrs["pose_only"] = "true"
             put(h5, "samples/ids", _encode_strings(run.sample_ids, "sample ids"))
-            for name in _ARRAYS:
+            for name in arrays:
                 put(h5, f"arrays/{name}", stored[name])
             put(h5, "arrays/failure_reasons", _encode_strings(run.failure_reasons, "failure reasons"))
             for name in _POSE:
@@ -159,22 +169,32 @@ class _Damaged(ValueError):
     """A checksum or layout check failed (the message says which)."""
 
 
-def _expected_shapes(h5: Any, n: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Dataset path -> (expected shape, allowed dtype kinds), from the predictions' shape.
+def _expected_shapes(h5: Any, n: int, names: "list[str] | None" = None) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Dataset path -> (expected shape, allowed dtype kinds), from ``n`` and the predictions' shape.
 
-    ``h5`` is the file or a mapping of dataset path -> dataset."""
-    pred = h5["arrays/predictions"]
-    if len(pred.shape) != 3 or pred.shape[0] != n or pred.shape[2] != 2:
-        raise _Damaged(f"predictions of shape {pred.shape} do not match {n} samples")
-    k = pred.shape[1]
+    ``h5`` is the file or a mapping of dataset path -> dataset; ``names`` limits the answer to
+    those paths (the predictions are then opened only when a per-point array is asked for). A
+    pose-only run has no predictions, normalisers or NME; its ground truth gives the points."""
+    per_point = {"arrays/predictions", "arrays/ground_truth", "arrays/visible"}
+    pose_only = "arrays/predictions" not in h5
+    k = -1
+    if names is None or per_point & set(names):
+        pred = h5["arrays/ground_truth" if pose_only else "arrays/predictions"]
+        if len(pred.shape) != 3 or pred.shape[0] != n or pred.shape[2] != 2:
+            raise _Damaged(f"{'ground_truth' if pose_only else 'predictions'} of shape {pred.shape} "
+                           f"do not match {n} samples")
+        k = pred.shape[1]
     shapes = {"samples/ids": ((n,), "S"), "arrays/predictions": ((n, k, 2), "f"),
               "arrays/ground_truth": ((n, k, 2), "f"), "arrays/visible": ((n, k), "b"),
               "arrays/normalizers": ((n,), "fiu"), "arrays/nme": ((n,), "f"), "arrays/failed_inputs": ((n,), "b"),
               "arrays/failure_reasons": ((n,), "S")}
+    if pose_only:
+        for name in _LANDMARK_ONLY:
+            del shapes[f"arrays/{name}"]
     for name in _POSE:
-        if f"arrays/{name}" in h5:
+        if (names is None or f"arrays/{name}" in names) and f"arrays/{name}" in h5:
             shapes[f"arrays/{name}"] = ((n, 3), "f")
-    return shapes
+    return shapes if names is None else {name: shapes[name] for name in names if name in shapes}
 
 
 class _DatasetMap(dict):  # type: ignore[type-arg]
@@ -199,48 +219,55 @@ class RunFileSource:
     """Where a lazily read run lives, and what it must still be when an array is read.
 
     Each read re-opens the file, checks that its root attributes (which include every
-    array's digest) are those seen when it was opened, reads one dataset and checks its
-    sha256; fletcher32 is checked by HDF5 per chunk.
+    array's digest) are those seen when it was opened, reads the datasets asked for and checks
+    each one's shape (from ``n`` samples and the predictions' point count) and sha256;
+    fletcher32 is checked by HDF5 per chunk. Arrays never read are never verified, and never
+    needed: nothing computed from a run looks at them.
     """
 
-    def __init__(self, path: Path, attrs_sha256: str, checksums: dict[str, str],
-                 shapes: dict[str, tuple[tuple[int, ...], str]]) -> None:
+    def __init__(self, path: Path, attrs_sha256: str, checksums: dict[str, str], n: int) -> None:
         self.path = path
         self.attrs_sha256 = attrs_sha256
         self.checksums = checksums
-        self.shapes = shapes
+        self.n = n
 
     def load(self, field_name: str) -> np.ndarray:
+        return self.load_many([field_name])[field_name]
+
+    def load_many(self, field_names: list[str]) -> dict[str, Any]:
+        """Several fields in one opening of the file (each verified)."""
         import h5py
 
-        name = _LAZY_PATHS[field_name]
+        what = ", ".join(f"'{f}'" for f in field_names)
         try:
             h5 = h5py.File(self.path, "r")
         except OSError:
-            raise InputError(f"run file was removed or replaced since it was opened; cannot read its '{field_name}'",
+            raise InputError(f"run file was removed or replaced since it was opened; cannot read its {what}",
                              path=self.path) from None
         try:
             with h5:
                 if _attr_str(h5.attrs.get(_ATTRS_DIGEST, "")) != self.attrs_sha256:
-                    raise InputError(f"run file was replaced since it was opened; cannot read its '{field_name}'",
+                    raise InputError(f"run file was replaced since it was opened; cannot read its {what}",
                                      path=self.path)
-                return _read_verified(h5, name, self.checksums, self.shapes)
+                shapes = _expected_shapes(h5, self.n, [_LAZY_PATHS[f] for f in field_names])
+                return {f: _read_verified(h5, _LAZY_PATHS[f], self.checksums, shapes) for f in field_names}
         except _DAMAGED as exc:
             raise _damaged(self.path, exc) from None
 
 
 def _read_verified(h5: Any, name: str, checksums: dict[str, str], shapes: dict[str, tuple[tuple[int, ...], str]]) -> Any:
+    dataset = h5[name]
+    shape, kinds = shapes.get(name, (dataset.shape, dataset.dtype.kind))
+    if dataset.shape != shape or dataset.dtype.kind not in kinds:
+        raise _Damaged(f"{name} of shape {dataset.shape} ({dataset.dtype}), expected {shape}")
     try:
-        data = h5[name][()]
+        data = dataset[()]
     except OSError as exc:
         if "filter returned failure" in str(exc):
             raise _Damaged(f"'{name}' fails its fletcher32 checksum") from None
         raise
     if array_sha256(data) != checksums.get(name):
         raise _Damaged(f"'{name}' does not match its checksum")
-    shape, kinds = shapes.get(name, (data.shape, data.dtype.kind))
-    if data.shape != shape or data.dtype.kind not in kinds:
-        raise _Damaged(f"'{name}' of shape {data.shape} ({data.dtype}), expected {shape}")
     if data.dtype.kind == "S":
         return _decode_strings(data)
     if name.startswith("arrays/") and data.dtype.kind == "b":
@@ -303,16 +330,27 @@ class LazyRunData(RunData):
 
     def load_all(self) -> "LazyRunData":
         """Read (and verify) every array now."""
-        for name in _LAZY_PATHS:
-            getattr(self, name)
+        self.prefetch(list(_LAZY_PATHS))
         return self
 
+    def prefetch(self, names: "list[str] | tuple[str, ...]") -> None:
+        """Read (and verify) the named fields not read yet, in one opening of the file."""
+        missing = [n for n in names if n in _LAZY_PATHS and f"_value_{n}" not in self.__dict__]
+        if missing:
+            for name, value in self.__dict__["_source"].load_many(missing).items():
+                self.__dict__[f"_value_{name}"] = value
 
-def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
+
+#: the per-image arrays every landmark metric reads (a report or gate asks for them at open)
+METRIC_FIELDS = ("nme", "failed_inputs")
+
+
+def read_run(path: str | os.PathLike[str], *, lazy: bool = True, prefetch: tuple[str, ...] = ()) -> RunData:
     """Read and verify a run file; a file that is not one, or is damaged, gives a one-line :class:`InputError`.
 
-    With ``lazy`` (the default) the per-image arrays are read, and verified, on first access;
-    with ``lazy=False`` everything is read and verified now.
+    With ``lazy`` (the default) the per-image arrays are read, and verified, on first access,
+    except the fields named in ``prefetch`` (e.g. :data:`METRIC_FIELDS`), read and verified in
+    the same opening of the file; with ``lazy=False`` everything is read and verified now.
     """
     import h5py
 
@@ -369,11 +407,17 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
                                                        extra and f"not in its checksum list: {', '.join(extra[:3])}"])))
             ids_shape = datasets["samples/ids"].shape
             n = ids_shape[0] if len(ids_shape) == 1 else -1
-            shapes = _expected_shapes(datasets, n)
-            for name, (shape, kinds) in shapes.items():
-                found = datasets[name]
-                if found.shape != shape or found.dtype.kind not in kinds:
-                    raise _Damaged(f"{name} of shape {found.shape} ({found.dtype}), expected {shape}")
+            pose_only = _attr_str(attrs.get("pose_only", "false")) == "true"
+            landmark_arrays = [f"arrays/{name}" in datasets for name in _LANDMARK_ONLY]
+            if any(landmark_arrays) == pose_only or not (all(landmark_arrays) or not any(landmark_arrays)):
+                raise _Damaged("pose-only marker and landmark arrays disagree" if any(landmark_arrays) == pose_only
+                               else "some landmark arrays are missing")
+            if not lazy:  # lazily, each array's shape is checked when it is read
+                shapes = _expected_shapes(datasets, n)
+                for name, (shape, kinds) in shapes.items():
+                    found = datasets[name]
+                    if found.shape != shape or found.dtype.kind not in kinds:
+                        raise _Damaged(f"{name} of shape {found.shape} ({found.dtype}), expected {shape}")
             splits = {}
             for split in groups["splits"].keys():  # creation order (track_order)
                 indices = _read_verified(datasets, f"splits/{split}", checksums, {})
@@ -381,14 +425,18 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
                         indices.size and (indices.min() < 0 or indices.max() >= n)):
                     raise _Damaged(f"split '{split}' holds indices outside 0..{n - 1}")
                 splits[split] = indices
-            lazy_source = RunFileSource(source, attrs_digest, checksums, shapes)
-            present_fields = [f for f, p in _LAZY_PATHS.items() if p in shapes]
-            eager = {} if lazy else {f: _read_verified(datasets, _LAZY_PATHS[f], checksums, shapes)
-                                     for f in present_fields}
+            lazy_source = RunFileSource(source, attrs_digest, checksums, n)
+            present_fields = [f for f, p in _LAZY_PATHS.items() if p in datasets]
+            if lazy:
+                early = [f for f in present_fields if f in prefetch]
+                shapes = _expected_shapes(datasets, n, [_LAZY_PATHS[f] for f in early])
+                eager = {f: _read_verified(datasets, _LAZY_PATHS[f], checksums, shapes) for f in early}
+            else:
+                eager = {f: _read_verified(datasets, _LAZY_PATHS[f], checksums, shapes) for f in present_fields}
     except _DAMAGED as exc:
         raise _damaged(source, exc) from None
     fields: dict[str, Any] = {f: eager.get(f, _UNLOADED) for f in present_fields}
-    for name in _POSE:
+    for name in _POSE + (_LANDMARK_ONLY if pose_only else ()):
         fields.setdefault(name, None)
     from faceval.runs.protocol import Protocol
 
@@ -407,6 +455,7 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True) -> RunData:
         model_info=meta["model_info"],
         schema_version=SCHEMA_VERSION,
         split_expected={str(k): int(v) for k, v in split_expected.items()},
+        pose_only=pose_only,
         **fields,
     )
     return run
@@ -417,5 +466,5 @@ def verify_run(path: str | os.PathLike[str]) -> RunData:
     return read_run(path, lazy=False)
 
 
-__all__: list[str] = ["read_run", "write_run", "verify_run", "LazyRunData", "RunFileSource", "array_sha256",
+__all__: list[str] = ["METRIC_FIELDS", "read_run", "write_run", "verify_run", "LazyRunData", "RunFileSource", "array_sha256",
                       "FORMAT_NAME"]

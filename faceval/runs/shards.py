@@ -223,7 +223,9 @@ def merge_runs(shards: list[RunData], names: list[str] | None = None) -> RunData
     for name in first.splits:
         splits[name] = np.concatenate([r.splits[name] + off for r, off in zip(ordered, offsets[:-1])]).astype(np.int64)
 
-    def cat(name: str) -> np.ndarray:
+    def cat(name: str) -> np.ndarray | None:
+        if first.pose_only and name in ("predictions", "normalizers", "nme"):
+            return None  # a pose-only run has none (every shard alike: the spec is part of their identity)
         return np.concatenate([getattr(r, name) for r in ordered])
 
     pose_pred = cat("pose_pred") if all(r.pose_pred is not None for r in ordered) else None
@@ -256,6 +258,7 @@ def merge_runs(shards: list[RunData], names: list[str] | None = None) -> RunData
                                 for r, n in zip(ordered, ordered_names)]),
         model_info=dict(first.model_info),
         split_expected=dict(first.split_expected),
+        pose_only=first.pose_only,
     )
     from faceval.runs.provenance import sample_set_sha256
 

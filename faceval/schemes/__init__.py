@@ -2,8 +2,10 @@
 
 Each ``<name>.json`` holds: ``name``, ``num_points``, ``groups`` (name -> indices),
 ``flip_pairs`` (list of [i, j]), ``eye_corners`` ([left_outer, right_outer]) or null,
-``pupils`` ([indices averaged for one eye, indices for the other]) or null, and
-``conversions`` (target scheme -> list of source indices, one per target point).
+``pupils`` ([indices averaged for one eye, indices for the other]) or null,
+``conversions`` (target scheme -> list of source indices, one per target point), and optional
+``subsets`` (name -> the indices scored by ``--points NAME``; 300w: menpofit's ``inner51`` =
+68 minus the jaw 0-16, ``inner49`` = that minus the inner mouth corners 60 and 64).
 Indices are 0-based.
 """
 
@@ -32,6 +34,30 @@ class Scheme:
     eye_corners: tuple[int, int] | None
     pupils: tuple[list[int], list[int]] | None
     conversions: dict[str, list[int]] = field(default_factory=dict)
+    subsets: dict[str, list[int]] = field(default_factory=dict)
+
+
+#: ``--points`` choices: every point, or a named subset of the scheme (``Scheme.subsets``).
+POINT_SUBSETS = ("all", "inner51", "inner49")
+
+
+def point_subset(scheme_name: str, points: str) -> list[int] | None:
+    """Indices scored with ``--points``: None for ``all``; a scheme without the subset raises.
+
+    Raises:
+        InputError: unknown subset name, or a scheme that does not define it (only the 68-point
+            ``300w`` scheme has ``inner51`` / ``inner49``).
+    """
+    if points not in POINT_SUBSETS:
+        raise InputError(f"unknown point subset '{points}'{closest(points, POINT_SUBSETS)}; "
+                         f"known: {', '.join(POINT_SUBSETS)}")
+    if points == "all":
+        return None
+    scheme = load_scheme(scheme_name)
+    if points not in scheme.subsets:
+        raise InputError(f"--points {points} needs the 68-point 300w scheme; this ground truth uses the "
+                         f"'{scheme.name}' scheme ({scheme.num_points} points)")
+    return list(scheme.subsets[points])
 
 
 @lru_cache(maxsize=None)
@@ -50,6 +76,7 @@ def load_scheme(name: str) -> Scheme:
         eye_corners=(int(corners[0]), int(corners[1])) if corners else None,
         pupils=([int(i) for i in pupils[0]], [int(i) for i in pupils[1]]) if pupils else None,
         conversions={k: [int(i) for i in v] for k, v in raw.get("conversions", {}).items()},
+        subsets={k: [int(i) for i in v] for k, v in raw.get("subsets", {}).items()},
     )
 
 

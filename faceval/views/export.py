@@ -25,7 +25,7 @@ import numpy as np
 
 from faceval.atomic import atomic_path, check_writable_target
 from faceval.errors import InputError
-from faceval.views.samples import face_boxes, failure_reasons, pose_errors, split_membership
+from faceval.views.samples import face_boxes, failure_reasons, pose_errors, run_nme, split_membership
 
 EXPORT_FORMATS = (".csv", ".json", ".parquet")
 
@@ -52,9 +52,9 @@ def sample_table(run, per_landmark: bool = False):  # type: ignore[no-untyped-de
     columns: dict[str, Any] = {
         "sample_id": [str(s) for s in run.sample_ids],
         "splits": split_membership(run),
-        "nme": np.asarray(run.nme, dtype=np.float64),
+        "nme": run_nme(run),  # a pose-only run: NaN (empty in CSV, null in JSON), never a number
         "normalizer": [str(run.protocol.normalizer or "")] * n,
-        "normalizer_px": np.asarray(run.normalizers, dtype=np.float64),
+        "normalizer_px": np.full(n, np.nan) if run.pose_only else np.asarray(run.normalizers, dtype=np.float64),
         "failure_reason": [str(r) for r in failure_reasons(run)],
     }
     pose = pose_errors(run)
@@ -65,6 +65,8 @@ def sample_table(run, per_landmark: bool = False):  # type: ignore[no-untyped-de
     for j, name in enumerate(("box_x0", "box_y0", "box_x1", "box_y1")):
         columns[name] = boxes[:, j]
     if per_landmark:
+        if run.pose_only:
+            raise InputError(f"run '{run.label}' is pose-only: it has no per-landmark errors (--per-landmark)")
         errors = point_errors(run.predictions, run.ground_truth, run.normalizers)
         for k in range(errors.shape[1]):
             columns[f"e_{k}"] = errors[:, k]

@@ -81,6 +81,8 @@ def gallery_format(path: Path) -> str:
 
 def select_faces(run, options: GalleryOptions) -> list[GalleryFace]:  # type: ignore[no-untyped-def]
     """The faces to show, in gallery order (worst first; as given; or random in id order)."""
+    if run.pose_only:
+        raise InputError(f"run '{run.label}' is pose-only: it has no landmarks to draw")
     chosen = [x is not None for x in (options.worst, options.samples, options.random)]
     if sum(chosen) > 1:
         raise InputError("choose the faces one way: --worst N, --samples ID,... or --random N")

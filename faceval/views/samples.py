@@ -28,7 +28,7 @@ def failure_reasons(run) -> np.ndarray:  # type: ignore[no-untyped-def]
     """
     recorded = np.asarray(run.failure_reasons, dtype=object)
     failed_inputs = np.asarray(run.failed_inputs, dtype=bool)
-    nme = np.asarray(run.nme, dtype=np.float64)
+    nme = run_nme(run)
     out = np.empty(len(recorded), dtype=object)
     for i, reason in enumerate(recorded):
         text = str(reason).strip() if reason is not None else ""
@@ -36,11 +36,18 @@ def failure_reasons(run) -> np.ndarray:  # type: ignore[no-untyped-def]
             out[i] = text
         elif failed_inputs[i]:
             out[i] = UNKNOWN_INPUT_REASON
-        elif not np.isfinite(nme[i]):
+        elif not run.pose_only and not np.isfinite(nme[i]):
             out[i] = NONFINITE_REASON
         else:
             out[i] = ""
     return out
+
+
+def run_nme(run) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``(N,)`` per-image NME; NaN ("–", unknown) everywhere for a pose-only run, which has none."""
+    if run.pose_only:
+        return np.full(len(run.sample_ids), np.nan)
+    return np.asarray(run.nme, dtype=np.float64)
 
 
 def split_membership(run) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
@@ -109,7 +116,7 @@ def worst_indices(run, n: int, split: str | None = None) -> np.ndarray:  # type:
     if n < 0:
         raise InputError(f"expected a number of images >= 0, found {n}")
     rows = rows_of(run, split)
-    nme = np.asarray(run.nme, dtype=np.float64)[rows]
+    nme = run_nme(run)[rows]  # a pose-only run: all NaN, nothing ranked
     finite = np.isfinite(nme)
     rows, nme = rows[finite], nme[finite]
     ids = np.asarray(run.sample_ids, dtype=object)[rows].astype(str)

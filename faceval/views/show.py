@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from faceval.metrics.landmarks import run_landmark_errors
-from faceval.views.samples import SampleRef, failure_reasons, rows_of, split_membership, worst_indices
+from faceval.views.samples import SampleRef, failure_reasons, rows_of, run_nme, split_membership, worst_indices
 
 #: provenance keys shown first, in this order (the rest follow sorted)
 PROVENANCE_ORDER = ("faceval_version", "git_describe", "command_line", "dataset_spec", "data_root", "model_path",
@@ -81,7 +81,7 @@ def describe_run(run, worst: int = 10, split: str | None = None) -> RunOverview:
     reasons = failure_reasons(run)
     members = split_membership(run)
     ids = np.asarray(run.sample_ids, dtype=object)
-    nme = np.asarray(run.nme, dtype=np.float64)
+    nme = run_nme(run)
 
     def ref(i: int) -> SampleRef:
         return SampleRef(index=int(i), sample_id=str(ids[i]), splits=members[i], nme=float(nme[i]),
@@ -105,6 +105,7 @@ def describe_run(run, worst: int = 10, split: str | None = None) -> RunOverview:
         failure_counts=failure_counts,
         worst=[ref(int(i)) for i in worst_indices(run, worst, split)],
         worst_split=split,
-        landmark_groups={name: run_landmark_errors(run, name).group_nme for name in run.splits},
+        landmark_groups={} if run.pose_only else {name: run_landmark_errors(run, name).group_nme
+                                                   for name in run.splits},
         model_info=dict(run.model_info),
     )

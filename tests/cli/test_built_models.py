@@ -126,7 +126,7 @@ def test_report_model_columns(built, capsys) -> None:
     capsys.readouterr()
     assert main(["report", *paths, "--format", "markdown", "--metrics", "nme", "--model-columns", "params,flops"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("| Model | Params (M) | FLOPs (B) | all NME (%) |\n")
+    assert out.startswith("| Model | Params (M) | FLOPs (B) | All NME (%) |\n")
     for arch, points in MODELS:
         params, macs = expected(arch, points)
         label = f"{arch}\\_{points}"

@@ -32,8 +32,23 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
 def test_list_json_names_every_dataset(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["datasets", "list", "--format", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)["datasets"]
-    assert set(listed) == {"300w", "wflw", "cofw", "aflw2000", "sample"}
+    assert set(listed) == {"300w", "wflw", "cofw", "cofw68", "aflw2000", "json", "sample"}
     assert "blur" in listed["wflw"]["splits"] and "private" in listed["300w"]["splits"]
+    assert listed["cofw68"]["splits"]["test"]["count"] == 507 and listed["cofw68"]["scheme"] == "300w"
+    assert set(listed["aflw2000"]["splits"]) == {"test", "all", "yaw0-30", "yaw30-60", "yaw60-90"}
+    assert listed["aflw2000"]["splits"]["yaw30-60"]["count"] is None  # no copy to count them from
+    assert listed["json"]["needs_data_root"] is False
+
+
+def test_list_and_info_show_the_new_datasets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["datasets", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "yaw0-30 (?)" in out and any(line.startswith("cofw68 ") for line in out.splitlines())
+    assert main(["datasets", "info", "json"]) == 0
+    out = capsys.readouterr().out
+    assert "json:PATH" in out and "db_info.json" in out
+    assert main(["datasets", "info", "cofw68"]) == 0
+    assert "cofw68/test.json" in capsys.readouterr().out
 
 
 def test_list_human_goes_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:

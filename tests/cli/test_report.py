@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ def run_files(tmp_path: Path) -> list[Path]:
 def test_report_markdown_default_to_stdout(run_files, capsys):
     assert main(["report", *map(str, run_files)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("| Model | common NME (%) |")
+    assert out.startswith("| Model | Common NME (%) |")
     assert r"my\_model\#1" in out
 
 
@@ -129,3 +130,34 @@ def test_cli_modules_import_no_matplotlib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_report_caption_label_rename_and_ci_style_flags(run_files, tmp_path, capsys):
+    out = tmp_path / "t.tex"
+    assert main(["report", *map(str, run_files), "--out", str(out), "--ci", "--ci-style", "interval",
+                 "--caption", "Our models", "--label", "tab:ours", "--rename", "mnv2=MobileNetV2",
+                 "--rename", "full=Fullset"]) == 0
+    tex = out.read_text(encoding="utf-8")
+    assert "\\caption{Our models. NME" in tex and "\\label{tab:ours}" in tex
+    assert "\\multicolumn{3}{c}{Fullset}" in tex and tex.count("MobileNetV2 & ") == 1
+    assert re.search(r"MobileNetV2 & \d\.\d\d\\,\{\\scriptsize \[\d\.\d\d, \d\.\d\d\]\}", tex)
+
+
+def test_plot_ced_flags_and_labels_read_back(tmp_path, capsys):
+    from PIL import Image
+
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    write_run(a, three_splits_run("SPIGA", 1.0, 0))
+    write_run(b, three_splits_run("SPIGA", 1.2, 1))
+    png = tmp_path / "ced.png"
+    assert main(["plot", "ced", str(a), str(b), "--out", str(png), "--size", "6x4", "--legend", "right",
+                 "--xmax", "12"]) == 0
+    assert Image.open(png).size == (900, 600)
+    svg = tmp_path / "ced.svg"
+    assert main(["plot", "ced", str(a), str(b), "--out", str(svg), "--fraction", "--xmax", "0.12"]) == 0
+    text = svg.read_text(encoding="utf-8")
+    assert ">SPIGA: AUC@0.08 " in text and ">SPIGA#2: AUC@0.08 " in text  # unique as in `report`
+    assert "NME (fraction, inter-ocular)" in text
+    capsys.readouterr()
+    assert main(["report", str(a), str(b), "--metrics", "nme"]) == 0
+    assert "| SPIGA\\#2 |" in capsys.readouterr().out  # Markdown escapes the #

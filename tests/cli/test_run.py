@@ -201,3 +201,29 @@ def test_missing_model_file_exits_2(tmp_path, capsys):
     code = main(["run", "--model", str(tmp_path / "nope.onnx"), "--out", str(tmp_path / "x.h5")])
     err = capsys.readouterr().err
     assert code == 2 and "nope.onnx" in err
+
+
+def test_header_names_the_split_the_run_evaluated(tmp_path, capsys):
+    """issue 13: the summary table's title says ``300w:helen``, not ``300w``; a full dataset stays ``300w``."""
+    from tests.fixtures import build_300w_tree, random_faces
+
+    faces = random_faces(2, seed=1)
+    root = build_300w_tree(tmp_path / "data", {f"helen/testset/h{i}.jpg": faces[i] for i in range(2)})
+    capsys.readouterr()
+    code = main(["run", "--dataset", "300W:helen", "--data-root", str(root), "--no-cache", "--no-progress",
+                 "--out", str(tmp_path / "h.h5")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "PFLD_GhostOne_112_1_opt_sim on 300w:helen" in [line.strip() for line in err.splitlines()], err
+    assert "on 300w\n" not in err
+
+
+def test_selection_of_a_run_without_a_split_is_the_dataset():
+    from tests.faceval.runs.helpers import make_run
+
+    run = make_run(n=4)
+    assert run.selection == "300w"  # nothing recorded
+    run.provenance["dataset_spec"] = "300w"
+    assert run.selection == "300w"
+    run.provenance["dataset_spec"] = "300W: challenging "
+    assert run.selection == "300w:challenging"

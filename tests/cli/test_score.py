@@ -225,3 +225,46 @@ def test_score_does_not_warn_about_images_it_never_opens(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "have no image" not in err
     assert "4 of 330 samples present" in err  # data warnings that matter are still given
+
+
+def test_score_never_stats_or_opens_an_image_file(tmp_path, capsys, monkeypatch):
+    """WFLW with images present and predictions with a failed (NaN) row: no image path is looked at."""
+    import builtins
+    import os
+
+    from faceval.io.wflw import read_wflw_list
+    from tests.fixtures import build_wflw_tree, wflw_records
+
+    root = build_wflw_tree(tmp_path / "data", wflw_records(3), with_images=True)
+    lst = root / "wflw" / "WFLW_annotations" / "list_98pt_rect_attr_train_test" / "list_98pt_rect_attr_test.txt"
+    truth = read_wflw_list(lst)
+    preds = truth.landmarks + 1.0
+    preds[1] = np.nan
+    csv = tmp_path / "p.csv"
+    header = "sample_id," + ",".join(f"{a}{k}" for k in range(98) for a in "xy")
+    csv.write_text(header + "\n" + "".join(sid + "," + ",".join(repr(float(v)) for v in row.ravel()) + "\n"
+                                            for sid, row in zip(truth.face_ids(), preds)))
+    touched: list[str] = []
+    real = {"stat": os.stat, "lstat": os.lstat, "open": builtins.open}
+
+    def watch(name):
+        def call(path, *args, **kwargs):
+            if "WFLW_images" in str(path):
+                touched.append(f"{name} {path}")
+            return real[name](path, *args, **kwargs)
+        return call
+
+    monkeypatch.setattr(os, "stat", watch("stat"))
+    monkeypatch.setattr(os, "lstat", watch("lstat"))
+    monkeypatch.setattr(builtins, "open", watch("open"))
+    result = _score_json(capsys, ["--predictions", str(csv), "--dataset", "wflw:test", "--data-root", str(root)])
+    monkeypatch.undo()
+    assert touched == []
+    n = len(truth)
+    d = np.linalg.norm(truth.landmarks[:, 60] - truth.landmarks[:, 72], axis=1)  # WFLW inter-ocular: outer corners
+    nme = np.sqrt(2.0) / d
+    nme[1] = np.inf
+    split = result["splits"]["test"]
+    assert split["n"] == n and split["n_nonfinite"] == 1
+    assert np.isfinite(split["nme"])  # the failed row is a failure, not a NaN mean
+    assert split["fr@0.10"] == pytest.approx(np.mean(nme > 0.10))

@@ -89,3 +89,47 @@ def test_gate_refuses_different_normalisers(spiga_runs, capsys):
     capsys.readouterr()
     code = main(["gate", str(spiga_runs["bbox"]), "--baseline", str(spiga_runs["spiga"])])
     assert code == 2 and "normalizer" in capsys.readouterr().err
+
+
+def test_latex_table_from_spiga_runs_compiles_unedited(spiga_runs, tmp_path, capsys):
+    """The default paper table of SPIGA's runs (with --ci) goes into a document as it is."""
+    import re
+    import subprocess
+
+    from tests.browser import require_tool
+    from tests.faceval.report.helpers import spiga_300w_run
+
+    pdflatex = require_tool(("pdflatex",), "texlive-latex-base")
+    pdftotext = require_tool(("pdftotext",), "poppler-utils")
+    table = tmp_path / "table.tex"
+    assert main(["report", str(spiga_runs["spiga"]), str(spiga_runs["worse"]), "--ci", "--label", "tab:spiga",
+                 "--rename", "SPIGA_noisy=SPIGA + noise", "--out", str(table)]) == 0
+    tex = table.read_text(encoding="utf-8")
+    assert "\\label{tab:spiga}" in tex and "Results on 300W." in tex
+    plain = tmp_path / "plain.tex"  # the default table, without --ci, in the same document
+    assert main(["report", str(spiga_runs["spiga"]), str(spiga_runs["worse"]), "--label", "tab:plain",
+                 "--out", str(plain)]) == 0
+    (tmp_path / "paper.tex").write_text(
+        "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n\\input{table}\n"
+        "See Table~\\ref{tab:spiga}.\n\\input{plain}\n\\end{document}\n", encoding="utf-8")
+    for _ in range(2):  # twice, so that the reference resolves
+        result = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "paper.tex"], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=180, check=False)
+        assert result.returncode == 0, result.stdout[-3000:]
+    log = (tmp_path / "paper.log").read_text(encoding="latin-1")
+    assert "Overfull \\hbox" not in log  # the table fits the text width of a plain article page (345pt)
+    assert "undefined" not in log.lower()
+    text = subprocess.run([pdftotext, "-layout", "paper.pdf", "-"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, check=True).stdout
+    assert "See Table 1." in text
+    header = next(line for line in text.splitlines() if "Common" in line)
+    assert header.split() == ["Common", "Challenging", "Full"]
+    row = next(line for line in text.splitlines() if line.strip().startswith("SPIGA ") and "noise" not in line)
+    # SPIGA's own metric file: common 2.5871, challenging (iBUG) 4.6623, full 2.9937, FR@0.08 0.7257 %;
+    # AUC@0.08 closed form from the per-image NME computed with numpy alone (the test helper)
+    nme = spiga_300w_run().nme
+    auc = float(np.mean(np.maximum(0.0, 0.08 - nme)) / 0.08)
+    values = re.findall(r"(\d+\.\d+)\s*±\s*\d+\.\d+", row)
+    assert values == ["2.59", "4.66", "2.99", "0.73", f"{auc:.4f}"]
+    assert "FR0.08 (%)" in text and "AUC0.08" in text  # thresholds as subscripts
+    assert "SPIGA + noise" in text and "inter-ocular normaliser" in text

@@ -43,6 +43,6 @@ def test_datasets_list_still_lists_every_dataset_without_numpy() -> None:
     rc, out, heavy = _modules_after(["datasets", "list", "--format", "json"])
     assert rc == 0 and heavy == []
     listed = json.loads(out)["datasets"]
-    assert set(listed) == {"300w", "wflw", "cofw", "aflw2000", "sample"}
+    assert set(listed) == {"300w", "wflw", "cofw", "cofw68", "aflw2000", "json", "sample"}
     # counts come from the manifests (data_manifests/), not from data on disk
     assert listed["300w"]["splits"]["helen"]["count"] == 330

@@ -79,3 +79,54 @@ def test_sweep_of_the_real_pfld_models_matches_separate_runs(tmp_path: Path, cap
     # three different models: three different results
     nmes = {float(read_run(tmp_path / f"{m.stem}.h5").summary["helen"]["nme"]) for m in models}
     assert len(nmes) == len(models)
+
+
+def test_default_names_are_reserved_like_a_single_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two sweeps in the same second never share a run file: a name held by a live run's lock, or
+    written by a finished run, is skipped (-2, -3, ...), as for a single run."""
+    import faceval_cli.sweep as sweep_cli
+
+    a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    shutil.copyfile(GHOSTONE, a)
+    shutil.copyfile(GHOSTONE, b)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sweep_cli.time, "strftime", lambda fmt, *args: "20260101-000000")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "a-sample-20260101-000000.h5.lock").write_text("1\n")  # pid 1 is alive: another sweep writing it
+    (runs / "b-sample-20260101-000000.h5").write_bytes(b"a finished run")  # a run of the same second
+    assert main(["run", "--model", str(a), "--model", str(b), "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert (runs / "b-sample-20260101-000000.h5").read_bytes() == b"a finished run"
+    written = sorted(p.name for p in runs.iterdir() if p.suffix == ".h5")
+    assert written == ["a-sample-20260101-000000-2.h5", "b-sample-20260101-000000-2.h5", "b-sample-20260101-000000.h5"]
+    assert read_run(runs / "a-sample-20260101-000000-2.h5").label == "a"
+    assert sorted(p.name for p in runs.iterdir() if p.suffix == ".lock") == ["a-sample-20260101-000000.h5.lock"]
+
+
+def test_a_sweep_refuses_a_folder_another_run_is_writing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = tmp_path / "a.onnx"
+    shutil.copyfile(GHOSTONE, a)
+    shutil.copyfile(GHOSTONE, tmp_path / "b.onnx")
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "a-sample.h5.lock").write_text("1\n")
+    assert main(["run", "--model", str(a), "--model", str(a.with_name("b.onnx")), "--out", str(out),
+                 "--no-progress"]) == 2
+    assert "another faceval run" in _error_line(capsys)
+
+
+def test_a_sweep_writes_into_an_existing_folder_but_a_single_run_does_not(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    shutil.copyfile(GHOSTONE, a)
+    shutil.copyfile(GHOSTONE, b)
+    out = tmp_path / "runs"
+    out.mkdir()
+    assert main(["run", "--model", str(a), "--model", str(b), "--out", str(out), "--cache", str(tmp_path / "c"),
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == ["a-sample.h5", "b-sample.h5"]
+    assert main(["run", "--model", str(a), "--out", str(out), "--no-progress"]) == 2
+    assert "it is a folder" in _error_line(capsys)

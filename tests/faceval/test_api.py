@@ -143,3 +143,18 @@ def test_evaluate_writes_nothing_unless_asked(tmp_path, monkeypatch):
     again = faceval.evaluate(faceval.BUNDLED_MODEL, "sample", cache=False, spec={"box_scale": 1.3}, out=out)
     assert again.path == out and out.is_file()
     np.testing.assert_array_equal(faceval.load_run(out).data.predictions, run.data.predictions)
+
+
+def test_score_takes_a_peer_preset_and_records_overrides() -> None:
+    import numpy as np
+
+    import faceval
+
+    truth = faceval.load_dataset("sample")
+    run = faceval.score(truth.landmarks + 1.0, "sample", protocol="hrnet", auc_mode="simpson-1e-4")
+    assert run.protocol["preset"] == "hrnet" and run.protocol["thresholds"] == [0.08, 0.1]
+    assert run.protocol["overrides"] == ["auc_mode"]
+    nme = np.sqrt(2.0) / run.per_image()["normalizer"]  # every point is off by (1, 1) pixels
+    assert run.summary["splits"]["all"]["nme"] == pytest.approx(float(np.mean(nme)), rel=1e-9)
+    with pytest.raises(faceval.errors.InputError, match="unknown protocol preset"):
+        faceval.score(truth.landmarks, "sample", protocol="nope")

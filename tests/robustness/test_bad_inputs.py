@@ -817,6 +817,28 @@ def _(b, t, mp):
                   r"^no run has split 'hele' \(did you mean 'helen'\?\)", outs=[out])
 
 
+@case("report-rename-unknown")
+def _(b, t, mp):
+    out = t / "table.md"
+    return Expect(["report", str(b.run_a), "--rename", "hele=HELEN test", "--out", str(out)],
+                  r"^--rename 'hele=HELEN test': no split, dataset or model is called 'hele' \(did you mean 'helen'\?\)",
+                  outs=[out])
+
+
+@case("report-rename-bad-syntax")
+def _(b, t, mp):
+    out = t / "table.md"
+    return Expect(["report", str(b.run_a), "--rename", "helen", "--out", str(out)],
+                  r"^--rename 'helen': expected OLD=NEW", outs=[out])
+
+
+@case("report-label-bad")
+def _(b, t, mp):
+    out = t / "table.tex"
+    return Expect(["report", str(b.run_a), "--label", "tab:my table", "--out", str(out)],
+                  r"^--label 'tab:my table': a LaTeX label may hold letters, digits and ': _ - \. /' only", outs=[out])
+
+
 @case("gate-rule-unknown-metric")
 def _(b, t, mp):
     return Expect(["gate", str(b.run_a), "--baseline", str(b.run_b), "--rule", "nmee:+1%"],
@@ -846,6 +868,20 @@ def _(b, t, mp):
     out = t / "ced.pdf"
     return Expect(["plot", "ced", str(b.run_a), "--split", "hele", "--out", str(out)],
                   r"^run 'preds' has no split 'hele' \(did you mean 'helen'\?\); its splits: .*\bhelen\b", outs=[out])
+
+
+@case("plot-size-bad")
+def _(b, t, mp):
+    out = t / "ced.png"
+    return Expect(["plot", "ced", str(b.run_a), "--size", "6", "--out", str(out)],
+                  r"^--size '6': expected WIDTHxHEIGHT in inches, e\.g\. 6x4", outs=[out])
+
+
+@case("plot-xmax-not-positive")
+def _(b, t, mp):
+    out = t / "ced.png"
+    return Expect(["plot", "ced", str(b.run_a), "--xmax", "0", "--out", str(out)],
+                  r"^--xmax must be a positive number, got 0\.0", outs=[out])
 
 
 @case("show-unknown-split")

@@ -158,11 +158,12 @@ def test_coords_outside_the_declared_convention_warn_on_the_first_batch(tmp_path
     assert code == 0 and "likely outputs" not in err
 
 
-def test_pose_only_model_is_refused_by_run_with_a_clear_message(tmp_path, capfd) -> None:
+def test_pose_only_model_without_pose_labels_is_refused_by_run_with_a_clear_message(tmp_path, capfd) -> None:
     from tests.conftest import shared_path
 
     model = shared_path("models", "fsanet", "fsanet-1x1-iter-688590.onnx")
     code, _, err = _run(capfd, tmp_path, model, "--set", "pose_output=output")
     line = _error_line(err)
-    assert code == 2 and "a pose-only model (its one output 'output' holds the pose)" in line
+    assert code == 2 and "is a pose-only model (no landmark output)" in line and "nothing to score" in line
+    assert "--pose-labels FILE" in line
     assert not (tmp_path / "out.h5").exists()

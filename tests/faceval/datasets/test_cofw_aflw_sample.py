@@ -57,7 +57,7 @@ def test_aflw2000(tmp_path: Path) -> None:
     build_aflw2000_tree(tmp_path, {"image00004.jpg": (faces[0], (10, -5, 2)), "image00002.jpg": (faces[1], (0, 0, 0)),
                                    "image00008.jpg": (faces[2], (-100, 3, 1))}, with_images=True)
     ann = datasets.load("aflw2000", tmp_path)
-    assert ann.sample_ids == ["image00002.jpg", "image00004.jpg"] and list(ann.splits) == ["test"]
+    assert ann.sample_ids == ["image00002.jpg", "image00004.jpg"] and list(ann.splits) == ["test", "yaw0-30", "yaw30-60", "yaw60-90"]
     np.testing.assert_allclose(ann.poses, [[0, 0, 0], [10, -5, 2]], atol=1e-9)
     assert ann.pose_source == "dataset" and ann.has_pose
     span = np.ptp(faces[1], axis=0)

@@ -18,7 +18,7 @@ from tests.fixtures import build_300w_tree, random_faces
 
 def test_list_datasets() -> None:
     listed = datasets.list_datasets()
-    assert list(listed) == ["300w", "wflw", "cofw", "aflw2000", "sample"]
+    assert list(listed) == ["300w", "wflw", "cofw", "cofw68", "aflw2000", "json", "sample"]
     assert set(listed["wflw"]["splits"]) == {"test", "train", "largepose", "expression", "illumination", "makeup",
                                              "occlusion", "blur"}
     assert listed["300w"]["splits"]["common"]["count"] == 554

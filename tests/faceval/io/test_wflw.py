@@ -134,3 +134,19 @@ def test_strict_numbers_and_fast_reader_agree_with_the_checker(tmp_path: Path) -
         bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
         with pytest.raises(InputError, match=rf"bad\.txt:2: expected numeric values, found '{token}'"):
             read_wflw_list(bad)
+
+
+def test_many_pieces_give_the_same_list(tmp_path: Path, monkeypatch) -> None:
+    """The list read in 700-byte pieces (one or two lines each) equals the records written."""
+    from faceval.io import table
+
+    records = wflw_records(6, faces_per_image=(1, 2, 3))
+    path = write_wflw_list(tmp_path / "list.txt", records)
+    monkeypatch.setattr(table, "PIECE_BYTES", 700)
+    parsed = read_wflw_list(path)
+    np.testing.assert_allclose(parsed.landmarks, np.stack([r["landmarks"] for r in records]), atol=1e-6)
+    assert (parsed.flags == np.stack([r["flags"] for r in records])).all()
+    assert parsed.image_paths == [r["image"] for r in records]
+    from faceval.io import wflw as module
+
+    assert module._read_fast(path, 207) is not None  # read by the vectorised path, not the checker

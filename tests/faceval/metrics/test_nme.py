@@ -110,6 +110,8 @@ def test_every_normalizer_matches_its_definition() -> None:
         "bbox": np.sqrt(w * h),
         "diagonal": np.sqrt(w ** 2 + h ** 2),
         "box-size": sizes,
+        "box-edge": 0.5 * (w + h),  # menpofit bb_avg_edge_length
+        "box-height": h,  # SPIGA 'height'
     }
     assert set(NORMALIZERS) == set(expected)  # every name has a definition checked here
     for name in NORMALIZERS:

@@ -72,6 +72,14 @@ def _independent(run, split: str, name: str) -> float | None:
         if name == "mae_mean":
             return float(np.mean(per_angle))
         return per_angle[("mae_yaw", "mae_pitch", "mae_roll").index(name)]
+    if name.startswith(("bias_", "corr_")):
+        a = ("yaw", "pitch", "roll").index(name.split("_")[1])
+        p, g = run.pose_pred[idx, a], run.pose_gt[idx, a]
+        ok = np.isfinite(p) & np.isfinite(g)
+        if name.startswith("corr_"):
+            return float(np.corrcoef(p[ok], g[ok])[0, 1])
+        d = p[ok] - g[ok]
+        return float(np.mean((d + 180.0) % 360.0 - 180.0 if wrap else d))
     if name == "n":
         return float(len(idx))
     if name == "n_pose":
@@ -103,7 +111,7 @@ def test_every_metric_agrees_everywhere(wrap, tmp_path):
             summary = run.summary[split][name]
             col = next(c for c in table.columns if c.split == split and c.metric == name)
             cell = table.cells[(0, col)].value
-            rule = parse_rule(f"{name}@{split}:{'+' if metric.direction == 'lower' else '-'}0")
+            rule = parse_rule(f"{name}@{split}:{'-' if metric.direction == 'higher' else '+'}0")
             gate_value = evaluate_gate(run, run, [rule]).checks[0].run
             assert cell == summary and gate_value == summary, (split, name)
             assert report_json["splits"][split][name] == _json(summary), (split, name)
@@ -137,7 +145,7 @@ def test_wrapped_pose_error_and_its_interval():
     mean = metric_ci(run, "full", "mae_mean")
     assert mean.high == pytest.approx(4.0 / 3) and mean.low == pytest.approx(4.0 / 3)
     text, _ = render_report([run], "markdown", metrics=["mae_yaw", "mae_mean"], ci=True)
-    assert "| w | 2.00 | 0.00 | 1.33 | 0.00 |" in text
+    assert "| w | 2.00 ± 0.00 | 1.33 ± 0.00 |" in text
     unwrapped = replace(run.protocol, pose_wrap=False)
     run.protocol = unwrapped
     assert metric_ci(run, "full", "mae_yaw").estimate == pytest.approx(358.0)

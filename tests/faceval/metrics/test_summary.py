@@ -19,7 +19,7 @@ def test_keys_exact_and_ordered() -> None:
     assert list(s) == BASE_KEYS + ["fr@0.08", "auc@0.08", "fr@0.10", "auc@0.10", "n_nonfinite", "n_failed_inputs"]
     pose = np.zeros((2, 3))
     s = summarize(np.array([0.01, 0.02]), thresholds=[0.1], pose_pred=pose, pose_gt=pose)
-    assert list(s) == BASE_KEYS + ["fr@0.10", "auc@0.10", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "n_pose", "n_nonfinite", "n_failed_inputs"]
+    assert list(s) == BASE_KEYS + ["fr@0.10", "auc@0.10", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "bias_yaw", "bias_pitch", "bias_roll", "corr_yaw", "corr_pitch", "corr_roll", "n_pose", "n_nonfinite", "n_failed_inputs"]
 
 
 def test_values_with_failures() -> None:

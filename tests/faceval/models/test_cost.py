@@ -81,7 +81,7 @@ def test_a_changed_or_missing_model_gives_no_cost_and_says_why(tmp_path, capsys,
     assert main(["report", str(tmp_path / "r.h5"), "--format", "markdown", "--metrics", "nme",
                  "--model-columns", "params"]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("| Model | Params (M) | all NME (%) |")
+    assert out.lower().startswith("| model | params (m) | all nme (%) |"), out
     assert "| copy |  | " in out or "| copy | – | " in out or "| copy | - | " in out, out
     assert f"model file {model} is gone" in err
 

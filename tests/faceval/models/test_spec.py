@@ -208,3 +208,17 @@ def test_pose_only_refused_where_not_allowed(tiny_model) -> None:
     path = tiny_model(outputs=(("angles", 3),), size=64)
     with pytest.raises(InputError, match="a pose-only model .*'angles'.*evaluates landmark models only"):
         resolve_spec(path, overrides={"pose_output": "angles"})
+
+
+def test_box_scales_per_box_source() -> None:
+    spec = ModelSpec.from_dict({"box_scale": 1.3, "box_scales": {"detector": 1.0, "landmarks": 1.2}})
+    assert spec.box_scales == (("detector", 1.0), ("landmarks", 1.2))
+    assert spec.scale_for("detector") == 1.0 and spec.scale_for("landmarks") == 1.2 and spec.scale_for("file") == 1.3
+    assert spec.to_dict()["box_scales"] == {"detector": 1.0, "landmarks": 1.2}
+    assert ModelSpec.from_dict(spec.to_dict()) == spec and ModelSpec().box_scales is None
+    assert spec.with_overrides(box_scales={"file": 1.1}).scale_for("file") == 1.1
+    with pytest.raises(InputError, match="unknown box source 'detecter'.*did you mean 'detector'"):
+        ModelSpec.from_dict({"box_scales": {"detecter": 1.0}})
+    for bad in ({"detector": 0}, {"detector": "big"}, [1.0], {}):
+        with pytest.raises(InputError, match="model spec field 'box_scales': expected an object"):
+            ModelSpec.from_dict({"box_scales": bad})

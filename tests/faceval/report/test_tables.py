@@ -64,7 +64,9 @@ def test_latex_booktabs_escaping_bold_and_percent(runs):
     assert warnings == []
     for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
         assert text.count(rule) == 1
-    assert r"\multicolumn{3}{c}{common}" in text and r"\cmidrule(lr){2-4}" in text
+    # the paper layout: NME on Common and Challenging, NME, FR and AUC on Full
+    assert r"\multicolumn{1}{c}{Common}" in text and r"\multicolumn{3}{c}{Full}" in text
+    assert r"\cmidrule(lr){2-2}" in text and r"\cmidrule(lr){4-6}" in text
     assert r"my\_model\#1" in text and "my_model#1" not in text
     # caption names the protocol and units
     caption = re.search(r"\\caption\{(.*)\}", text).group(1)
@@ -75,7 +77,7 @@ def test_latex_booktabs_escaping_bold_and_percent(runs):
     table = build_table(runs)
     nme_common = table.cells[(1, table.columns[0])].value
     assert rows[r"my\_model\#1"].split(" & ")[1] == rf"\textbf{{{100 * nme_common:.2f}}}"
-    auc_cells = [rows[k].split(" & ")[3] for k in (r"mnv2", r"my\_model\#1", r"ASMNet")]
+    auc_cells = [rows[k].split(" & ")[5].removesuffix(r" \\") for k in (r"mnv2", r"my\_model\#1", r"ASMNet")]
     assert all(re.fullmatch(r"(\\textbf\{)?0\.\d{4}\}?", c) for c in auc_cells)
 
 
@@ -106,7 +108,7 @@ def test_ties_all_bold():
 
 def test_single_metric_table_like_asmnet_table2(runs):
     text, _ = render_report(runs, "latex", metrics=["nme"])
-    assert "Model & common & challenging & full" in text
+    assert "Model & Common & Challenging & Full" in text
     assert r"\multicolumn" not in text
     assert text.count(r"\textbf{") == 3
 
@@ -185,7 +187,8 @@ def test_ci_columns_contain_point_estimate(runs):
     text = render_latex(table)
     assert r"$\pm$" in text and "bootstrap 95" in text
     md = render_markdown(table)
-    assert md.splitlines()[0].count("±") == len(table.columns)
+    assert "±" not in md.splitlines()[0]  # no separate ± columns: the interval is in the value's cell
+    assert md.splitlines()[2].count(" ± ") == len(table.columns)
 
 
 def test_long_records_ci_keys(runs):
@@ -237,9 +240,9 @@ def test_runs_of_one_model_on_two_datasets_share_a_row():
     table = build_table([t, w], metrics=["nme"])
     assert len(table.rows) == 1
     assert [table.group_title(ds, s) for ds, s, _ in table.groups()] == [
-        "300w common", "300w challenging", "300w full", "wflw test"]
+        "300W Common", "300W Challenging", "300W Full", "WFLW Test"]
     text = render_latex(table)
-    assert "Results on 300w, wflw" in text
+    assert "Results on 300W, WFLW" in text
 
 
 def test_missing_split_and_split_filter(runs):
@@ -248,7 +251,7 @@ def test_missing_split_and_split_filter(runs):
     text = render_markdown(table)
     assert "| other | 3.50 | – | – |" in text
     only, _ = render_report(runs, "markdown", splits=["full", "common"], metrics=["nme"])
-    assert only.splitlines()[0] == "| Model | full NME (%) | common NME (%) |"
+    assert only.splitlines()[0] == "| Model | Full NME (%) | Common NME (%) |"
     with pytest.raises(InputError, match="did you mean 'full'"):
         render_report(runs, "markdown", splits=["fulll"])
 
@@ -260,12 +263,12 @@ def test_failures_and_pose_metrics():
     r = make_run("p", nme, dataset="wflw", pose_pred=pose_pred, pose_gt=pose_gt)
     text, _ = render_report([r], "markdown", metrics=["nme", "fr@0.10", "mae_yaw", "mae_mean"], ci=True)
     header, _, row = text.splitlines()[:3]
-    assert header == "| Model | full NME (%) | ± | full FR@0.10 (%) | ± | full MAE yaw (°) | ± | full MAE mean (°) | ± |"
+    assert header == "| Model | Full NME (%) | Full FR@0.10 (%) | Full MAE yaw (°) | Full MAE mean (°) |"
     # NME: mean of the finite 0.02, 0.04, 0.05; FR: the one failure of 4; yaw error 1 on every
     # image, mean (1 + 2 + 3) / 3 = 2 on every image: no spread, half-widths 0.
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[0] == "p" and cells[1] == "3.67" and cells[3] == "25.00"
-    assert cells[5:] == ["1.00", "0.00", "2.00", "0.00"]
+    assert cells[0] == "p" and cells[1].startswith("3.67 ± ") and cells[2].startswith("25.00 ± ")
+    assert cells[3:] == ["1.00 ± 0.00", "2.00 ± 0.00"]
 
 
 def test_long_layout_rejected_for_latex(runs):

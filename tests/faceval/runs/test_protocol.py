@@ -76,7 +76,7 @@ def test_bad_protocol_is_one_line_naming_the_file(tmp_path, key, value, expected
 
 def test_describe_is_the_one_text():
     p = Protocol(thresholds=(0.075, 0.1), box_source="landmarks", box_scale=1.2, box_square=True)
-    assert p.describe() == "inter-ocular normaliser, thresholds 0.075/0.10, AUC exact, box landmarks x1.2 square"
+    assert p.describe() == "inter-ocular normaliser, thresholds 0.075/0.10, AUC exact, box landmarks ×1.2 square"
     assert Protocol(aggregation="pooled", visible_only=True, pose_wrap=True, shard="1/2").describe() == (
         "inter-ocular normaliser (pooled aggregation), visible points only, thresholds 0.10, AUC exact, "
         "pose wrapped to (-180, 180], shard 1/2")

@@ -309,3 +309,28 @@ def test_report_and_gate_never_read_the_landmark_arrays(tmp_path):
     assert not {"predictions", "ground_truth", "visible"} & set(run.loaded() + base.loaded())
     with pytest.raises(InputError, match="'arrays/predictions' does not match its checksum"):
         run.predictions  # noqa: B018
+
+
+def test_a_report_or_gate_reads_only_what_its_metrics_need(tmp_path):
+    """NME/FR/AUC read the per-image NME and failure flags only; pose metrics add the poses; a
+    significance test adds the sample ids; every array read is verified (a damaged one fails)."""
+    import h5py
+
+    from faceval.metrics.run_metrics import metric_value
+    from faceval.report import render_report
+    from faceval.report.gate import evaluate_gate
+
+    path = write_run(tmp_path / "r.h5", make_run())
+    run = read_run(path, prefetch=("nme", "failed_inputs"))
+    assert set(run.loaded()) == {"nme", "failed_inputs"}
+    render_report([run], "markdown")
+    base = read_run(path)
+    assert evaluate_gate(run, base).passed
+    assert set(run.loaded()) == {"nme", "failed_inputs"} and set(base.loaded()) == {"nme", "failed_inputs"}
+    metric_value(run, "full", "mae_yaw")
+    assert set(run.loaded()) == {"nme", "failed_inputs", "pose_pred", "pose_gt"}
+    with h5py.File(path, "r+") as h5:  # damage the poses: a fresh reader of a pose metric fails
+        h5["arrays/pose_gt"][0, 0] += 1.0
+    with pytest.raises(InputError, match=r"'arrays/pose_gt' does not match its checksum"):
+        metric_value(read_run(path), "full", "mae_yaw")
+    assert metric_value(read_run(path), "full", "nme") == pytest.approx(float(np.mean(make_run().nme[make_run().splits["full"]])))

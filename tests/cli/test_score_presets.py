@@ -1,0 +1,121 @@
+"""`faceval score --protocol PRESET` on SPIGA's real 300W predictions: printed, recorded, reproduced."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from faceval.runs.runfile import read_run
+from faceval_cli.main import main
+from tests.cli.test_score import PUBLIC_FOLDERS, _spiga_tree
+from tests.faceval.metrics.test_presets import pipnet_fr_auc
+
+
+@pytest.fixture(scope="module")
+def spiga_300w(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("spiga")
+    root, predictions, _pose = _spiga_tree(tmp, "300wpublic", PUBLIC_FOLDERS)
+    return tmp, root, predictions
+
+
+def _score(capsys, args: list[str]) -> tuple[int, dict | None, str]:
+    capsys.readouterr()
+    code = main(["score", *args, "--format", "json"])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if code == 0 else None), err
+
+
+def _pipnet_expected(root, t: float) -> tuple[float, float]:
+    """PIPNet's compute_fr_and_auc on the per-image inter-ocular NMEs of SPIGA's predictions."""
+    from tests.faceval.metrics.test_presets import pipnet_nme
+    from tests.faceval.metrics.test_spiga_reference import load_db
+
+    data = load_db("300wpublic")
+    return pipnet_fr_auc(pipnet_nme(data["pred"], data["gt"]), thres=t)
+
+
+def test_pipnet_preset_is_printed_recorded_and_reproduced(spiga_300w, capsys) -> None:
+    tmp, root, predictions = spiga_300w
+    out = tmp / "pipnet.h5"
+    code, result, err = _score(capsys, ["--predictions", str(predictions), "--dataset", "300w", "--data-root",
+                                        str(root), "--protocol", "pipnet", "--out", str(out)])
+    assert code == 0, err
+    assert "protocol preset pipnet" in err
+    proto = result["protocol"]
+    assert (proto["preset"], proto["auc_mode"], proto["fr_cut"], proto["thresholds"]) == (
+        "pipnet", "simpson-1e-4", "grid", [0.1])
+    assert "overrides" not in proto
+    fr, auc = _pipnet_expected(root, 0.10)
+    assert result["splits"]["full"]["fr@0.10"] == pytest.approx(fr, abs=1e-12)
+    assert result["splits"]["full"]["auc@0.10"] == pytest.approx(auc, abs=1e-12)
+    assert read_run(out).protocol.preset == "pipnet"
+
+
+def test_explicit_flags_win_and_are_recorded(spiga_300w, capsys) -> None:
+    tmp, root, predictions = spiga_300w
+    code, result, err = _score(capsys, ["--predictions", str(predictions), "--dataset", "300w", "--data-root",
+                                        str(root), "--protocol", "pipnet", "--threshold", "0.08"])
+    assert code == 0, err
+    assert result["protocol"]["overrides"] == ["thresholds"] and result["protocol"]["thresholds"] == [0.08]
+    assert "overridden: thresholds" in err
+    fr, auc = _pipnet_expected(root, 0.08)
+    assert result["splits"]["full"]["auc@0.08"] == pytest.approx(auc, abs=1e-12)
+
+
+def test_spiga_preset_matches_the_published_metric_file(spiga_300w, capsys) -> None:
+    tmp, root, predictions = spiga_300w
+    code, result, err = _score(capsys, ["--predictions", str(predictions), "--dataset", "300w", "--data-root",
+                                        str(root), "--protocol", "spiga"])
+    assert code == 0, err
+    full = result["splits"]["full"]  # spiga_metrics_test.txt: auc 62.72750851023099, fr 0.7256894049346929
+    assert 100 * full["auc@0.08"] == pytest.approx(62.72750851023099, abs=1e-9)
+    assert 100 * full["fr@0.08"] == pytest.approx(0.7256894049346929, abs=1e-9)
+    assert 100 * result["splits"]["challenging"]["fr@0.08"] == pytest.approx(3.703703703703709, abs=1e-9)
+
+
+def test_points_and_box_edge_through_the_cli(spiga_300w, capsys) -> None:
+    tmp, root, predictions = spiga_300w
+    code, result, err = _score(capsys, ["--predictions", str(predictions), "--dataset", "300w:helen", "--data-root",
+                                        str(root), "--normalizer", "box-edge", "--points", "inner49"])
+    assert code == 0, err
+    assert result["protocol"]["points"] == "inner49" and result["protocol"]["normalizer"] == "box-edge"
+    from tests.faceval.metrics.test_spiga_reference import load_db
+
+    data = load_db("300wpublic")
+    idx = np.asarray(data["subsets"]["helen"])
+    keep = np.delete(np.arange(68), [60, 64])[17:]
+    gt, pred = data["gt"][idx], data["pred"][idx]
+    wh = gt.max(axis=1) - gt.min(axis=1)
+    nme = np.linalg.norm(pred[:, keep] - gt[:, keep], axis=2).mean(axis=1) / (0.5 * wh.sum(axis=1))
+    assert result["splits"]["helen"]["nme"] == pytest.approx(nme.mean(), rel=1e-9)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--protocol", "pipnett"], "unknown protocol preset 'pipnett'"),
+    (["--fr-cut", "gird"], "unknown FR cut 'gird'"),
+    (["--points", "inner50"], "unknown point subset 'inner50'"),
+    (["--protocol", "3ddfa"], "preset '3ddfa'"),
+])
+def test_bad_protocol_flags_are_one_line_errors(spiga_300w, capsys, args, message) -> None:
+    tmp, root, predictions = spiga_300w
+    code, _result, err = _score(capsys, ["--predictions", str(predictions), "--dataset", "300w:helen",
+                                         "--data-root", str(root), *args])
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
+
+
+def test_run_records_the_preset_on_the_bundled_sample(tmp_path, capsys) -> None:
+    out = tmp_path / "run.h5"
+    capsys.readouterr()
+    code = main(["run", "--protocol", "mmpose", "--out", str(out), "--no-cache", "--format", "json", "--no-progress"])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    proto = json.loads(stdout)["protocol"]
+    assert (proto["preset"], proto["aggregation"], proto["distance_dtype"], proto["visible_only"]) == (
+        "mmpose", "point-mean", "float32", True)
+    run = read_run(out)
+    assert run.protocol.box_source == "landmarks" and run.protocol.preset == "mmpose"
+    # point-mean with every point visible: the mean of per-image NMEs (to float32 rounding)
+    assert run.summary["all"]["nme"] == pytest.approx(float(np.mean(run.nme)), rel=1e-6)
