@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol as TypingProtocol
 
 from faceval.errors import InputError
+from faceval.models.cost import ModelCost, cached_model_cost, model_cost, model_cost_dir  # noqa: F401 (re-exported)
 from faceval.runs.data import RunData
 
 if TYPE_CHECKING:
@@ -88,65 +88,6 @@ def _check_scheme(spec: Any, gt_scheme: str) -> None:
         )
 
 
-def model_cost_dir(cache_dir: Path | None) -> Path:
-    """Where model costs are cached: ``<cache>/models`` (``--cache`` or ``$FACEVAL_CACHE_DIR``),
-    else ``${XDG_CACHE_HOME:-~/.cache}/faceval/models`` (per user)."""
-    from faceval.cachedirs import cache_folder
-
-    return cache_folder("models", cache_dir)
-
-
-@dataclass(frozen=True)
-class ModelCost:
-    """Parameters, multiply-accumulates and FLOPs at batch 1 (None where unknown)."""
-
-    params: int | None = None
-    macs: int | None = None
-    flops: int | None = None
-
-    def to_dict(self) -> dict[str, int | None]:
-        return {"params": self.params, "macs": self.macs, "flops": self.flops}
-
-
-def _int_or_none(value: object) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def model_cost(model_path: Path, sha256: str, cache_dir: Path | None = None, *, compute: bool = True) -> ModelCost | None:
-    """The model's cost, cached per user by model sha256 (see :func:`model_cost_dir`).
-
-    Counting needs the ``onnx`` package, whose import alone costs more than a second: it is
-    paid once per user and model, later runs only read the cache. With ``compute=False`` only
-    the cache is read. None when not cached and not computable (no ``onnx``).
-    """
-    store = model_cost_dir(cache_dir) / f"{sha256}.json"
-    try:
-        data = json.loads(store.read_text())
-        if isinstance(data, dict):
-            return ModelCost(_int_or_none(data.get("params")), _int_or_none(data.get("macs")),
-                             _int_or_none(data.get("flops")))
-    except (OSError, ValueError):
-        pass
-    if not compute:
-        return None
-    try:
-        from faceval.models.inspect import inspect_model
-
-        details = inspect_model(model_path)
-    except InputError:
-        return None
-    cost = ModelCost(_int_or_none(details.get("params")), _int_or_none(details.get("macs")),
-                     _int_or_none(details.get("flops")))
-    try:
-        store.parent.mkdir(parents=True, exist_ok=True)
-        from faceval.atomic import write_text_atomic
-
-        write_text_atomic(store, json.dumps(cost.to_dict()))
-    except (OSError, InputError):
-        pass
-    return cost
-
-
 def cpu_threads(workers: int | None) -> int:
     """ONNX Runtime intra-op threads beside ``workers`` decode threads: the cores they leave, at least 1.
 
@@ -218,11 +159,12 @@ def _evaluate(
     from faceval.evaluation.inference import run_inference
     from faceval.atomic import ensure_space
     from faceval.runs.runfile import write_run
-    from faceval.runs.provenance import collect, now_iso, sample_set_sha256, sha256_file
+    from faceval.runs.provenance import collect, now_iso, sample_set_sha256, sha256_file, start_git_describe
     from faceval.runs.shards import parse_shard, shard_identity, shard_range
 
     t_start = time.perf_counter()
     started = now_iso()
+    start_git_describe()  # answered by the time the provenance is collected
     # Spec mistakes are the user's: report them before opening the model or loading data.
     validate_overrides(request.overrides)
     if request.spec_file is not None:
@@ -372,7 +314,8 @@ def _evaluate(
         "timings": result.timings,
         "started": started,
     })
-    cost = model_cost(request.model_path, model_sha, request.cache_dir)
+    # Never counted here (that imports onnx, ~1 s): recorded when cached, else a report that asks counts it.
+    cost = cached_model_cost(model_sha, request.cache_dir)
     model_info: dict[str, Any] = cost.to_dict() if cost is not None else {}
     model_info["images_per_s"] = result.timings["images_per_s"]
     model_info["providers_used"] = list(session_info.providers_used)

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from faceval.pipeline.images import ImageSource
 
 
+#: Cached crops of a whole run are read at once up to this size (else one read per chunk).
+_BULK_READ_BYTES = 256 << 20
+
+
 @dataclass
 class InferenceResult:
     """Predictions in original-image coordinates (model scheme), aligned with the samples.
@@ -123,13 +127,23 @@ def run_inference(
     already = int(done.sum())
     if progress and already:
         progress(already)
+    hits = None
+    keys = [j.cache_key for j in jobs if j.cache_key is not None and not done[j.index]]
+    if cache is not None and len(keys) * size[0] * size[1] * 3 <= _BULK_READ_BYTES:
+        try:  # one bulk read of every cached crop of the run (else one per chunk); never fatal
+            hits = cache.get_many(keys)
+        except Exception:  # noqa: BLE001
+            hits = {}
+    last = max((start for start in range(0, len(jobs), chunk_size)
+                if any(not done[j.index] for j in jobs[start : start + chunk_size])), default=-1)
     for start in range(0, len(jobs), chunk_size):
         chunk = [j for j in jobs[start : start + chunk_size] if not done[j.index]]
         if not chunk:
             continue
         t0 = time.perf_counter()
+        mapped: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (indices, input-pixel landmarks, crop boxes)
         for batch in iter_batches(chunk, input_size=size, batch_size=batch_size, workers=workers, prepare=prepare,
-                                  resample=spec.resample, strict=strict, cache=cache):
+                                  resample=spec.resample, strict=strict, cache=cache, hits=hits):
             t_wait += time.perf_counter() - t0
             for idx, why in batch.failures:
                 failed[idx], reasons[idx] = True, why
@@ -142,7 +156,7 @@ def run_inference(
                 t_infer += time.perf_counter() - t1
                 m = len(batch)
                 if pred.landmarks is not None:  # None for a pose-only model
-                    landmarks[batch.indices] = to_image(pred.landmarks, batch.boxes, size)
+                    mapped.append((batch.indices, pred.landmarks, batch.boxes))
                 for pos, why in pred.failures.items():
                     failed[batch.indices[pos]], reasons[batch.indices[pos]] = True, why
                 if pred.pose is not None:
@@ -154,9 +168,14 @@ def run_inference(
                 if progress:
                     progress(m)
             t0 = time.perf_counter()
+        if mapped:  # back to image coordinates, once per chunk (the same values as per batch)
+            landmarks[np.concatenate([m[0] for m in mapped])] = to_image(
+                np.concatenate([m[1] for m in mapped]), np.concatenate([m[2] for m in mapped]), size)
+            mapped.clear()
         for job in chunk:
             done[job.index] = True
-        state.save()
+        if start != last:  # after the last chunk the run file is written at once: no partial needed
+            state.save()
     total = time.perf_counter() - started
     return InferenceResult(
         landmarks=landmarks,

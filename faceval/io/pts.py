@@ -11,14 +11,20 @@ coordinates (1 subtracted) and :func:`write_pts` writes 1-based ones.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 
 from faceval.errors import InputError
-from faceval.io.text import parse_floats, read_text
+from faceval.io.text import NUMBER_TOKEN, parse_floats, read_text
 
 WHAT = ".pts landmark file"
+
+_PAIR = rf"[ \t]*{NUMBER_TOKEN.pattern}[ \t]+{NUMBER_TOKEN.pattern}[ \t]*"
+#: A header-less file of ``x y`` lines only (blank lines allowed): read in one step; anything else
+#: takes the line-by-line path below, which says what is wrong and where.
+_PLAIN = re.compile(rf"(?:(?:{_PAIR})?\r?\n)*(?:{_PAIR})?", re.ASCII)
 
 
 def read_pts(path: Path | str, expected_points: int | None = 68) -> np.ndarray:
@@ -33,7 +39,12 @@ def read_pts(path: Path | str, expected_points: int | None = 68) -> np.ndarray:
             ``n_points`` disagreeing with the lines, or a point count other than ``expected_points``.
     """
     path = Path(path)
-    lines = read_text(path, WHAT).splitlines()
+    text = read_text(path, WHAT)
+    if _PLAIN.fullmatch(text):
+        values = np.array(text.split(), dtype=np.float64)
+        if values.size and np.isfinite(values).all() and (expected_points is None or values.size == 2 * expected_points):
+            return values.reshape(-1, 2) - 1.0
+    lines = text.splitlines()
     numbered = [(i + 1, line.strip()) for i, line in enumerate(lines) if line.strip()]
     if not numbered:
         want = f"{expected_points} " if expected_points else ""

@@ -46,10 +46,28 @@ class FileIdentity:
         return f"{self.path}\0{self.device}\0{self.inode}\0{self.size}\0{self.mtime_ns}\0{self.ctime_ns}"
 
 
-def file_identity(path: str | os.PathLike[str]) -> FileIdentity | None:
-    """Identity of a regular file, or None when it cannot be stat-ed (missing, unreadable folder)."""
+def _realpath(path: str, folders: dict[str, str] | None) -> str:
+    """``os.path.realpath(path)``, resolving each folder once (``folders`` caches them)."""
+    if folders is None:
+        return os.path.realpath(path)
+    folder, name = os.path.split(path)
+    if name in ("", ".", ".."):
+        return os.path.realpath(path)
+    real = folders.get(folder)
+    if real is None:
+        real = folders[folder] = os.path.realpath(folder)
+    full = os.path.join(real, name)
+    return os.path.realpath(full) if os.path.islink(full) else full
+
+
+def file_identity(path: str | os.PathLike[str], folders: dict[str, str] | None = None) -> FileIdentity | None:
+    """Identity of a regular file, or None when it cannot be stat-ed (missing, unreadable folder).
+
+    ``folders``: a cache of resolved folders shared by the calls of one listing (symlinked
+    folders are then resolved once, not once per file).
+    """
     try:
-        resolved = os.path.realpath(path)
+        resolved = _realpath(os.fspath(path), folders)
         st = os.stat(resolved)
     except (OSError, ValueError):
         return None
@@ -96,7 +114,8 @@ def sample_identities(ann: "Annotations", files: Sequence[Path | None] | None = 
     files = _source_files(ann) if files is None else list(files)
     landmarks = np.ascontiguousarray(ann.landmarks, dtype=np.float64)
     boxes = np.ascontiguousarray(ann.boxes, dtype=np.float64)
-    stats: dict[Path, FileIdentity | None] = {}
+    stats: dict[str, FileIdentity | None] = {}
+    folders: dict[str, str] = {}
     keys: list[str] = []
     cacheable: list[bool] = []
     total = hashlib.sha256()
@@ -104,9 +123,10 @@ def sample_identities(ann: "Annotations", files: Sequence[Path | None] | None = 
         path = files[i] if i < len(files) else None
         ident = None
         if path is not None:
-            if path not in stats:
-                stats[path] = file_identity(path)
-            ident = stats[path]
+            name = os.fspath(path)
+            if name not in stats:
+                stats[name] = file_identity(name, folders)
+            ident = stats[name]
         h = hashlib.sha256()
         h.update(str(sid).encode())
         h.update(b"\0")

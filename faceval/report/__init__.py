@@ -65,7 +65,10 @@ def render_report(
         ci: add bootstrap 95 % intervals.
         model_columns: ``params``, ``flops``, ``speed`` (any subset; default none): model-cost
             columns from the runs' ``model_info`` (paper layout: after the model name; long CSV:
-            extra rows per run with an empty split; JSON: a ``model_info`` object per run).
+            extra rows per run with an empty split; JSON: a ``model_info`` object per run). A run
+            without a recorded cost gets it counted from its model file when that file still has
+            the run's sha256 (:func:`faceval.models.cost.fill_model_costs`), else an empty cell
+            and a warning.
         ci_style: ``pm`` (``2.59 ± 0.07``, default) or ``interval`` (``2.59 [2.45, 2.73]``): how
             the paper formats show an interval inside its cell.
         renames: ``{old: new}`` display names (``--rename``) of splits, datasets or models.
@@ -94,7 +97,13 @@ def render_report(
         raise InputError("no runs given")
     names = tables.Names(dict(renames or {}))
     names.check(runs, unique_labels(runs).labels)
-    warnings = tables.protocol_warnings(runs)
+    cost_warnings: list[str] = []
+    if model_columns and ("params" in model_columns or "flops" in model_columns):
+        from faceval.models.cost import fill_model_costs
+
+        filled = fill_model_costs(runs)
+        runs, cost_warnings = filled.runs, filled.warnings
+    warnings = tables.protocol_warnings(runs) + cost_warnings
     if fmt == "json":
         return formats.render_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns,
                                    names=names), warnings
@@ -107,13 +116,14 @@ def render_report(
         raise InputError(f"the long layout is for CSV (and pandas); use --layout paper with --format {fmt}")
     table = tables.build_table(runs, metrics=metrics, splits=splits, units=units, ci=ci, model_columns=model_columns,
                                names=names, ci_style=ci_style, title=caption)
+    warnings = table.warnings + cost_warnings
     if fmt == "csv":
-        return formats.render_csv_paper(table), table.warnings
+        return formats.render_csv_paper(table), warnings
     if fmt == "latex":
-        return formats.render_latex(table, label=label or "tab:faceval"), table.warnings
+        return formats.render_latex(table, label=label or "tab:faceval"), warnings
     if fmt == "markdown":
-        return formats.render_markdown(table), table.warnings
-    return formats.render_html(table, runs), table.warnings
+        return formats.render_markdown(table), warnings
+    return formats.render_html(table, runs), warnings
 
 
 __all__ = ["render_report", "FORMATS", "LAYOUTS", "EXTENSIONS"]

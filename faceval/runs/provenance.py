@@ -7,36 +7,90 @@ import platform
 import subprocess
 import sys
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
 import faceval
 
 
-def _version(dist: str) -> str | None:
+def _version(dist: str, module: str | None = None) -> str | None:
+    """The installed version of distribution ``dist`` (import name ``module``, default ``dist``).
+
+    The module's ``__version__`` when it is already imported, else the name of the
+    distribution's ``*.dist-info`` folder beside the package (neither imports the package, nor
+    ``importlib.metadata``, whose import and path scans cost tens of milliseconds per process);
+    ``importlib.metadata`` only when neither is found.
+    """
+    name = module or dist
+    version = getattr(sys.modules.get(name), "__version__", None)
+    if isinstance(version, str):
+        return version
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return None
+    if spec.origin:
+        here = Path(spec.origin).parent
+        site = here.parent if spec.submodule_search_locations else here
+        prefix = dist.replace("-", "_").lower() + "-"
+        try:
+            found = [p.name for p in site.iterdir() if p.name.lower().startswith(prefix) and p.name.endswith(".dist-info")]
+        except OSError:
+            found = []
+        if len(found) == 1:
+            return found[0][len(prefix):-len(".dist-info")]
+    from importlib import metadata
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
 
 
-def git_describe() -> str | None:
-    """``git describe`` of faceval's source tree, when it is a git checkout."""
+_GIT: dict[str, Any] = {}
+
+
+def _git_command() -> list[str] | None:
     source = Path(faceval.__file__).resolve().parents[1]
     if not (source / ".git").exists():
         return None
+    return ["git", "-C", str(source), "describe", "--always", "--dirty", "--tags"]
+
+
+def start_git_describe() -> None:
+    """Start ``git describe`` in the background (for :func:`git_describe` later in this process)."""
+    cmd = _git_command()
+    if cmd is None or "proc" in _GIT:
+        return
     try:
-        out = subprocess.run(
-            ["git", "-C", str(source), "describe", "--always", "--dirty", "--tags"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
+        _GIT["proc"] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError:
+        pass
+
+
+def git_describe() -> str | None:
+    """``git describe`` of faceval's source tree, when it is a git checkout."""
+    proc = _GIT.pop("proc", None)
+    if proc is not None:
+        try:
+            out, _ = proc.communicate(timeout=5)
+        except subprocess.SubprocessError:
+            proc.kill()
+            proc.communicate()
+            return None
+        return out.strip() or None
+    cmd = _git_command()
+    if cmd is None:
+        return None
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    return done.stdout.strip() or None
 
 
 def now_iso() -> str:
@@ -48,7 +102,7 @@ def collect(argv: Iterable[str] | None = None) -> dict[str, Any]:
     """Versions of faceval and its numeric stack, Python, platform and the command line."""
     import numpy
 
-    runtime = _version("onnxruntime") or _version("onnxruntime-gpu")
+    runtime = _version("onnxruntime") or _version("onnxruntime-gpu", "onnxruntime")
     return {
         "faceval_version": faceval.__version__,
         "git_describe": git_describe(),

@@ -1,7 +1,8 @@
 """Built reference models (ASMNet, MobileNetV2; 68 and 98 points) through ``faceval run`` and ``report``.
 
 Random weights: no accuracy claim, only that the embedded spec is honoured end to end and that the
-model cost recorded in the run file is the inspector's, which matches an independent count.
+model cost a report counts for the run (``faceval run`` itself never counts it) is the inspector's,
+which matches an independent count.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import json
 import math
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -47,9 +49,12 @@ def _conv_gemm_params(path: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], dict]:
-    """Each model built with ``faceval models build`` and run on the bundled sample."""
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, int], dict]]:
+    """Each model built with ``faceval models build`` and run on the bundled sample (own model-cost cache)."""
     d = tmp_path_factory.mktemp("built_models")
+    mp = pytest.MonkeyPatch()
+    mp.delenv("FACEVAL_CACHE_DIR", raising=False)
+    mp.setenv("XDG_CACHE_HOME", str(d / "xdg"))
     out: dict[tuple[str, int], dict] = {}
     for arch, points in MODELS:
         model = d / f"{arch}_{points}.onnx"
@@ -57,7 +62,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], dic
             assert main(["models", "build", arch, "--points", str(points), "--out", str(model)]) == 0
         run_file = d / f"{arch}_{points}.h5"
         out[(arch, points)] = {"model": model, "run_file": run_file, "result": _run(model, run_file)}
-    return out
+    yield out
+    mp.undo()
 
 
 @pytest.mark.parametrize("arch,points", MODELS)
@@ -98,8 +104,14 @@ def test_pose_output_scaled_by_the_embedded_factor(built, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("arch,points", MODELS)
 def test_model_info_matches_inspector_and_independent_count(built, arch: str, points: int) -> None:
+    from faceval.models.cost import fill_model_costs
+
     entry = built[(arch, points)]
-    run = read_run(entry["run_file"])
+    recorded = read_run(entry["run_file"])
+    assert "params" not in recorded.model_info  # the run did not count it
+    filled = fill_model_costs([recorded])
+    assert filled.warnings == []
+    run = filled.runs[0]
     info = _main_json(["models", "info", "--format", "json", str(entry["model"])])
     params, macs = expected(arch, points)  # closed formula from MobileNetV2's layer table
     assert (run.model_info["params"], run.model_info["flops"]) == (info["params"], info["flops"])

@@ -56,6 +56,20 @@ def test_round_trip_and_merge(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [c.path.name]  # no temp files left
 
 
+def test_dense_and_sparse_reads_return_each_entry(tmp_path):
+    """Every entry, every third (runs of one row) and a few runs of rows: the stored bytes each time."""
+    ids, crops, boxes = _entries([f"s{i:03d}" for i in range(700)], seed=2)  # several HDF5 chunks of rows
+    with CropCache(tmp_path, KEY) as c:
+        c.put_many(ids, crops, boxes)
+    c = CropCache(tmp_path, KEY)
+    for pick in (list(range(700)), list(range(0, 700, 3)), [5, 6, 7, 300, 301, 650, 699], [698, 3, 4]):
+        got = c.get_many([ids[i] for i in pick])
+        assert sorted(got) == sorted(ids[i] for i in pick)
+        for i in pick:
+            assert got[ids[i]][0].tobytes() == crops[i].tobytes() and got[ids[i]][1].tobytes() == boxes[i].tobytes()
+    c.close()
+
+
 def test_corrupt_cache_is_ignored_and_replaced(tmp_path):
     c = CropCache(tmp_path, KEY)
     c.path.write_bytes(b"garbage, not HDF5")

@@ -12,7 +12,7 @@ from PIL import Image
 
 from faceval.pipeline.cache import CropCache, crop_key_fields
 from faceval.pipeline.images import ImageReadError
-from faceval.pipeline.loader import CropJob, iter_batches, load_crop, to_model_input
+from faceval.pipeline.loader import CropJob, iter_batches, job_rects, load_crop, to_model_input
 from faceval.pipeline.transform import face_crops, to_input
 
 
@@ -134,6 +134,57 @@ def test_loader_with_cache_is_identical_and_skips_decoding(jpeg_jobs, tmp_path):
     with CropCache(tmp_path, key) as cache:
         (b,) = list(iter_batches(moved, input_size=(48, 48), batch_size=4, workers=1, cache=cache))
     assert not b.from_cache.any()
+
+
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_all_cached_batches_equal_the_decoded_ones(jpeg_jobs, tmp_path, batch_size):
+    """Every crop cached (the block path): the same batches, crops, rectangles and model inputs."""
+    good = [j for j in jpeg_jobs if j.index < 100]
+    jobs = [dataclasses.replace(j, index=k, sample_id=f"{j.sample_id}-{k}", cache_key=f"{j.sample_id}-{k}")
+            for k, j in enumerate(good + good + good)]  # 36 jobs: several blocks of whole batches
+    key = crop_key_fields("synthetic", input_size=(40, 32), box_source="dataset", scale=1.2, square=True,
+                          resample="bilinear")
+    prep = functools.partial(to_model_input, layout="NCHW", color="BGR", mean=[0.4, 0.5, 0.6], std=[0.2, 0.3, 0.25])
+    with CropCache(tmp_path, key) as cache:
+        decoded = list(iter_batches(jobs, input_size=(40, 32), batch_size=batch_size, workers=2, prepare=prep,
+                                    cache=cache))
+    with CropCache(tmp_path, key) as cache:
+        hits = cache.get_many([j.cache_key for j in jobs])
+        cached = list(iter_batches(jobs, input_size=(40, 32), batch_size=batch_size, workers=2, prepare=prep,
+                                   hits=hits))
+    assert len(hits) == len(jobs) and not any(b.from_cache.any() for b in decoded)
+    assert [len(b) for b in cached] == [len(b) for b in decoded] == [batch_size] * (36 // batch_size) + (
+        [36 % batch_size] if 36 % batch_size else [])
+    for c, d in zip(cached, decoded):
+        assert c.from_cache.all() and c.failures == [] and c.sample_ids == d.sample_ids
+        assert c.indices.tolist() == d.indices.tolist()
+        assert c.crops.tobytes() == d.crops.tobytes() and c.boxes.tobytes() == d.boxes.tobytes()
+        assert c.inputs.flags.c_contiguous and c.inputs.tobytes() == d.inputs.tobytes()
+        expected = (d.crops[..., ::-1] * (1.0 / (255.0 * np.array([0.2, 0.3, 0.25]))).astype(np.float32)
+                    + (-np.array([0.4, 0.5, 0.6]) / np.array([0.2, 0.3, 0.25])).astype(np.float32))
+        np.testing.assert_allclose(c.inputs, expected.astype(np.float32).transpose(0, 3, 1, 2), rtol=1e-6, atol=1e-6)
+
+
+def test_job_rects_equal_each_jobs_rectangle():
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(50, 400, (6, 68, 2))
+    pts[2, 5] = np.nan  # a missing point is ignored
+    by_landmarks = [CropJob(i, f"s{i}", "x.jpg", landmarks=pts[i], scale=1.3, square=False) for i in range(6)]
+    by_landmarks.append(CropJob(6, "flat", "x.jpg", landmarks=np.full((68, 2), 7.0), scale=1.3, square=False))
+    by_box = [CropJob(i, f"b{i}", "x.jpg", box=np.array([10.0 * i, 5, 10.0 * i + 80, 95]), scale=1.1)
+              for i in range(4)] + [CropJob(9, "zero", "x.jpg", box=np.array([5, 5, 5, 5.0]))]
+    mixed = by_landmarks[:2] + by_box[:2] + [CropJob(20, "rect", "x.jpg", crop=[1.0, 2.0, 30.0, 40.0]),
+                                              CropJob(21, "bad", "x.jpg", crop=[3.0, 2.0, 3.0, 40.0])]
+    for jobs in (by_landmarks, by_box, mixed):
+        rects = job_rects(jobs)
+        assert rects.shape == (len(jobs), 4)
+        for job, rect in zip(jobs, rects):
+            try:
+                expected = job.crop_array()
+            except ValueError:
+                assert np.isnan(rect).all(), job.sample_id
+                continue
+            assert rect.tobytes() == np.asarray(expected, dtype=np.float64).tobytes(), job.sample_id
 
 
 def test_load_crop_real_face(shared_data):
