@@ -59,13 +59,20 @@ def _print_human(overview) -> None:  # type: ignore[no-untyped-def]
     table = Table(title="summary per split", title_justify="left")
     for name in ["split", "n", "NME %", "p90 %"] + [c for t in thresholds for c in (f"FR@{t} %", f"AUC@{t}")] + ["failed"]:
         table.add_column(name, justify="left" if name == "split" else "right")
+    partial = {c.split: c for c in overview.partial}
     for split, stats in overview.summary.items():
-        row = [split, str(stats.get("n", "")), _pct(stats.get("nme")), _pct(stats.get("nme_p90"))]
+        n_text = str(stats.get("n", ""))
+        if split in partial:
+            count = partial[split]
+            n_text = f"{count.n} of {count.n_expected}†" if count.n_expected is not None else f"{count.n}†"
+        row = [split, n_text, _pct(stats.get("nme")), _pct(stats.get("nme_p90"))]
         for t in thresholds:
             row += [_pct(stats.get(metric_name("fr", float(t)))), _num(stats.get(metric_name("auc", float(t))))]
         row.append(str(int(stats.get("n_failed_inputs", 0)) + int(stats.get("n_nonfinite", 0))))
         table.add_row(*_cells(row))
     print_table(table, console)
+    for count in partial.values():
+        click.echo(f"† split '{count.split}' is partial: {count.describe()} (not comparable with the complete split)")
 
     if any("mae_mean" in stats for stats in overview.summary.values()):
         ptable = Table(title="head pose per split (degrees; correlation of prediction with label)", title_justify="left")

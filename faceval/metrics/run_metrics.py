@@ -137,12 +137,12 @@ def pose_coverage(run: RunData, split: str) -> tuple[int, int] | None:
 
 
 def split_json(run: RunData, split: str, values: dict[str, Any]) -> dict[str, Any]:
-    """One split's JSON object: ``values`` plus ``n_expected`` (null: unknown) and ``complete``."""
+    """One split's JSON object: ``values`` plus ``n_expected`` (null: unknown) and ``complete``;
+    a split of unknown size within a partial split also has ``within`` (that split's ``split``,
+    ``n`` and ``n_expected``)."""
     out = dict(values)
     if split in run.splits:
-        count = run.split_count(split)
-        out["n_expected"] = count.n_expected
-        out["complete"] = count.complete
+        out.update(run.split_count(split).to_json())
     return out
 
 
