@@ -57,7 +57,9 @@ def _print_human(overview) -> None:  # type: ignore[no-untyped-def]
 
     thresholds = [threshold_key(t) for t in protocol.thresholds]
     table = Table(title="summary per split", title_justify="left")
-    for name in ["split", "n", "NME %", "p90 %"] + [c for t in thresholds for c in (f"FR@{t} %", f"AUC@{t}")] + ["failed"]:
+    with_auc = protocol.auc_mode != "none"  # HRNet, mmpose: no AUC column
+    rate_columns = [c for t in thresholds for c in ((f"FR@{t} %", f"AUC@{t}") if with_auc else (f"FR@{t} %",))]
+    for name in ["split", "n", "NME %", "p90 %"] + rate_columns + ["failed"]:
         table.add_column(name, justify="left" if name == "split" else "right")
     partial = {c.split: c for c in overview.partial}
     for split, stats in overview.summary.items():
@@ -67,7 +69,9 @@ def _print_human(overview) -> None:  # type: ignore[no-untyped-def]
             n_text = f"{count.n} of {count.n_expected}†" if count.n_expected is not None else f"{count.n}†"
         row = [split, n_text, _pct(stats.get("nme")), _pct(stats.get("nme_p90"))]
         for t in thresholds:
-            row += [_pct(stats.get(metric_name("fr", float(t)))), _num(stats.get(metric_name("auc", float(t))))]
+            row.append(_pct(stats.get(metric_name("fr", float(t)))))
+            if with_auc:
+                row.append(_num(stats.get(metric_name("auc", float(t)))))
         row.append(str(int(stats.get("n_failed_inputs", 0)) + int(stats.get("n_nonfinite", 0))))
         table.add_row(*_cells(row))
     print_table(table, console)
