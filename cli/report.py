@@ -66,7 +66,8 @@ def _split_list(text: str | None) -> list[str] | None:
 @click.option("--precision", type=click.IntRange(0, 12), default=None,
               help="Digits after the point (default: 2 for percent and degrees, 4 for fractions; CSV: exact).")
 @click.option("--ci", is_flag=True,
-              help="Add bootstrap 95 % intervals (2000 resamples over images, seed 0): in the value's cell in "
+              help="Add bootstrap 95 % intervals (2000 resamples over images in sorted sample-id order, seed 0): "
+                   "in the value's cell in "
                    "LaTeX/Markdown/HTML ('2.59 ± 0.07'), ci_low/ci_high columns in CSV, a ci object in JSON.")
 @click.option("--ci-style", "ci_style", type=click.Choice(["pm", "interval"]), default="pm", show_default=True,
               help="How --ci shows in a cell: pm '2.59 ± 0.07' (half the interval's width) or interval "

@@ -63,9 +63,11 @@ def summary_table(run: RunData, title: str):  # type: ignore[no-untyped-def]
     table.add_column("n", justify="right")
     table.add_column("NME %", justify="right")
     table.add_column("p90 %", justify="right")
+    with_auc = run.protocol.auc_mode != "none"  # HRNet, mmpose: no AUC column
     for t in thresholds:
         table.add_column(f"FR@{threshold_key(t)} %", justify="right")
-        table.add_column(f"AUC@{threshold_key(t)}", justify="right")
+        if with_auc:
+            table.add_column(f"AUC@{threshold_key(t)}", justify="right")
     has_pose = any("mae_mean" in s for s in run.summary.values())
     if has_pose:
         table.add_column("pose MAE y/p/r (mean) °", justify="right")
@@ -82,7 +84,9 @@ def summary_table(run: RunData, title: str):  # type: ignore[no-untyped-def]
         # a pose-only run has no landmark metric: "–" in those columns
         row = [split, n_text, _num(_stat(stats, "nme"), 100), _num(_stat(stats, "nme_p90"), 100)]
         for t in thresholds:
-            row += [_num(_stat(stats, metric_name("fr", t)), 100), _num(_stat(stats, metric_name("auc", t)))]
+            row.append(_num(_stat(stats, metric_name("fr", t)), 100))
+            if with_auc:
+                row.append(_num(_stat(stats, metric_name("auc", t))))
         if has_pose:
             if "mae_mean" in stats:
                 row.append(f"{_num(_stat(stats, 'mae_yaw'), digits=2)}/{_num(_stat(stats, 'mae_pitch'), digits=2)}/"

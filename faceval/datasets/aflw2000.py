@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from faceval.datasets.base import Annotations
+from faceval.datasets.base import Annotations, PartialParent
 from faceval.datasets.common import (IMAGE_EXTENSIONS, empty_annotations_error, list_folder, make_annotations,
                                      report_missing_images, report_skipped)
 from faceval.datasets.manifest import check_count
@@ -67,9 +67,19 @@ def load(root: Path | None, splits: tuple[str, ...], *, strict: bool, manifest: 
         check_count(NAME, split, len(split_index[split]), manifest["splits"][split].get("count"), strict=strict,
                     warnings=warnings)
     report_missing_images(NAME, missing, strict=strict, warnings=warnings, where=base, need_images=need_images)
-    return make_annotations(dataset=NAME, scheme="300w", sample_ids=ids, image_paths=images, landmarks=landmarks,
-                            box_sizes=landmark_box_size(landmarks), poses=poses, splits=split_index,
-                            warnings=warnings, data_root=root, pose_source="dataset")
+    ann = make_annotations(dataset=NAME, scheme="300w", sample_ids=ids, image_paths=images, landmarks=landmarks,
+                           box_sizes=landmark_box_size(landmarks), poses=poses, splits=split_index,
+                           warnings=warnings, data_root=root, pose_source="dataset")
+    # the yaw bins have no known size: within a partial 'test' they are partial too
+    test_count = manifest["splits"][BIN_PARENT].get("count")
+    if isinstance(test_count, int) and len(in_range) < test_count:
+        ann.partial_parents = {s: PartialParent(BIN_PARENT, int(len(in_range)), test_count)
+                               for s in splits if s in manifest["yaw_bins"]}
+    return ann
+
+
+#: the split every yaw bin is a subset of
+BIN_PARENT = "test"
 
 
 #: decimals of the degrees compared with the yaw-bin edges (1e-5 degrees: below float32 radians noise)

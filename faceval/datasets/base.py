@@ -13,6 +13,18 @@ from pathlib import Path
 import numpy as np
 
 
+@dataclass(frozen=True)
+class PartialParent:
+    """The partial split of a dataset copy that a split of unknown size is part of.
+
+    ``n`` samples of ``split`` are present in this copy, of ``n_expected`` in the complete one.
+    """
+
+    split: str
+    n: int
+    n_expected: int
+
+
 @dataclass
 class Annotations:
     """Ground truth of one dataset selection (one or more splits).
@@ -33,6 +45,8 @@ class Annotations:
         warnings: human-readable data warnings (e.g. fewer files than the manifest).
         manifest_sha256: hash of the dataset manifest used, if any.
         pose_source: where pose labels came from (``"dataset"``, a sidecar path, or ``None``).
+        partial_parents: split of unknown size -> the partial split of this copy it is part of
+            (AFLW2000-3D's yaw bins within a partial ``test``), whether or not that split is loaded.
     """
 
     dataset: str
@@ -50,6 +64,7 @@ class Annotations:
     manifest_sha256: str | None = None
     pose_source: str | None = None
     data_root: Path | None = None
+    partial_parents: dict[str, PartialParent] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.sample_ids)
@@ -87,4 +102,5 @@ class Annotations:
             manifest_sha256=self.manifest_sha256,
             pose_source=self.pose_source,
             data_root=self.data_root,
+            partial_parents=dict(self.partial_parents),
         )

@@ -115,7 +115,7 @@ def describe_choice(protocol: Any, dataset: str, splits: Any) -> list[str]:
 def validate_protocol_names(normalizer: str, auc_mode: str) -> None:
     """Unknown normaliser or AUC mode: one-line error with the closest name."""
     from faceval.errors import closest
-    from faceval.metrics.curves import AUC_MODES
+    from faceval.metrics.curves import PROTOCOL_AUC_MODES as AUC_MODES
     from faceval.metrics.normalizers import NORMALIZERS
 
     if normalizer not in NORMALIZERS:

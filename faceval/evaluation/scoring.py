@@ -14,7 +14,7 @@ import numpy as np
 
 from faceval.datasets.base import Annotations
 from faceval.errors import InputError
-from faceval.runs.data import RunData
+from faceval.runs.data import RunData, SplitCount
 from faceval.runs.protocol import Protocol
 from faceval.runs.provenance import sample_set_sha256
 from faceval.schemes import load_scheme, scheme_for_points
@@ -163,6 +163,7 @@ def build_run(
         model_info=dict(model_info or {}),
         split_expected=expected_split_counts(ann),
         pose_only=pose_only,
+        split_within=partial_parent_counts(ann),
     )
     run.summary = recompute_summary(run)
     return run
@@ -197,6 +198,12 @@ def expected_split_counts(ann: Annotations) -> dict[str, int]:
         if isinstance(count, int) and not isinstance(count, bool):
             out[split] = count
     return out
+
+
+def partial_parent_counts(ann: Annotations) -> dict[str, SplitCount]:
+    """Split of unknown size -> the partial split of the dataset copy it is part of (loaded or not)."""
+    return {split: SplitCount(parent.split, parent.n, parent.n_expected)
+            for split, parent in ann.partial_parents.items() if split in ann.splits}
 
 
 def recompute_summary(run: RunData) -> dict[str, dict[str, float]]:

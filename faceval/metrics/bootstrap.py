@@ -8,7 +8,9 @@ percentile; an infinite replicate is ``+inf``, never NaN).
 
 Reproducibility: draws come from ``np.random.default_rng(seed)`` in a fixed sequence (the chunk
 size depends only on N), so a given (values, statistic, n_boot, level, seed) gives the same
-interval bit for bit on every run.
+interval bit for bit on every run. :func:`metric_interval` puts the images in the order of their
+sorted sample ids before resampling, so a run's intervals do not depend on the order its samples
+were stored or predicted in (the same images give the same interval).
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ def metric_interval(view: "MetricView", metric: "Metric | str", *, n_boot: int =
     """Point estimate and bootstrap interval of a registry metric over the images of one view.
 
     The estimate is ``metric.value(view)`` (the summary's value); replicates resample the
-    metric's per-image array (images, with replacement) and apply the same aggregate. None for
-    counts and for a view without images.
+    metric's per-image array (images, with replacement) and apply the same aggregate. The images
+    are resampled in the order of their sorted sample ids (when the view has them), so the
+    interval does not depend on the order of the samples. None for counts and for a view
+    without images.
     """
     from faceval.metrics.registry import parse_metric
 
@@ -58,6 +62,8 @@ def metric_interval(view: "MetricView", metric: "Metric | str", *, n_boot: int =
         return None
     values = m.per_image(view)
     estimate = m.aggregate(values, view.protocol)
+    if view.sample_ids is not None and len(view.sample_ids) == len(values):
+        values = np.asarray(values)[np.argsort(np.asarray(view.sample_ids, dtype=str), kind="stable")]
     low, high = bootstrap_ci(values, lambda rows: m.aggregate_rows(rows, view.protocol), n_boot=n_boot,
                              level=level, seed=seed)
     return Interval(estimate=estimate, low=low, high=high, level=level, n_boot=int(n_boot), seed=seed)

@@ -19,6 +19,9 @@ AUC modes (``AUC_MODES``):
     SPIGA: ``np.histogram(NME, bins=10000)`` over ``[min, max]`` of the (finite) NMEs, cumulative
     counts / N paired with the *left* bin edges, edges ``< t`` kept, Simpson (old ``simps``)
     over them, divided by t, plus ``(t - last_edge) / t`` when the curve already reached 1.
+``none``
+    No AUC (HRNet and mmpose compute none): ``auc@t`` is absent from summaries and "–" in
+    report cells; :func:`auc` refuses the mode.
 
 Failure-rate cuts (``FR_CUTS``; evaluation.md section 3):
 
@@ -45,6 +48,9 @@ import numpy as np
 from faceval.errors import InputError, closest
 
 AUC_MODES: tuple[str, ...] = ("exact", "simpson-1e-4", "spiga-hist")
+
+#: The AUC modes a protocol may name: the computed ones and ``none`` (no AUC).
+PROTOCOL_AUC_MODES: tuple[str, ...] = AUC_MODES + ("none",)
 
 #: Failure-rate cuts (module docstring).
 FR_CUTS: tuple[str, ...] = ("strict", "grid", "spiga-hist")
@@ -184,6 +190,8 @@ def auc(nme: np.ndarray, t: float, mode: str = "exact") -> float:
     ``simpson-1e-4`` and ``spiga-hist``: the legacy numerical schemes described in the module
     docstring, kept to reproduce published tables.
     """
+    if mode == "none":
+        raise InputError("AUC mode 'none' computes no AUC (the protocol has none; --auc-mode exact gives one)")
     if mode not in AUC_MODES:
         raise InputError(f"unknown AUC mode '{mode}'{closest(mode, AUC_MODES)}; known: {', '.join(AUC_MODES)}")
     arr = _clean(nme)

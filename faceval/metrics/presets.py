@@ -26,11 +26,12 @@ spiga      ``spiga/eval/benchmark/metrics/landmarks.py``: the first ``norm`` of 
            AUC and FR (``spiga-hist``).
 hrnet      ``lib/core/evaluation.py compute_nme`` + ``lib/core/function.py``: inter-ocular
            (AFLW: box size), mean, ``FR = (nme > 0.08)`` and ``(nme > 0.10)`` (strict). HRNet
-           computes no AUC; faceval still shows its exact AUC at those thresholds.
+           computes no AUC: AUC mode ``none`` (``--auc-mode exact`` adds faceval's).
 mmpose     ``mmpose/evaluation/functional/keypoint_eval.py keypoint_nme`` and the ``NME``
            metric: ``point-mean`` over the visible (image, point) pairs (mask =
            ``keypoints_visible``), float32 distances, inter-ocular (``keypoint_indices``: 300W
-           36/45, COFW 8/9, WFLW 60/72). mmpose reports NME only; FR/AUC are faceval's defaults.
+           36/45, COFW 8/9, WFLW 60/72). mmpose reports NME only: AUC mode ``none``; FR is
+           faceval's default.
 3ddfa      ``benchmark_aflw2000.py``: ``bbox`` (sqrt(w h) of the 68 2-D GT points), mean, and
            ``nme_binmean`` (the mean of the three yaw-bin means; :mod:`faceval.metrics.bins`).
            AFLW2000-3D only.
@@ -122,9 +123,10 @@ PRESETS: dict[str, Preset] = {
                     auc_mode="spiga-hist", fr_cut="spiga-hist"),
     "hrnet": Preset("hrnet", "HRNet lib/core/evaluation.py compute_nme, lib/core/function.py",
                     (("aflw", DatasetSettings("box-size", (0.08, 0.10))),
-                     ("*", DatasetSettings("inter-ocular", (0.08, 0.10))))),
+                     ("*", DatasetSettings("inter-ocular", (0.08, 0.10)))), auc_mode="none"),
     "mmpose": Preset("mmpose", "mmpose keypoint_eval.py keypoint_nme, NME metric",
-                     (("*", _IOD),), aggregation="point-mean", visible_only=True, distance_dtype="float32"),
+                     (("*", _IOD),), aggregation="point-mean", visible_only=True, distance_dtype="float32",
+                     auc_mode="none"),
     "3ddfa": Preset("3ddfa", "3DDFA benchmark_aflw2000.py",
                     (("aflw2000", DatasetSettings("bbox")),)),
 }

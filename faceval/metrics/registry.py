@@ -302,7 +302,11 @@ class FailureRateMetric(Metric):
 
 @dataclass(frozen=True)
 class AucMetric(Metric):
-    """``auc@t`` in the protocol's AUC mode (``exact``: ``mean_i max(0, t - NME_i) / t``)."""
+    """``auc@t`` in the protocol's AUC mode (``exact``: ``mean_i max(0, t - NME_i) / t``); not
+    available under AUC mode ``none`` (a peer that computes no AUC: HRNet, mmpose)."""
+
+    def available(self, view: MetricView) -> bool:
+        return super().available(view) and view.protocol.auc_mode != "none"
 
     def per_image(self, view: MetricView) -> np.ndarray:
         return _clean_nme(view)
@@ -599,6 +603,8 @@ def summary_of(view: MetricView) -> dict[str, float]:
     out: dict[str, float] = {}
     for metric in summary_metrics(view.protocol.thresholds, with_pose=view.has_pose,
                                   with_landmarks=view.has_landmarks):
+        if not metric.available(view):  # auc@T under AUC mode 'none'
+            continue
         value = metric.value(view)
         out[metric.name] = int(value) if metric.is_count else value
     out.update(_cross_split_summary(view))

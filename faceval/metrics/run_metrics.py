@@ -43,7 +43,8 @@ def parse_metric_list(text: str | Sequence[str] | None) -> list[str] | None:
 
 
 def default_metrics(runs: Sequence[RunData]) -> list[str]:
-    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds;
+    """``nme``, ``fr@T``, ``auc@T`` with T the first threshold of the first run with thresholds
+    (no ``auc@T`` when that run's AUC mode is ``none``);
     ``nme_binmean`` after ``nme`` when a run holds every bin split of its dataset (3DDFA's yaw bins);
     with pose-only runs among them also ``mae_mean``, and only the four pose MAEs when all are."""
     from faceval.metrics.bins import bin_coverage
@@ -58,7 +59,8 @@ def default_metrics(runs: Sequence[RunData]) -> list[str]:
     for run in runs:
         if run.protocol.thresholds:
             t = run.protocol.thresholds[0]
-            return names + [metric_name("fr", t), metric_name("auc", t)] + extra
+            auc = [] if run.protocol.auc_mode == "none" else [metric_name("auc", t)]
+            return names + [metric_name("fr", t)] + auc + extra
     return names + extra
 
 
@@ -144,12 +146,12 @@ def pose_coverage(run: RunData, split: str) -> tuple[int, int] | None:
 
 
 def split_json(run: RunData, split: str, values: dict[str, Any]) -> dict[str, Any]:
-    """One split's JSON object: ``values`` plus ``n_expected`` (null: unknown) and ``complete``."""
+    """One split's JSON object: ``values`` plus ``n_expected`` (null: unknown) and ``complete``;
+    a split of unknown size within a partial split also has ``within`` (that split's ``split``,
+    ``n`` and ``n_expected``)."""
     out = dict(values)
     if split in run.splits:
-        count = run.split_count(split)
-        out["n_expected"] = count.n_expected
-        out["complete"] = count.complete
+        out.update(run.split_count(split).to_json())
     return out
 
 

@@ -264,11 +264,11 @@ def _meta_value(value: Any) -> str:
 
 
 def _split_size(run: RunData, split: str) -> str:
-    """``330`` or, for a partial split, ``330 of 689``."""
+    """``330`` or, for a partial split, ``330 of 689`` (``412, within split 'test' (1500 of 1969 images)``)."""
     count = run.split_count(split)
     if count.complete:
         return str(count.n)
-    return count.describe().removesuffix(" images")
+    return count.describe().removesuffix(" images").replace(" images, within", ", within", 1)
 
 
 def _html_meta(title: str, mapping: dict[str, Any]) -> str:

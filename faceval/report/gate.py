@@ -154,7 +154,8 @@ DEFAULT_RULES_HELP = "nme:+1%, fr@T:+0.005, auc@T:-1% (T = the baseline's first 
 
 
 def default_rules(baseline: RunData) -> list[Rule]:
-    """``nme:+1%``, ``fr@T:+0.005``, ``auc@T:-1%`` (T = the baseline's first threshold)."""
+    """``nme:+1%``, ``fr@T:+0.005``, ``auc@T:-1%`` (T = the baseline's first threshold); no AUC
+    rule under AUC mode ``none`` (HRNet, mmpose)."""
     if baseline.pose_only:
         return [parse_rule("mae_mean:+1%")]
     thresholds = baseline.protocol.thresholds
@@ -162,7 +163,8 @@ def default_rules(baseline: RunData) -> list[Rule]:
         return [parse_rule(DEFAULT_RULE_TEMPLATES[0])]
     t = thresholds[0]
     names = {"fr": metric_name("fr", t), "auc": metric_name("auc", t)}
-    return [parse_rule(template.format(**names)) for template in DEFAULT_RULE_TEMPLATES]
+    templates = [x for x in DEFAULT_RULE_TEMPLATES if "{auc}" not in x or baseline.protocol.auc_mode != "none"]
+    return [parse_rule(template.format(**names)) for template in templates]
 
 
 def check_significance(significance: float | None) -> None:

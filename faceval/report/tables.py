@@ -180,7 +180,7 @@ class ReportTable:
         if complete:
             # A partial cell never competes with complete ones.
             present = complete
-        elif len({(c.partial.n, c.partial.n_expected, c.partial.shard) for _, c in present if c.partial}) > 1:
+        elif len({(c.partial.n, c.partial.n_expected, c.partial.shard, c.partial.within) for _, c in present if c.partial}) > 1:
             return set()  # partial cells of different sample sets are not comparable either
         shown: dict[int, float] = {}
         for i, cell in present:

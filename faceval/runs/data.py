@@ -24,27 +24,49 @@ PROTOCOL_KEYS = COMPARED_KEYS
 
 @dataclass(frozen=True)
 class SplitCount:
-    """How complete one split of a run is: ``n`` samples present of ``n_expected`` (None: unknown)."""
+    """How complete one split of a run is: ``n`` samples present of ``n_expected`` (None: unknown).
+
+    ``within`` is set for a split of unknown size that is part of a partial split (AFLW2000-3D's
+    yaw bins within a partial ``test``): its own count cannot show what is missing, so it is
+    partial too.
+    """
 
     split: str
     n: int
     n_expected: int | None
     shard: str | None = None
+    within: "SplitCount | None" = None
 
     @property
     def complete(self) -> bool:
-        """False when the complete split is known to hold more samples, or for a shard I/N, N > 1."""
-        if self.shard is not None and not self.shard.endswith("/1"):
+        """False when the complete split is known to hold more samples, for a shard I/N, N > 1,
+        or within a partial split."""
+        short = self.n_expected is not None and self.n < self.n_expected
+        if self.shard is not None and (short or not self.shard.endswith("/1")):
+            return False
+        if self.within is not None:
             return False
         return self.n_expected is None or self.n >= self.n_expected
 
     def describe(self) -> str:
-        """``330 of 689 images``, ``shard 1/2, 165 of 330 images``, or ``330 images`` when complete."""
+        """``330 of 689 images``, ``shard 1/2, 165 of 330 images``, ``412 images, within split 'test'
+        (1500 of 1969 images)``, or ``330 images`` when complete."""
         text = f"{self.n} images" if self.n_expected is None or self.n >= self.n_expected else (
             f"{self.n} of {self.n_expected} images")
-        if self.shard is not None and not self.complete:
+        if self.within is not None:
+            text += f", within split '{self.within.split}' ({self.within.describe()})"
+        short = self.n_expected is not None and self.n < self.n_expected
+        if self.shard is not None and (short or not self.shard.endswith("/1")):
             text = f"shard {self.shard}, {text}"
         return text
+
+    def to_json(self) -> dict[str, Any]:
+        """``n_expected`` (None: unknown) and ``complete``, plus ``within`` (``split``, ``n``,
+        ``n_expected``) for a split within a partial split: the keys every JSON split object has."""
+        out: dict[str, Any] = {"n_expected": self.n_expected, "complete": self.complete}
+        if self.within is not None:
+            out["within"] = {"split": self.within.split, "n": self.within.n, "n_expected": self.within.n_expected}
+        return out
 
 
 @dataclass
@@ -73,7 +95,11 @@ class RunData:
         summary: split -> metric name -> value (the ``faceval score --format json`` ``splits``).
         model_info: params, macs, flops, throughput when known.
         split_expected: split -> number of samples the complete split has (from the dataset
-            manifest); a split without a key is of unknown size and treated as complete.
+            manifest); a split without a key is of unknown size, complete unless it lies within
+            a partial split (see :meth:`split_count`).
+        split_within: split of unknown size -> the partial split of the dataset copy it is part
+            of, recorded when the run was scored (for a parent split the run did not load, e.g.
+            ``aflw2000:yaw``); a parent split in the run is found from the indices.
         pose_only: True for a run of a pose-only model (FSA-Net, HopeNet ...): pose metrics only;
             ``predictions``, ``normalizers`` and ``nme`` are None. ``ground_truth`` and ``visible``
             still hold the dataset's landmarks.
@@ -100,6 +126,7 @@ class RunData:
     schema_version: int = SCHEMA_VERSION
     split_expected: dict[str, int] = field(default_factory=dict)
     pose_only: bool = False
+    split_within: dict[str, SplitCount] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.protocol, Protocol):
@@ -116,10 +143,28 @@ class RunData:
         return f"{self.dataset}:{split.strip()}" if sep and split.strip() else self.dataset
 
     def split_count(self, split: str) -> SplitCount:
-        """Samples of ``split`` present and expected."""
+        """Samples of ``split`` present and expected.
+
+        A split of unknown size is partial when it lies within a partial split: one recorded in
+        ``split_within``, or a split of this run with a known size that lacks samples and holds
+        every sample of ``split`` (the first such in split order).
+        """
         expected = self.split_expected.get(split)
+        within = None
+        if expected is None:
+            within = self.split_within.get(split) or self._partial_superset(split)
         return SplitCount(split, int(len(self.splits[split])), None if expected is None else int(expected),
-                          self.protocol.shard)
+                          self.protocol.shard, within)
+
+    def _partial_superset(self, split: str) -> SplitCount | None:
+        idx = np.asarray(self.splits[split], dtype=np.int64)
+        for other, other_idx in self.splits.items():
+            expected = self.split_expected.get(other)
+            if other == split or expected is None or len(other_idx) >= expected:
+                continue
+            if np.isin(idx, np.asarray(other_idx, dtype=np.int64)).all():
+                return SplitCount(other, int(len(other_idx)), int(expected))
+        return None
 
     def incomplete_splits(self) -> list[SplitCount]:
         """Splits with fewer samples than the complete split (missing files, ``--limit``) or of a shard."""

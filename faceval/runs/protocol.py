@@ -294,7 +294,7 @@ class Protocol:
                 parts.append("visible points only")
             if self.thresholds:
                 parts.append("thresholds " + "/".join(_threshold_text(t) for t in self.thresholds))
-            parts.append(f"AUC {self.auc_mode}")
+            parts.append("no AUC" if self.auc_mode == "none" else f"AUC {self.auc_mode}")
             if self.fr_cut != "strict":
                 parts.append(f"FR cut {self.fr_cut}")
         if self.preset:

@@ -5,6 +5,8 @@ Layout (file schema version 2)::
     /                 attrs: format="faceval-run", schema_version, label, dataset, scheme,
                              protocol, provenance, summary, model_info (JSON strings),
                              split_expected (JSON, optional: split -> samples of the complete split),
+                             split_within (JSON, optional: split of unknown size -> {"split", "n",
+                             "n_expected"} of the partial split it is part of),
                              checksums (JSON: dataset path -> sha256 of its stored array),
                              attrs_sha256 (sha256 over every other root attribute)
     /samples/ids      (N,) UTF-8 bytes (fixed length), canonical order
@@ -44,7 +46,7 @@ import numpy as np
 from faceval.atomic import atomic_path
 from faceval.errors import InputError
 from faceval.jsonable import json_default
-from faceval.runs.data import SCHEMA_VERSION, RunData
+from faceval.runs.data import SCHEMA_VERSION, RunData, SplitCount
 
 FORMAT_NAME = "faceval-run"
 #: version of the on-disk layout (2: checksums, fixed-length UTF-8 strings). The in-memory
@@ -77,6 +79,22 @@ def array_sha256(array: np.ndarray) -> str:
     digest = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode("ascii"))
     digest.update(memoryview(arr).cast("B") if arr.size else b"")
     return digest.hexdigest()
+
+
+def _read_split_within(attrs: Any) -> dict[str, SplitCount]:
+    """The optional ``split_within`` attribute; anything but an object of split counts is damage."""
+    if "split_within" not in attrs:
+        return {}
+    value = json.loads(_attr_str(attrs["split_within"]))
+
+    def count(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    if not isinstance(value, dict) or not all(
+            isinstance(c, dict) and set(c) == {"split", "n", "n_expected"} and isinstance(c["split"], str)
+            and count(c["n"]) and count(c["n_expected"]) for c in value.values()):
+        raise _Damaged("attribute 'split_within' is not an object of split counts")
+    return {str(k): SplitCount(c["split"], c["n"], c["n_expected"]) for k, c in value.items()}
 
 
 def _attrs_sha256(attrs: Any) -> str:
@@ -131,6 +149,9 @@ def write_run(path: str | os.PathLike[str], run: RunData) -> Path:
                     value = (value if isinstance(value, Protocol) else Protocol.from_dict(value)).to_dict()
                 h5.attrs[name] = _json_dumps(value)
             h5.attrs["split_expected"] = _json_dumps(run.split_expected)
+            if run.split_within:
+                h5.attrs["split_within"] = _json_dumps(
+                    {k: {"split": c.split, "n": c.n, "n_expected": c.n_expected} for k, c in run.split_within.items()})
             if run.pose_only:
                 h5.attrs["pose_only"] = "true"
             put(h5, "samples/ids", _encode_strings(run.sample_ids, "sample ids"))
@@ -391,6 +412,7 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True, prefetch: tuple
             if not isinstance(split_expected, dict) or not all(
                     isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in split_expected.values()):
                 raise _Damaged("attribute 'split_expected' is not an object of sample counts")
+            split_within = _read_split_within(attrs)
             for name, value in meta.items():
                 if not isinstance(value, dict):
                     raise _Damaged(f"attribute '{name}' is not a JSON object")
@@ -456,6 +478,7 @@ def read_run(path: str | os.PathLike[str], *, lazy: bool = True, prefetch: tuple
         schema_version=SCHEMA_VERSION,
         split_expected={str(k): int(v) for k, v in split_expected.items()},
         pose_only=pose_only,
+        split_within=split_within,
         **fields,
     )
     return run

@@ -258,6 +258,7 @@ def merge_runs(shards: list[RunData], names: list[str] | None = None) -> RunData
                                 for r, n in zip(ordered, ordered_names)]),
         model_info=dict(first.model_info),
         split_expected=dict(first.split_expected),
+        split_within=dict(first.split_within),
         pose_only=first.pose_only,
     )
     from faceval.runs.provenance import sample_set_sha256

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from faceval.metrics.landmarks import run_landmark_errors
+from faceval.runs.data import SplitCount
 from faceval.views.samples import SampleRef, failure_reasons, rows_of, run_nme, split_membership, worst_indices
 
 #: provenance keys shown first, in this order (the rest follow sorted)
@@ -41,6 +42,12 @@ class RunOverview:
     worst_split: str | None
     landmark_groups: dict[str, dict[str, float]] = field(default_factory=dict)
     model_info: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, SplitCount] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> list[SplitCount]:
+        """The partial splits (missing samples, a shard, ``--limit``, within a partial split)."""
+        return [c for c in self.counts.values() if not c.complete]
 
     def to_json(self) -> dict[str, Any]:
         """The ``--format json`` object (fractions, like every faceval JSON)."""
@@ -57,7 +64,8 @@ class RunOverview:
             "protocol": self.protocol,
             "provenance": self.provenance,
             "model_info": self.model_info,
-            "splits": self.summary,
+            "splits": {k: dict(v, **self.counts[k].to_json()) if k in self.counts else dict(v)
+                       for k, v in self.summary.items()},
             "failures": {
                 "count": len(self.failures),
                 "by_reason": [{"reason": c.reason, "count": c.count} for c in self.failure_counts],
@@ -108,4 +116,5 @@ def describe_run(run, worst: int = 10, split: str | None = None) -> RunOverview:
         landmark_groups={} if run.pose_only else {name: run_landmark_errors(run, name).group_nme
                                                    for name in run.splits},
         model_info=dict(run.model_info),
+        counts={name: run.split_count(name) for name in run.splits},
     )

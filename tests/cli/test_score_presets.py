@@ -119,3 +119,28 @@ def test_run_records_the_preset_on_the_bundled_sample(tmp_path, capsys) -> None:
     assert run.protocol.box_source == "landmarks" and run.protocol.preset == "mmpose"
     # point-mean with every point visible: the mean of per-image NMEs (to float32 rounding)
     assert run.summary["all"]["nme"] == pytest.approx(float(np.mean(run.nme)), rel=1e-6)
+
+
+def test_presets_without_an_auc_show_none(tmp_path, capsys) -> None:
+    """HRNet and mmpose compute no AUC: absent from JSON, not a default report column, '–' when asked."""
+    out = tmp_path / "hrnet.h5"
+    capsys.readouterr()
+    code = main(["run", "--protocol", "hrnet", "--out", str(out), "--no-cache", "--format", "json", "--no-progress"])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(stdout)
+    assert result["protocol"]["auc_mode"] == "none"
+    stats = result["splits"]["all"]
+    assert "fr@0.10" in stats and not any(k.startswith("auc@") for k in stats)
+    capsys.readouterr()
+    assert main(["report", str(out), "--format", "markdown"]) == 0
+    md = capsys.readouterr().out
+    assert "FR" in md and "AUC" not in md.split("\n\n")[0]
+    assert "no AUC" in md  # the protocol line says so
+    assert main(["report", str(out), "--format", "markdown", "--metrics", "nme,auc@0.10"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| hrnet") or
+               line.startswith("| PFLD"))
+    assert row.rstrip(" |").endswith("–")
+    # the default gate rules have no AUC rule for it
+    capsys.readouterr()
+    assert main(["gate", str(out), "--baseline", str(out)]) == 0, capsys.readouterr().err

@@ -76,3 +76,49 @@ def test_percentile_statistic_and_errors() -> None:
     with pytest.raises(InputError, match="not the count 'n_nonfinite'"):
         bootstrap_ci(values, "n_nonfinite")
     assert all(math.isnan(v) for v in bootstrap_ci(np.array([]), "nme"))
+
+
+def _permuted(run, order: np.ndarray):
+    """A copy of ``run`` with its samples stored in ``order`` (splits re-indexed, still sorted)."""
+    import copy
+
+    out = copy.copy(run)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    for name in ("sample_ids", "predictions", "ground_truth", "visible", "normalizers", "nme", "failed_inputs",
+                 "failure_reasons", "pose_pred", "pose_gt"):
+        value = getattr(run, name)
+        setattr(out, name, None if value is None else np.asarray(value)[order])
+    out.splits = {k: np.sort(inverse[np.asarray(v)]) for k, v in run.splits.items()}
+    return out
+
+
+def test_intervals_do_not_depend_on_the_order_of_the_samples(tmp_path) -> None:
+    """The same images stored in another order give bit-identical intervals (report --ci)."""
+    from faceval.metrics.run_metrics import metric_ci
+    from faceval.report import render_report
+    from faceval.runs.runfile import read_run, write_run
+    from tests.faceval.runs.helpers import make_run
+
+    run = make_run(n=60, seed=3)
+    run.nme[[4, 17]] = np.inf  # two failures
+    run.failed_inputs[[4, 17]] = True
+    order = np.random.default_rng(11).permutation(60)
+    other = _permuted(run, order)
+    # the permuted copy holds the same (id, NME) pairs
+    assert dict(zip(other.sample_ids, other.nme)) == dict(zip(run.sample_ids, run.nme))
+    # resampling the stored order would differ (the bug this guards against)
+    stored = bootstrap_ci(run.nme[run.splits["full"]], "auc@0.08", seed=0)
+    shuffled = bootstrap_ci(other.nme[other.splits["full"]], "auc@0.08", seed=0)
+    assert stored != shuffled
+    for split in ("a", "b", "full"):
+        for metric in ("nme", "fr@0.08", "auc@0.08", "nme_p90", "mae_yaw", "mae_mean"):
+            one, two = metric_ci(run, split, metric), metric_ci(other, split, metric)
+            assert one is not None and two is not None
+            assert (one.low, one.high) == (two.low, two.high), (split, metric)
+    # through the run files and a whole report, byte for byte
+    a = write_run(tmp_path / "a.h5", run)
+    b = write_run(tmp_path / "b.h5", other)
+    texts = [render_report([read_run(p)], "markdown", ci=True, metrics=["nme", "fr@0.08", "auc@0.08"])[0]
+             for p in (a, b)]
+    assert "±" in texts[0] and texts[0] == texts[1]

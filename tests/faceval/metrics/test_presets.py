@@ -273,6 +273,12 @@ def test_hrnet_strict_failures_at_008_and_010() -> None:
     assert run.summary["full"]["nme"] == pytest.approx(rmse.mean(), abs=EXACT)
     assert run.summary["full"]["fr@0.08"] == (rmse > 0.08).sum() / len(rmse)
     assert run.summary["full"]["fr@0.10"] == (rmse > 0.10).sum() / len(rmse)
+    # HRNet computes no AUC: none in the summary (only an explicit --auc-mode adds faceval's)
+    assert run.protocol.auc_mode == "none" and not any(k.startswith("auc@") for k in run.summary["full"])
+    exact, _ = _score("300wpublic", "300w", ProtocolChoice(preset="hrnet", auc_mode="exact"))
+    t = 0.08
+    assert exact.protocol.overrides == ("auc_mode",)
+    assert exact.summary["full"]["auc@0.08"] == pytest.approx(np.mean(np.clip(t - rmse, 0, None)) / t, abs=EXACT)
 
 
 def test_mmpose_masked_point_mean_on_cofw68() -> None:
@@ -284,6 +290,7 @@ def test_mmpose_masked_point_mean_on_cofw68() -> None:
     assert isinstance(expected, np.float32)
     assert run.summary["full"]["nme"] == float(expected)  # bit for bit: same float32 sum
     assert 100 * run.summary["full"]["nme"] == pytest.approx(3.2624, abs=1e-4)  # evaluation.md section 2
+    assert p.auc_mode == "none" and not any(k.startswith("auc@") for k in run.summary["full"])  # NME only
     # the per-image mean of the visible points (faceval's mean) is another number
     mean_run, _ = _score("cofw68", "cofw68", ProtocolChoice(visible_only=True))
     assert 100 * mean_run.summary["full"]["nme"] == pytest.approx(3.2924, abs=1e-4)
