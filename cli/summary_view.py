@@ -103,10 +103,9 @@ def summary_table(run: RunData, title: str):  # type: ignore[no-untyped-def]
 
 
 def partial_note(run: RunData) -> list[str]:
-    """The dagger's footnote, when a split of ``run`` is partial."""
-    if any(not run.split_count(s).complete for s in run.splits):
-        return ["† partial split: fewer images than the complete split"]
-    return []
+    """The dagger's footnotes, one per partial split of ``run``."""
+    return [f"† split '{c.split}' is partial: {c.describe()} (not comparable with the complete split)"
+            for c in run.incomplete_splits()]
 
 
 def print_summary(run: RunData, extra_lines: list[str] | None = None) -> None:

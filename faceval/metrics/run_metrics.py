@@ -110,7 +110,8 @@ def metric_ci(run: RunData, split: str, metric: str | Metric) -> Interval | None
     if split not in run.splits:
         return None
     _check_bins(run, m)
-    view = run.view(split, landmarks=m.reads_landmarks, pose=m.needs_pose, ids=False)
+    # the sample ids too: the bootstrap resamples in sorted-id order (independent of storage order)
+    view = run.view(split, landmarks=m.reads_landmarks, pose=m.needs_pose, ids=True)
     if not m.available(view):
         return None
     return metric_interval(view, m, n_boot=CI_N_BOOT, level=CI_LEVEL, seed=CI_SEED)

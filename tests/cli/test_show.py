@@ -78,4 +78,4 @@ def test_show_summary_is_the_run_summary_table_with_pose_and_partial_splits(caps
     helen = summary["helen"]
     assert (f"{helen['mae_yaw']:.2f}/{helen['mae_pitch']:.2f}/{helen['mae_roll']:.2f} ({helen['mae_mean']:.2f})"
             in text)
-    assert "330 of 689†" in text and "† partial split: fewer images than the complete split" in text
+    assert "330 of 689†" in text and "† split 'full' is partial: 330 of 689 images (not comparable with the complete split)" in text
