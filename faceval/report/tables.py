@@ -44,7 +44,7 @@ from faceval.report.model_columns import MODEL_COLUMNS, ModelColumn, model_info_
 from faceval.report.names import Names, unique_labels
 from faceval.report.records import LONG_COLUMNS, long_records, runs_json, split_order
 from faceval.report.units import Units, header_label
-from faceval.runs.data import RunData, SplitCount
+from faceval.runs.data import RunData, SplitCount, run_differences
 
 __all__ = [
     "CI_LEVEL", "CI_N_BOOT", "CI_SEED", "Cell", "Column", "LONG_COLUMNS", "MODEL_COLUMNS", "ModelColumn",
@@ -274,7 +274,7 @@ def protocol_warnings(runs: Sequence[RunData]) -> list[str]:
     for dataset, group in by_dataset.items():
         ref = group[0]
         for other in group[1:]:
-            diffs = [d.key for d in ref.protocol.differences(other.protocol)]
+            diffs = [d.key for d in run_differences(ref, other)]
             if diffs:
                 out.append(
                     f"{dataset}: '{other.label}' and '{ref.label}' differ in " + ", ".join(diffs)
