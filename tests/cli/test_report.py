@@ -161,3 +161,25 @@ def test_plot_ced_flags_and_labels_read_back(tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", str(a), str(b), "--metrics", "nme"]) == 0
     assert "| SPIGA\\#2 |" in capsys.readouterr().out  # Markdown escapes the #
+
+
+def test_long_csv_rows_carry_the_point_subset_fr_cut_and_preset(tmp_path, capsys):
+    """SPIGA's 300W predictions scored on all 68 points, on menpofit's 49 and with PIPNet's preset:
+    the long CSV's rows must tell them apart (they once had identical protocol columns, 2.99 vs 2.19 %)."""
+    import csv as csv_module
+
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "300wpublic")
+    runs = {}
+    for name, extra in (("all", []), ("inner49", ["--points", "inner49"]), ("pipnet", ["--protocol", "pipnet"])):
+        runs[name] = tmp_path / f"{name}.h5"
+        assert main(["score", "--predictions", str(base / "spiga_results_test.json"), "--dataset",
+                     f"json:{base / 'test.json'}", "--out", str(runs[name]), *extra]) == 0
+    capsys.readouterr()
+    assert main(["report", *map(str, runs.values()), "--format", "csv", "--metrics", "nme", "--splits", "all"]) == 0
+    rows = list(csv_module.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["points"], r["fr_cut"], r["preset"], r["distance_dtype"]) for r in rows] == [
+        ("all", "strict", "", "float64"), ("inner49", "strict", "", "float64"), ("all", "grid", "pipnet", "float64")]
+    protocol_columns = [c for c in rows[0] if c not in ("value",)]
+    assert len({tuple(r[c] for c in protocol_columns) for r in rows}) == 3
