@@ -54,7 +54,9 @@ def validate_protocol_names(**flags: object) -> None:
 @click.command("score")
 @click.option("--predictions", "predictions_path", required=True, type=click.Path(path_type=Path),
               help="CSV, NPY/NPZ, JSON (faceval or SPIGA) or HDF5 predictions.")
-@click.option("--dataset", required=True, help="NAME or NAME:SPLIT, e.g. 300w, 300w:private, wflw:blur.")
+@click.option("--dataset", required=True, help="NAME or NAME:SPLIT (300w, 300w:private, wflw, wflw:blur, cofw, cofw68, aflw2000, "
+                                                    "aflw2000:yaw, sample), or json:PATH[:SPLIT] for a SPIGA-style "
+                                                    "annotation file.")
 @data_root_option
 @protocol_options
 @click.option("--scheme", default=None, help="Scheme of the predictions when it differs from the dataset's (e.g. wflw).")
