@@ -26,3 +26,15 @@ def test_ci_runs_the_readme_commands():
 def test_readme_has_no_placeholders():
     text = (REPO / "README.md").read_text()
     assert not re.search(r"\b[A-Z_]{6,}_TABLE\b", text)
+
+
+def test_readme_lists_every_api_protocol_keyword():
+    """The Python API section once left out ``protocol``, ``fr_cut`` and ``points``."""
+    import re
+
+    from faceval.api import PROTOCOL_OPTIONS
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = text.index("- Protocol keywords (both):")
+    item = " ".join(text[start:text.index("\n- ", start + 1)].split())
+    assert set(re.findall(r"`([a-z_]+)`", item.split(";")[0])) == set(PROTOCOL_OPTIONS), item
