@@ -75,6 +75,7 @@ class Cell:
     value: float | None
     ci: tuple[float, float] | None = None
     partial: SplitCount | None = None
+    protocol: str = ""
 
 
 @dataclass
@@ -171,7 +172,8 @@ class ReportTable:
         """Rows holding the best displayed value of a column (direction from the registry).
 
         Values are compared as displayed (rounded), so ties on the page are all bold.
-        Columns with fewer than two values have no best.
+        Columns with fewer than two values have no best, nor columns whose values come from runs
+        of different protocols (a 49-point NME is not better than a 68-point one).
         """
         direction = parse_metric(column.metric).direction
         present = [(i, self.cells[(i, column)]) for i in range(len(self.rows)) if (i, column) in self.cells]
@@ -182,6 +184,8 @@ class ReportTable:
             present = complete
         elif len({(c.partial.n, c.partial.n_expected, c.partial.shard) for _, c in present if c.partial}) > 1:
             return set()  # partial cells of different sample sets are not comparable either
+        if len({c.protocol for _, c in present}) > 1:
+            return set()
         shown: dict[int, float] = {}
         for i, cell in present:
             assert cell.value is not None
@@ -238,7 +242,8 @@ class ReportTable:
             text += "."
         if unit_bits:
             text += " " + "; ".join(unit_bits) + "."
-        text += " Best per column in bold."
+        text += (" Best per column in bold." if len(self.protocols) == 1 else
+                 " Best per column in bold (none in a column mixing protocols).")
         if self.model_columns:
             bits = {
                 "params": "Params in millions",
@@ -350,7 +355,7 @@ def build_table(
             interval = metric_ci(run, col.split, col.metric) if ci and value is not None else None
             count = run.split_count(col.split)
             cells[(i, col)] = Cell(value, None if interval is None else (interval.low, interval.high),
-                                   None if count.complete else count)
+                                   None if count.complete else count, run.protocol.describe())
 
     protocols: list[str] = []
     for row in rows:

@@ -183,3 +183,24 @@ def test_long_csv_rows_carry_the_point_subset_fr_cut_and_preset(tmp_path, capsys
         ("all", "strict", "", "float64"), ("inner49", "strict", "", "float64"), ("all", "grid", "pipnet", "float64")]
     protocol_columns = [c for c in rows[0] if c not in ("value",)]
     assert len({tuple(r[c] for c in protocol_columns) for r in rows}) == 3
+
+
+def test_no_bold_in_a_column_mixing_protocols(tmp_path, capsys):
+    """SPIGA's 300W predictions on all 68 points and on menpofit's inner 49: the 49-point NME
+    (2.19 %) is lower but not better; it was bold as the column's best."""
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "300wpublic")
+    runs = []
+    for name, extra in (("all", []), ("all2", ["--label", "again"]), ("inner49", ["--points", "inner49"])):
+        runs.append(tmp_path / f"{name}.h5")
+        assert main(["score", "--predictions", str(base / "spiga_results_test.json"), "--dataset",
+                     f"json:{base / 'test.json'}", "--out", str(runs[-1]), *extra]) == 0
+    for files, bold in ((runs, False), (runs[:2], True)):
+        capsys.readouterr()
+        assert main(["report", *map(str, files), "--format", "markdown", "--splits", "all",
+                     "--metrics", "nme"]) == 0
+        out = capsys.readouterr().out
+        assert ("**2.99**" in out) is bold, out
+        assert "**2.19**" not in out
+        assert ("none in a column mixing protocols" in out) is not bold
