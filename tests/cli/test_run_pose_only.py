@@ -209,3 +209,21 @@ def test_an_unreadable_image_is_a_counted_failure_without_a_made_up_number(pose_
     failures = json.loads(text)["failures"]
     assert code == 0 and failures["count"] == 1 and failures["samples"][0]["nme"] is None
     assert failures["samples"][0]["sample_id"] == "helen/testset/broken.jpg"
+
+
+def test_landmark_flags_on_a_pose_only_model_warn_and_leave_the_protocol_alone(pose_run, capsys, tmp_path) -> None:
+    """``--protocol hrnet --points inner49`` once went silently into a pose-only run's protocol
+    (preset and overrides), so gate called it another protocol than the same run without."""
+    from faceval.runs.runfile import read_run
+
+    out = tmp_path / "flags.h5"
+    code, _, err = _call(capsys, ["run", "--model", str(pose_run["model"]), "--set", "pose_output=angles",
+                                  "--set", "pose_signs=-1,1,1", "--pose-labels", str(pose_run["labels"]), "--no-cache",
+                                  "--no-progress", "--out", str(out), "--protocol", "hrnet", "--points", "inner49",
+                                  "--threshold", "0.05"])
+    assert code == 0, err
+    assert ("warning: angles.onnx is a pose-only model: --protocol, --threshold, --points set how landmarks "
+            "are scored and are not used") in err
+    assert read_run(out).protocol == read_run(pose_run["out"]).protocol
+    code, _, err = _call(capsys, ["gate", str(out), "--baseline", str(pose_run["out"])])
+    assert code == 0, err
