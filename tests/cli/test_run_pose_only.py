@@ -136,7 +136,11 @@ def test_html_report_and_ced_of_a_pose_only_run(pose_run, capsys, tmp_path) -> N
     text = html.read_text()
     assert "MAE yaw" in text and "<svg" not in text and not re.search(r"\b(inf|nan)\b", text.split("<h2>Runs")[0])
     code, _, err = _call(capsys, ["plot", "ced", str(pose_run["out"]), "--out", str(tmp_path / "c.svg")])
-    assert code == 2 and "is pose-only: it has no landmark predictions and no NME" in err and "Traceback" not in err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    # the file is named (the message once named only the run's label)
+    assert f"faceval: error: {pose_run['out']}: run 'angles' is pose-only: it has no NME, so no CED curve" in err
+    code, _, err = _call(capsys, ["report", str(pose_run["out"]), "--ced", str(tmp_path / "c.pdf")])
+    assert code == 2 and f"{pose_run['out']}: run 'angles' is pose-only" in err
 
 
 def test_evaluate_in_python_gives_a_pose_only_run(pose_run) -> None:
