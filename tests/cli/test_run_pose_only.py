@@ -105,6 +105,7 @@ def test_show_export_report_and_gate_show_no_landmark_number(pose_run, capsys, t
     assert all(line.split(",")[nme_col] == "" for line in lines[1:]) and "pose_err_yaw" in header
     code, _, err = _call(capsys, ["export", run, "--out", str(tmp_path / "x.csv"), "--per-landmark"])
     assert code == 2 and "is pose-only" in err and "Traceback" not in err
+    assert err.startswith(f"faceval: error: {run}: run 'angles' is pose-only")  # names the file
 
     code, out, err = _call(capsys, ["report", run, "--format", "markdown"])
     assert code == 0, err
@@ -127,6 +128,7 @@ def test_show_export_report_and_gate_show_no_landmark_number(pose_run, capsys, t
 def test_gallery_refuses_a_pose_only_run(pose_run, capsys, tmp_path) -> None:
     code, _, err = _call(capsys, ["gallery", str(pose_run["out"]), "--out", str(tmp_path / "g.html")])
     assert code == 2 and "no landmarks to draw" in err and "Traceback" not in err
+    assert err.startswith(f"faceval: error: {pose_run['out']}: run 'angles' is pose-only")  # names the file
 
 
 def test_html_report_and_ced_of_a_pose_only_run(pose_run, capsys, tmp_path) -> None:
