@@ -105,9 +105,16 @@ def landmark_errors(predictions: np.ndarray, ground_truth: np.ndarray, normalize
     """Per-point NME and the NME of every named group of ``scheme`` (jaw, eyes, nose, mouth ...).
 
     ``points`` (the protocol's ``--points``) restricts each group to the scored points; a group
-    with none of them (the jaw under ``inner49``) is NaN with count 0.
+    with none of them (the jaw under ``inner49``) is NaN with count 0, and so is an unscored point.
     """
     point_nme, counts = per_landmark_nme(predictions, ground_truth, normalizers, nme, visible)
+    from faceval.schemes import point_subset
+
+    subset = point_subset(scheme, points)
+    if subset is not None:  # a point the protocol does not score has no error (NaN, count 0)
+        unscored = np.ones(point_nme.shape, dtype=bool)
+        unscored[subset] = False
+        point_nme, counts = np.where(unscored, np.nan, point_nme), np.where(unscored, 0, counts)
     groups: dict[str, float] = {}
     group_counts: dict[str, int] = {}
     for name, indices in scored_groups(scheme, points).items():

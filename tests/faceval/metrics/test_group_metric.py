@@ -168,3 +168,20 @@ def test_group_nme_follows_the_runs_point_subset(tmp_path):
     assert jaw is None or math.isnan(jaw)
     overview = describe_run(run)
     assert "jaw" not in overview.landmark_groups["all"] and "mouth" in overview.landmark_groups["all"]
+
+
+def test_per_landmark_errors_leave_unscored_points_out():
+    """The HTML figure's per-point errors of an inner-49 run: the jaw and mouth corners have none."""
+    from faceval.api import score
+    from faceval.metrics.landmarks import run_landmark_errors
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "300wpublic")
+    inner = score(base / "spiga_results_test.json", f"json:{base / 'test.json'}", points="inner49").data
+    full = score(base / "spiga_results_test.json", f"json:{base / 'test.json'}").data
+    a, b = run_landmark_errors(inner, "all"), run_landmark_errors(full, "all")
+    unscored = list(range(17)) + [60, 64]
+    assert np.isnan(a.point_nme[unscored]).all() and not a.point_count[unscored].any()
+    scored = [k for k in range(68) if k not in unscored]
+    np.testing.assert_array_equal(a.point_nme[scored], b.point_nme[scored])  # same normaliser: all 68 GT points
+    assert np.isfinite(b.point_nme).all()
