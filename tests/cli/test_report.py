@@ -204,3 +204,26 @@ def test_no_bold_in_a_column_mixing_protocols(tmp_path, capsys):
         assert ("**2.99**" in out) is bold, out
         assert "**2.19**" not in out
         assert ("none in a column mixing protocols" in out) is not bold
+
+
+def test_plot_ced_of_two_normalisers_names_both_and_warns(tmp_path, capsys):
+    """SPIGA's COFW-68 predictions normalised by the box and inter-ocular in one CED: the axis named
+    only the first run's normaliser, and plot (unlike report) said nothing about the protocols."""
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "cofw68")
+    runs = []
+    for normalizer in ("bbox", "inter-ocular"):
+        runs.append(tmp_path / f"{normalizer}.h5")
+        assert main(["score", "--predictions", str(base / "spiga_results_test.json"), "--dataset",
+                     f"json:{base / 'test.json'}", "--normalizer", normalizer, "--label", normalizer,
+                     "--out", str(runs[-1])]) == 0
+    svg = tmp_path / "ced.svg"
+    capsys.readouterr()
+    assert main(["plot", "ced", *map(str, runs), "--out", str(svg)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: runs use different protocols" in err
+    assert "NME (%, bbox / inter-ocular)" in svg.read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["plot", "ced", str(runs[0]), "--out", str(svg)]) == 0
+    assert "warning" not in capsys.readouterr().err and "NME (%, bbox)" in svg.read_text(encoding="utf-8")
