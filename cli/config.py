@@ -71,6 +71,8 @@ def _translate(command: click.Command, values: dict[str, Any], where: str, path:
             param.type_cast_value(click.Context(command), value)
         except click.BadParameter as exc:
             raise InputError(f"[{where}] {key} = {value!r}: {exc.format_message()}", path=path) from None
+        except InputError as exc:  # a name the library checks (ProtocolName: --protocol, --normalizer, ...)
+            raise InputError(f"[{where}] {key} = {value!r}: {exc}", path=path) from None
         out[names[key]] = value
     return out
 
