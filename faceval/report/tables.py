@@ -267,13 +267,26 @@ class ReportTable:
         return text
 
 
+def protocol_text(run: RunData, runs: Sequence[RunData]) -> str:
+    """The run's protocol line, naming its annotation file when ``runs`` hold ``json:`` runs of
+    several files: those are other test sets under one dataset name ("json"), never one column's
+    rivals (``, annotations test.json (sha256 87325157)``)."""
+    text = run.protocol.describe()
+    if run.dataset == "json" and len({r.protocol.manifest_sha256 for r in runs if r.dataset == "json"}) > 1:
+        spec = str(run.provenance.get("dataset_spec") or "")
+        name = spec.split(":", 1)[1].rsplit(":", 1)[0] if spec.count(":") else spec
+        name = name.replace("\\", "/").rsplit("/", 1)[-1] or "unknown file"
+        text += f", annotations {name} (sha256 {str(run.protocol.manifest_sha256)[:8]})"
+    return text
+
+
 def protocol_warnings(runs: Sequence[RunData]) -> list[str]:
     """Messages naming protocol differences between runs of one table (empty when they agree)."""
     out: list[str] = []
     by_dataset: dict[str, list[RunData]] = {}
     for run in runs:
         by_dataset.setdefault(run.dataset, []).append(run)
-    texts = {r.protocol.describe() for r in runs}
+    texts = {protocol_text(r, runs) for r in runs}
     if len(texts) > 1:
         out.append("runs use different protocols; each is named in the caption: " + " | ".join(sorted(texts)))
     for dataset, group in by_dataset.items():
@@ -355,18 +368,18 @@ def build_table(
             interval = metric_ci(run, col.split, col.metric) if ci and value is not None else None
             count = run.split_count(col.split)
             cells[(i, col)] = Cell(value, None if interval is None else (interval.low, interval.high),
-                                   None if count.complete else count, run.protocol.describe())
+                                   None if count.complete else count, protocol_text(run, runs))
 
     protocols: list[str] = []
     for row in rows:
         for run in row.runs:
-            text = run.protocol.describe()
+            text = protocol_text(run, runs)
             if text not in protocols:
                 protocols.append(text)
     marks = [chr(ord("a") + k) if k < 26 else str(k + 1) for k in range(len(protocols))]
     if len(protocols) > 1:
         for row in rows:
-            row.protocol_marks = sorted({marks[protocols.index(r.protocol.describe())] for r in row.runs})
+            row.protocol_marks = sorted({marks[protocols.index(protocol_text(r, runs))] for r in row.runs})
 
     model_values = {
         (i, name): model_info_value(row.runs, MODEL_COLUMNS[name].key)

@@ -227,3 +227,28 @@ def test_plot_ced_of_two_normalisers_names_both_and_warns(tmp_path, capsys):
     capsys.readouterr()
     assert main(["plot", "ced", str(runs[0]), "--out", str(svg)]) == 0
     assert "warning" not in capsys.readouterr().err and "NME (%, bbox)" in svg.read_text(encoding="utf-8")
+
+
+def test_json_runs_of_two_annotation_files_are_never_one_columns_rivals(tmp_path, capsys):
+    """SPIGA's 300W and COFW-68 test files are both dataset 'json': their runs shared the 'All'
+    columns under one protocol line, and 2.99 % (300W) was bold against 3.93 % (COFW-68)."""
+    from tests.conftest import shared_path
+
+    runs = []
+    for db in ("300wpublic", "cofw68"):
+        base = shared_path("spiga_results", db)
+        runs.append(tmp_path / f"{db}.h5")
+        assert main(["score", "--predictions", str(base / "spiga_results_test.json"), "--dataset",
+                     f"json:{base / 'test.json'}", "--label", db, "--out", str(runs[-1])]) == 0
+    capsys.readouterr()
+    assert main(["report", *map(str, runs), "--format", "markdown", "--splits", "all", "--metrics", "nme"]) == 0
+    out = capsys.readouterr().out
+    assert "| 300wpublic (a) | 2.99 |" in out and "| cofw68 (b) | 3.93 |" in out and "**" not in out
+    import hashlib
+
+    for db in ("300wpublic", "cofw68"):  # the file's own digest, as the run records it (manifest_sha256)
+        digest = hashlib.sha256(shared_path("spiga_results", db, "test.json").read_bytes()).hexdigest()
+        assert f"annotations test.json (sha256 {digest[:8]})" in out
+    capsys.readouterr()
+    assert main(["report", str(runs[0]), "--format", "markdown", "--splits", "all"]) == 0
+    assert "annotations" not in capsys.readouterr().out  # one file: the protocol line as it always was
