@@ -300,7 +300,8 @@ class Protocol:
             if self.fr_cut != "strict":
                 parts.append(f"FR cut {self.fr_cut}")
         if self.preset:
-            over = f"; overridden: {', '.join(self.overrides)}" if self.overrides else ""
+            # in parentheses: the overridden keys are a list of their own inside the comma-separated line
+            over = f" (overridden: {', '.join(self.overrides)})" if self.overrides else ""
             parts.insert(0, f"preset {self.preset}{over}")
         if self.pose_wrap:
             parts.append("pose wrapped to (-180, 180]")
