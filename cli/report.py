@@ -106,7 +106,7 @@ def command(runs: tuple[Path, ...], fmt: str | None, out: Path | None, layout: s
     \b
     Paper layout (LaTeX, Markdown, HTML): one row per model (run label; runs of
     one model on several datasets share a row), one column group per split,
-    best value per column in bold, a caption naming units and protocol(s).
+    best value per column in bold (never in a column mixing protocols), a caption naming units and protocol(s).
     LaTeX uses booktabs (\\usepackage{booktabs}). HTML is one self-contained
     page with inline SVG CED plots and each run's protocol and provenance.
     Long layout (CSV default): run, dataset, split, metric, value, unit, n,

@@ -252,3 +252,8 @@ def test_json_runs_of_two_annotation_files_are_never_one_columns_rivals(tmp_path
     capsys.readouterr()
     assert main(["report", str(runs[0]), "--format", "markdown", "--splits", "all"]) == 0
     assert "annotations" not in capsys.readouterr().out  # one file: the protocol line as it always was
+
+
+def test_report_help_states_the_bold_rule(capsys):
+    assert main(["report", "--help"]) == 0
+    assert "never in a column mixing protocols" in " ".join(capsys.readouterr().out.split())
