@@ -58,7 +58,7 @@ def test_a_pose_only_run_has_pose_metrics_only(pose_run, capsys) -> None:
     proto = run.protocol
     assert proto.pose_signs == (-1.0, 1.0, 1.0) and proto.pose_order == ("yaw", "pitch", "roll")
     assert proto.pose_scale == 1.0 and proto.pose_units == "degrees" and proto.normalizer is None
-    assert proto.thresholds == () and proto.pose_source == str(pose_run["labels"])
+    assert proto.thresholds == () and proto.pose_source == pose_run["labels"].name
     assert run.provenance["spec"]["pose_signs"] == [-1.0, 1.0, 1.0]
 
 
@@ -233,3 +233,30 @@ def test_landmark_flags_on_a_pose_only_model_warn_and_leave_the_protocol_alone(p
     assert read_run(out).protocol == read_run(pose_run["out"]).protocol
     code, _, err = _call(capsys, ["gate", str(out), "--baseline", str(pose_run["out"])])
     assert code == 0, err
+
+
+def test_shards_with_the_same_labels_under_other_paths_merge(pose_run, capsys, tmp_path, monkeypatch) -> None:
+    """Shard 1 given the labels by a relative path, shard 2 a copy elsewhere (another machine): merge
+    once refused them ("shards differ in protocol 'pose_source'"); labels that differ still do not merge."""
+    import shutil
+
+    other = tmp_path / "machine2"
+    other.mkdir()
+    shutil.copy(pose_run["labels"], other / pose_run["labels"].name)
+    monkeypatch.chdir(pose_run["labels"].parent)
+    base = ["run", "--model", str(pose_run["model"]), "--set", "pose_output=angles", "--no-cache", "--no-progress"]
+    for i, labels in ((1, pose_run["labels"].name), (2, str(other / pose_run["labels"].name))):
+        code, _, err = _call(capsys, [*base, "--pose-labels", labels, "--shard", f"{i}/2",
+                                      "--out", str(tmp_path / f"p{i}.h5")])
+        assert code == 0, err
+    code, _, err = _call(capsys, ["merge", str(tmp_path / "p1.h5"), str(tmp_path / "p2.h5"), "--out",
+                                  str(tmp_path / "pm.h5")])
+    assert code == 0, err
+    changed = other / pose_run["labels"].name
+    changed.write_text(changed.read_text().replace("35.0,", "36.0,"))
+    code, _, err = _call(capsys, [*base, "--pose-labels", str(changed), "--shard", "2/2",
+                                  "--out", str(tmp_path / "p2b.h5")])
+    assert code == 0, err
+    code, _, err = _call(capsys, ["merge", str(tmp_path / "p1.h5"), str(tmp_path / "p2b.h5"), "--out",
+                                  str(tmp_path / "pm2.h5")])
+    assert code == 2 and "Traceback" not in err and "ground_truth" in err, err
