@@ -73,6 +73,8 @@ def _translate(command: click.Command, values: dict[str, Any], where: str, path:
             param.type_cast_value(click.Context(command), value)
         except click.BadParameter as exc:
             raise InputError(f"{_place(where)}{key} = {value!r}: {exc.format_message()}", path=path) from None
+        except InputError as exc:  # a name the library checks (ProtocolName: --protocol, --normalizer, ...)
+            raise InputError(f"{_place(where)}{key} = {value!r}: {exc}", path=path) from None
         except (TypeError, ValueError, AttributeError):  # click's types assume strings: a TOML list or number where a path is due
             raise InputError(f"{_place(where)}{key} = {value!r}: not a valid {param.type.name} for "
                              f"'{param.opts[0]}'", path=path) from None

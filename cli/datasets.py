@@ -96,8 +96,12 @@ def info_command(name: str, data_root: Path | None, output_format: str) -> None:
     """Layout, splits and expected counts of NAME (with --data-root: the counts found there)."""
     from faceval.datasets import manifest_sha256
     from faceval.datasets.manifest import load_manifest
-    from faceval.datasets.registry import dataset_info
+    from faceval.datasets.registry import dataset_info, is_json_spec
+    from faceval.errors import InputError
 
+    if is_json_spec(name):
+        raise InputError(f"datasets info takes a dataset name, not the file of '{name}': 'faceval datasets info "
+                         "json' describes the format, 'faceval datasets samples json:PATH' lists a file's samples")
     details = dataset_info(name.lower()).to_dict()
     manifest = load_manifest(details["name"])
     details["manifest_sha256"] = manifest_sha256(details["name"])

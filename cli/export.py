@@ -22,5 +22,10 @@ def command(run_path: Path, out: Path, per_landmark: bool) -> None:
 
     export_format(out)  # an unknown suffix fails before the run file is read
     run = read_run(run_path)
+    if per_landmark and run.pose_only:
+        from faceval.errors import InputError
+
+        raise InputError(f"run '{run.label}' is pose-only: it has no per-landmark errors (--per-landmark)",
+                         path=run_path)
     export_samples(run, out, per_landmark=per_landmark)
     info(f"wrote {len(run.sample_ids)} rows to {out}")

@@ -32,5 +32,10 @@ def command(run_path: Path, out: Path, worst: int | None, samples: str | None, r
     chosen = None if samples is None else tuple(s.strip() for s in samples.split(",") if s.strip())
     options = GalleryOptions(worst=worst, samples=chosen, random=random_n, seed=seed, split=split,
                              tile=tile, columns=columns)
-    faces = write_gallery(read_run(run_path), out, data_root, options)
+    run = read_run(run_path)
+    if run.pose_only:
+        from faceval.errors import InputError
+
+        raise InputError(f"run '{run.label}' is pose-only: it has no landmarks to draw", path=run_path)
+    faces = write_gallery(run, out, data_root, options)
     info(f"wrote {len(faces)} faces to {out}")

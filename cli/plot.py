@@ -43,11 +43,16 @@ def ced(runs: tuple[Path, ...], out: Path, split: str | None, threshold: float |
     (SVG text stays text).
     """
     from faceval.report.ced import format_for, parse_size, render_ced
-    from faceval_cli.report import read_runs, write_output
+    from faceval_cli.report import read_runs, refuse_pose_only_ced, write_output
 
     fmt = format_for(out)
     figsize = parse_size(size) if size is not None else None
     run_data = read_runs(runs)
+    refuse_pose_only_ced(runs, run_data)
+    from faceval.report.tables import protocol_warnings
+
+    for warning in protocol_warnings(run_data):  # curves of other protocols share the axes: say so, as report does
+        info(f"faceval: warning: {warning}")
     data = render_ced(run_data, fmt, split=split, threshold=threshold, title=title, size=figsize, legend=legend,
                       xmax=xmax, percent=percent)
     write_output(out, data)

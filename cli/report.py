@@ -36,6 +36,16 @@ def read_runs(paths: tuple[Path, ...]) -> "list[RunData]":
     return [read_run(p, prefetch=METRIC_FIELDS) for p in paths]
 
 
+def refuse_pose_only_ced(paths: tuple[Path, ...], runs: "list[RunData]") -> None:
+    """InputError naming the file of the first pose-only run: it has no NME, so no CED curve."""
+    from faceval.errors import InputError
+
+    for path, run in zip(paths, runs):
+        if run.pose_only:
+            raise InputError(f"run '{run.label}' is pose-only: it has no NME, so no CED curve "
+                             "(leave it out of the CED plot)", path=path)
+
+
 def _split_list(text: str | None) -> list[str] | None:
     if text is None:
         return None
@@ -97,7 +107,7 @@ def command(runs: tuple[Path, ...], fmt: str | None, out: Path | None, layout: s
     \b
     Paper layout (LaTeX, Markdown, HTML): one row per model (run label; runs of
     one model on several datasets share a row), one column group per split,
-    best value per column in bold, a caption naming units and protocol(s).
+    best value per column in bold (never in a column mixing protocols), a caption naming units and protocol(s).
     LaTeX uses booktabs (\\usepackage{booktabs}). HTML is one self-contained
     page with inline SVG CED plots and each run's protocol and provenance.
     Long layout (CSV default): run, dataset, split, metric, value, unit, n,
@@ -153,6 +163,7 @@ def command(runs: tuple[Path, ...], fmt: str | None, out: Path | None, layout: s
     if ced_path is not None:
         from faceval.report.ced import save_ced
 
+        refuse_pose_only_ced(runs, run_data)
         data = save_ced(run_data, ced_path)
         write_output(ced_path, data)
         info(f"faceval: wrote CED plot {ced_path}")

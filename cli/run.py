@@ -45,7 +45,8 @@ def _default_out(model: Path, dataset: str) -> Path:
 @click.option("--model", type=click.Path(path_type=Path), multiple=True,
               help="ONNX model (default: the bundled PFLD-GhostOne). Repeat it, or give a quoted glob "
                    "('ckpts/*.onnx'), to evaluate many models in one process: one run file per model in --out DIR.")
-@click.option("--dataset", default="sample", show_default=True, help="NAME or NAME:SPLIT (300w, 300w:private, wflw, wflw:blur, cofw, aflw2000, sample).")
+@click.option("--dataset", default="sample", show_default=True, help="NAME or NAME:SPLIT (300w, 300w:private, wflw, wflw:blur, cofw, cofw68, aflw2000, aflw2000:yaw, sample), "
+                   "or json:PATH[:SPLIT] for a SPIGA-style annotation file.")
 @click.option("--spec", "spec_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="JSON model spec (preprocessing/decoding contract); overrides the model's metadata.")
 @click.option("--set", "spec_set", multiple=True, metavar="KEY=VALUE",

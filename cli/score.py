@@ -9,26 +9,46 @@ import click
 from faceval_cli.common import data_root_option, emit_json, format_option, info, progress_option
 
 
+class ProtocolName(click.ParamType):
+    """A preset, normaliser, AUC mode, FR cut or point-subset name, checked by the library's
+    :func:`~faceval.evaluation.score.validate_choice` when parsed, so that a bad value in a
+    ``--config`` file is an error naming that file (not a later one naming no file)."""
+
+    name = "text"
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        from faceval.evaluation.score import validate_choice
+        from faceval.metrics.presets import ProtocolChoice
+
+        if not isinstance(value, str):
+            self.fail(f"expected a name, got {value!r}", param, ctx)
+        validate_choice(ProtocolChoice(**{self.field: value}))  # InputError: the library's one-line message
+        return value
+
+
 def protocol_options(func):  # type: ignore[no-untyped-def]
     """The metric-protocol options shared by ``score`` and ``run``."""
     options = [
-        click.option("--protocol", "protocol", default=None, metavar="PRESET",
+        click.option("--protocol", "protocol", default=None, type=ProtocolName("preset"), metavar="PRESET",
                      help="Peer preset: pipnet | star | menpofit | spiga | hrnet | mmpose | 3ddfa (the peer's "
                           "normaliser, aggregation, thresholds, AUC mode and FR cut); explicit flags win."),
-        click.option("--normalizer", default=None,
+        click.option("--normalizer", default=None, type=ProtocolName("normalizer"),
                      help="inter-ocular (default) | inter-pupil | bbox | diagonal | box-size | box-edge | box-height."),
         click.option("--threshold", "thresholds", type=float, multiple=True,
                      help="Failure/AUC threshold (repeatable; default 0.08 and 0.10 for 300W, 0.10 elsewhere)."),
-        click.option("--auc-mode", default=None,
+        click.option("--auc-mode", default=None, type=ProtocolName("auc_mode"),
                      help="exact (default, closed form) | simpson-1e-4 (PIPNet/STAR/menpofit) | spiga-hist (SPIGA) "
                           "| none (no AUC: HRNet, mmpose)."),
         click.option("--aggregation", type=click.Choice(["mean", "pooled", "point-mean"]), default=None,
                      help="mean of per-image NME (default), pooled (sum of errors / sum of normalisers), or "
                           "point-mean (mmpose: mean over every counted image-point pair)."),
-        click.option("--fr-cut", default=None,
+        click.option("--fr-cut", default=None, type=ProtocolName("fr_cut"),
                      help="strict (default, NME > t) | grid (PIPNet/STAR/menpofit 1 - CED(grid[-1])) | "
                           "spiga-hist (SPIGA's histogram)."),
-        click.option("--points", default=None,
+        click.option("--points", default=None, type=ProtocolName("points"),
                      help="all (default) | inner51 | inner49: score a subset of the 68 points (menpofit)."),
         click.option("--visible-only/--all-points", "visible_only", default=None,
                      help="Average over visible points only (default: all points; the mmpose preset: visible)."),
@@ -55,7 +75,9 @@ def validate_protocol_names(**flags: object) -> None:
 @click.command("score")
 @click.option("--predictions", "predictions_path", required=True, type=click.Path(path_type=Path),
               help="CSV, NPY/NPZ, JSON (faceval or SPIGA) or HDF5 predictions.")
-@click.option("--dataset", required=True, help="NAME or NAME:SPLIT, e.g. 300w, 300w:private, wflw:blur.")
+@click.option("--dataset", required=True, help="NAME or NAME:SPLIT (300w, 300w:private, wflw, wflw:blur, cofw, cofw68, aflw2000, "
+                                                    "aflw2000:yaw, sample), or json:PATH[:SPLIT] for a SPIGA-style "
+                                                    "annotation file.")
 @data_root_option
 @protocol_options
 @click.option("--scheme", default=None, help="Scheme of the predictions when it differs from the dataset's (e.g. wflw).")

@@ -41,6 +41,35 @@ PROTOCOL_OPTIONS = ("normalizer", "thresholds", "auc_mode", "aggregation", "visi
 PathLike = str | os.PathLike[str]
 
 
+#: protocol options that are names (None: not given) and those that are flags
+_NAME_OPTIONS = ("normalizer", "auc_mode", "aggregation", "protocol", "fr_cut", "points")
+_FLAG_OPTIONS = ("visible_only", "pose_wrap", "strict_data")
+
+
+def _check_option_types(options: dict[str, Any], where: str) -> None:
+    """TypeError for a protocol option of the wrong type (``pose_wrap='no'`` once meant True,
+    ``thresholds='0.1'`` the thresholds 0, '.', 1, ``points=49`` a bare TypeError)."""
+    def bad(key: str, expected: str) -> TypeError:
+        value = options[key]
+        return TypeError(f"{where}() option '{key}' must be {expected}, got {type(value).__name__} {value!r}")
+
+    for key in _NAME_OPTIONS:
+        if options[key] is not None and not isinstance(options[key], str):
+            raise bad(key, "a string (a name) or None")
+    for key in _FLAG_OPTIONS:
+        value = options[key]
+        if not isinstance(value, bool) and not (key == "visible_only" and value is None):
+            raise bad(key, "True or False" + (" (or None)" if key == "visible_only" else ""))
+    from numbers import Real
+
+    thresholds = options["thresholds"]
+    values = thresholds.tolist() if hasattr(thresholds, "tolist") else thresholds  # a numpy array or scalar
+    values = [values] if isinstance(values, Real) else values
+    if isinstance(thresholds, (str, bytes, bool)) or not isinstance(values, (list, tuple)) or any(
+            isinstance(t, bool) or not isinstance(t, Real) for t in values):
+        raise bad("thresholds", "a number or a list of numbers (fractions, e.g. [0.08, 0.10])")
+
+
 def _protocol_options(protocol: dict[str, Any], where: str) -> dict[str, Any]:
     """Validated protocol keyword arguments with their defaults filled in."""
     from faceval.errors import closest
@@ -55,7 +84,9 @@ def _protocol_options(protocol: dict[str, Any], where: str) -> dict[str, Any]:
                                "pose_labels": None, "strict_data": False, "protocol": None, "fr_cut": None,
                                "points": None}
     options.update(protocol)
+    _check_option_types(options, where)
     thresholds = options["thresholds"]
+    thresholds = thresholds.tolist() if hasattr(thresholds, "tolist") else thresholds
     options["thresholds"] = (float(thresholds),) if isinstance(thresholds, (int, float)) else tuple(thresholds)
     options["pose_labels"] = None if options["pose_labels"] is None else Path(options["pose_labels"])
     from types import SimpleNamespace

@@ -73,3 +73,15 @@ def test_which_protocol_commands_parse_with_the_cli():
         assert sub is not None, command
         # parse only (no callback): an unknown option or a bad choice raises a UsageError here
         sub.make_context(argv[0], argv[1:], resilient_parsing=False).close()
+
+
+def test_readme_lists_every_api_protocol_keyword():
+    """The Python API section once left out ``protocol``, ``fr_cut`` and ``points``."""
+    import re
+
+    from faceval.api import PROTOCOL_OPTIONS
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = text.index("- Protocol keywords (both):")
+    item = " ".join(text[start:text.index("\n- ", start + 1)].split())
+    assert set(re.findall(r"`([a-z_]+)`", item.split(";")[0])) == set(PROTOCOL_OPTIONS), item

@@ -127,7 +127,9 @@ def apply_pose_labels(ann: Annotations, path: Path) -> None:
     new = np.full((len(ann), 3), np.nan)
     new[rows] = poses
     ann.poses = new
-    ann.pose_source = str(path)
+    # the file name, not the path as typed: it enters the protocol, which shards made on other
+    # machines (or with a relative path) must share; the labels themselves are in the GT digests
+    ann.pose_source = path.name
     missing = len(ann) - len(rows)
     if missing:
         ann.warnings.append(f"{ann.dataset}: {missing} of {len(ann)} samples have no pose label in {path}")

@@ -206,6 +206,11 @@ def _evaluate(
         on_message(f"assumed: {assumption}")
     if spec.pose_only:
         _check_pose_only(request, ann)
+        ignored = _landmark_flags(request)
+        if ignored:
+            on_message(f"warning: {request.model_path.name} is a pose-only model: {', '.join(ignored)} "
+                       f"{'sets' if len(ignored) == 1 else 'set'} how landmarks are scored and "
+                       f"{'is' if len(ignored) == 1 else 'are'} not used (the run scores pose only)")
     else:
         _check_scheme(spec, ann.scheme)
     if request.box_source is None and spec.box == "dataset":
@@ -365,6 +370,15 @@ def _check_pose_only(request: EvaluationRequest, ann: Any) -> None:
         raise InputError(
             f"{request.model_path} is a pose-only model (no landmark output) and '{request.dataset}' has no pose "
             "labels: nothing to score; give the labels with --pose-labels FILE (CSV sample_id,yaw,pitch,roll, degrees)")
+
+
+def _landmark_flags(request: EvaluationRequest) -> list[str]:
+    """The landmark protocol flags the request sets (``--protocol``, ``--normalizer``, ...), as typed."""
+    given = [("--protocol", request.protocol), ("--normalizer", request.normalizer),
+             ("--threshold", request.thresholds or None), ("--auc-mode", request.auc_mode),
+             ("--aggregation", request.aggregation), ("--fr-cut", request.fr_cut), ("--points", request.points),
+             ("--visible-only/--all-points", request.visible_only)]
+    return [flag for flag, value in given if value is not None]
 
 
 def _pose_decoding(spec: Any) -> dict[str, Any]:

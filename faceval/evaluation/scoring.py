@@ -104,7 +104,11 @@ def build_run(
     if pose_only:
         if predictions.pose is None or not ann.has_pose:
             raise InputError("pose-only predictions need head-pose predictions and pose labels: nothing to score")
-        protocol = dataclasses.replace(protocol, normalizer=None, thresholds=())
+        # landmark settings (a preset, FR cut, point subset...) act on nothing: the protocol of a
+        # pose-only run is the same whatever landmark flags were given (they are warned about)
+        protocol = dataclasses.replace(protocol, normalizer=None, thresholds=(), auc_mode="exact", aggregation="mean",
+                                       visible_only=False, fr_cut="strict", points="all", distance_dtype="float64",
+                                       preset=None, overrides=())
     else:
         given = predictions.landmarks
         landmarks = np.asarray(given, dtype=np.float64)

@@ -102,7 +102,8 @@ class BoxTable:
 
     def provenance(self) -> dict[str, Any]:
         """What a run's protocol records about this box source."""
-        return {"file": str(self.path), "sha256": self.sha256, "format": self.format, "field": self.field,
+        # the file name, not the path as typed: it enters the protocol (gate compares it), the sha256 is its identity
+        return {"file": self.path.name, "sha256": self.sha256, "format": self.format, "field": self.field,
                 "boxes": len(self.keys)}
 
     def lookup(self, sample_ids: Sequence[str]) -> BoxLookup:

@@ -101,14 +101,40 @@ def group_nme_per_image(predictions: np.ndarray, ground_truth: np.ndarray, norma
 
 
 def landmark_errors(predictions: np.ndarray, ground_truth: np.ndarray, normalizers: np.ndarray, nme: np.ndarray,
-                    scheme: str, visible: np.ndarray | None = None) -> LandmarkErrors:
-    """Per-point NME and the NME of every named group of ``scheme`` (jaw, eyes, nose, mouth ...)."""
-    points, counts = per_landmark_nme(predictions, ground_truth, normalizers, nme, visible)
+                    scheme: str, visible: np.ndarray | None = None, points: str = "all") -> LandmarkErrors:
+    """Per-point NME and the NME of every named group of ``scheme`` (jaw, eyes, nose, mouth ...).
+
+    ``points`` (the protocol's ``--points``) restricts each group to the scored points; a group
+    with none of them (the jaw under ``inner49``) is NaN with count 0, and so is an unscored point.
+    """
+    point_nme, counts = per_landmark_nme(predictions, ground_truth, normalizers, nme, visible)
+    from faceval.schemes import point_subset
+
+    subset = point_subset(scheme, points)
+    if subset is not None:  # a point the protocol does not score has no error (NaN, count 0)
+        unscored = np.ones(point_nme.shape, dtype=bool)
+        unscored[subset] = False
+        point_nme, counts = np.where(unscored, np.nan, point_nme), np.where(unscored, 0, counts)
     groups: dict[str, float] = {}
     group_counts: dict[str, int] = {}
-    for name, indices in load_scheme(scheme).groups.items():
+    for name, indices in scored_groups(scheme, points).items():
+        if not indices:
+            groups[name], group_counts[name] = float("nan"), 0
+            continue
         groups[name], group_counts[name] = group_nme(predictions, ground_truth, normalizers, nme, indices, visible)
-    return LandmarkErrors(point_nme=points, point_count=counts, group_nme=groups, group_count=group_counts)
+    return LandmarkErrors(point_nme=point_nme, point_count=counts, group_nme=groups, group_count=group_counts)
+
+
+def scored_groups(scheme: str, points: str = "all") -> dict[str, list[int]]:
+    """The scheme's groups, each cut to the points a ``--points`` subset scores (all: unchanged)."""
+    from faceval.schemes import point_subset
+
+    groups = load_scheme(scheme).groups
+    subset = point_subset(scheme, points)
+    if subset is None:
+        return {name: list(indices) for name, indices in groups.items()}
+    keep = set(subset)
+    return {name: [k for k in indices if k in keep] for name, indices in groups.items()}
 
 
 def run_landmark_errors(run, split: str | None = None) -> LandmarkErrors:  # type: ignore[no-untyped-def]
@@ -117,7 +143,7 @@ def run_landmark_errors(run, split: str | None = None) -> LandmarkErrors:  # typ
     Follows the run's protocol: under ``visible_only`` only visible points count.
     """
     pred, gt, norm, nme, visible = _run_arrays(run, split)
-    return landmark_errors(pred, gt, norm, nme, run.scheme, visible)
+    return landmark_errors(pred, gt, norm, nme, run.scheme, visible, run.protocol.points)
 
 
 def _run_arrays(run, split: str | None):  # type: ignore[no-untyped-def]
@@ -140,7 +166,9 @@ GROUP_METRIC_PREFIX = "nme_group:"
 def run_group_nme(run, split: str | None, group: str) -> float:  # type: ignore[no-untyped-def]
     """The value of metric ``nme_group:<group>`` for one split of a run (see :func:`group_nme`).
 
-    Raises InputError naming the closest group when the run's scheme has no such group.
+    Only the points the run's protocol scores count (``--points inner49``: the mouth without its
+    corners, no jaw: NaN, an empty cell). Raises InputError naming the closest group when the
+    run's scheme has no such group.
     """
     from faceval.errors import InputError, closest
 
@@ -148,5 +176,8 @@ def run_group_nme(run, split: str | None, group: str) -> float:  # type: ignore[
     if group not in groups:
         raise InputError(f"the '{run.scheme}' scheme has no landmark group '{group}'{closest(group, list(groups))}; "
                          f"its groups: {', '.join(groups)}")
+    indices = scored_groups(run.scheme, run.protocol.points)[group]
+    if not indices:  # none of the group's points is scored (the jaw under --points inner49)
+        return float("nan")
     pred, gt, norm, nme, visible = _run_arrays(run, split)
-    return group_nme(pred, gt, norm, nme, groups[group], visible)[0]
+    return group_nme(pred, gt, norm, nme, indices, visible)[0]

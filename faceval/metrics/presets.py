@@ -189,7 +189,18 @@ def choose_protocol(choice: ProtocolChoice, dataset: str, splits: Iterable[str],
     preset = None
     if choice.preset is not None:
         preset = get_preset(choice.preset)
-        settings = preset.settings_for(dataset, splits)
+        if dataset == "json" and len({v for _, v in preset.datasets}) > 1:
+            # a json: annotation file names no benchmark: never pick one row of a per-dataset table silently
+            if choice.normalizer is None or not choice.thresholds:
+                rows = "; ".join(f"{'other datasets' if k == '*' else k}: {v.normalizer} "
+                                 f"{'/'.join(f'{t:g}' for t in v.thresholds) or 'default thresholds'}"
+                                 for k, v in preset.datasets)
+                raise InputError(f"preset '{preset.name}' sets the normaliser and thresholds per dataset ({rows}) "
+                                 "and a json: annotation file names no dataset; give --normalizer and --threshold "
+                                 "with it")
+            settings = DatasetSettings(choice.normalizer, tuple(choice.thresholds))
+        else:
+            settings = preset.settings_for(dataset, splits)
         base.update({"normalizer": settings.normalizer, "auc_mode": preset.auc_mode,
                      "aggregation": preset.aggregation, "fr_cut": preset.fr_cut,
                      "visible_only": preset.visible_only, "distance_dtype": preset.distance_dtype})

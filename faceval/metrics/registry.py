@@ -676,7 +676,8 @@ class GroupNmeMetric(Metric):
     :func:`faceval.metrics.landmarks.group_nme`); images with an infinite NME are left out, as
     are, under ``visible_only``, the group's invisible points (an image with none left out too).
 
-    Not available (an empty cell) when the run's scheme has no such group.
+    Only the points the run's protocol scores count (``--points``); not available (an empty
+    cell) when the run's scheme has no such group or none of its points is scored.
     """
 
     group: str | None = None
@@ -690,11 +691,13 @@ class GroupNmeMetric(Metric):
         return True
 
     def _indices(self, view: MetricView) -> list[int] | None:
-        from faceval.schemes import load_scheme
+        """The group's points that the run's protocol scores (``--points``); None when there are none."""
+        from faceval.metrics.landmarks import scored_groups
 
         if view.scheme is None:
             return None
-        return load_scheme(view.scheme).groups.get(str(self.group))
+        points = view.protocol.points if view.protocol is not None else "all"
+        return scored_groups(view.scheme, points).get(str(self.group)) or None
 
     def available(self, view: MetricView) -> bool:
         return view.has_landmarks and self._indices(view) is not None
@@ -704,7 +707,8 @@ class GroupNmeMetric(Metric):
 
         indices = self._indices(view)
         if indices is None:
-            raise InputError(f"metric '{self.name}': the run's scheme '{view.scheme}' has no group '{self.group}'")
+            raise InputError(f"metric '{self.name}': the run's scheme '{view.scheme}' has no group '{self.group}' "
+                             f"among its scored points")
         if view.predictions is None or view.ground_truth is None or view.normalizers is None:
             raise InputError(f"metric '{self.name}' needs the predictions, ground truth and normalisers of the run")
         k = np.asarray(view.predictions).shape[1] if np.ndim(view.predictions) == 3 else 0

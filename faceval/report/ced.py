@@ -210,7 +210,8 @@ def ced_figure(
         style = run_style(position)
         ax.plot(xs * factor, ys, linewidth=1.4, color=style.color, linestyle=style.linestyle,
                 label=_curve_label(run, s, t, show_dataset, label=label, percent=percent))
-    normalizer = runs[0].protocol.normalizer
+    # every run's normaliser (the axis once named only the first run's, whatever the others used)
+    normalizer = " / ".join(dict.fromkeys(str(r.protocol.normalizer) for r, _ in chosen if r.protocol.normalizer))
     unit = "%" if percent else "fraction"
     ax.set_xlabel(f"NME ({unit}, {normalizer})" if normalizer else f"NME ({unit})")
     ax.set_ylabel("Proportion of images")

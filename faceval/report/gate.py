@@ -26,7 +26,8 @@ Wilcoxon signed-rank test of the per-image errors (NME; absolute pose error for 
 over the samples common to both runs, matched by sample id, gives p < alpha.
 
 Runs with different protocols (:meth:`Protocol.differences
-<faceval.runs.protocol.Protocol.differences>`) are not compared unless explicitly allowed; runs
+<faceval.runs.protocol.Protocol.differences>`, or pose labels that differ on a common sample:
+:func:`faceval.runs.data.run_differences`) are not compared unless explicitly allowed; runs
 of different datasets never are, nor a partial run (a split with missing samples, a shard, a
 ``--limit`` run) against a complete baseline.
 
@@ -46,7 +47,7 @@ import numpy as np
 from faceval.errors import InputError
 from faceval.metrics.registry import metric_name, parse_metric
 from faceval.metrics.run_metrics import metric_value, paired_errors
-from faceval.runs.data import RunData
+from faceval.runs.data import RunData, run_differences
 from faceval.runs.protocol import ProtocolDifference
 
 #: Slack for floating-point noise when comparing a change with its bound.
@@ -179,8 +180,9 @@ def describe_difference(diff: ProtocolDifference) -> str:
 
 
 def protocol_differences(run: RunData, baseline: RunData) -> list[ProtocolDifference]:
-    """The protocol keys whose values differ between two runs (``this`` = run, ``other`` = baseline)."""
-    return run.protocol.differences(baseline.protocol)
+    """The protocol keys whose values differ between two runs (``this`` = run, ``other`` = baseline),
+    then ``pose labels`` when both runs score pose against labels that differ on a common sample."""
+    return run_differences(run, baseline)
 
 
 def check_complete(run: RunData, baseline: RunData) -> None:

@@ -44,7 +44,7 @@ from faceval.report.model_columns import MODEL_COLUMNS, ModelColumn, model_info_
 from faceval.report.names import Names, unique_labels
 from faceval.report.records import LONG_COLUMNS, long_records, runs_json, split_order
 from faceval.report.units import Units, header_label
-from faceval.runs.data import RunData, SplitCount
+from faceval.runs.data import RunData, SplitCount, run_differences
 
 __all__ = [
     "CI_LEVEL", "CI_N_BOOT", "CI_SEED", "Cell", "Column", "LONG_COLUMNS", "MODEL_COLUMNS", "ModelColumn",
@@ -75,6 +75,7 @@ class Cell:
     value: float | None
     ci: tuple[float, float] | None = None
     partial: SplitCount | None = None
+    protocol: str = ""
 
 
 @dataclass
@@ -171,7 +172,8 @@ class ReportTable:
         """Rows holding the best displayed value of a column (direction from the registry).
 
         Values are compared as displayed (rounded), so ties on the page are all bold.
-        Columns with fewer than two values have no best.
+        Columns with fewer than two values have no best, nor columns whose values come from runs
+        of different protocols (a 49-point NME is not better than a 68-point one).
         """
         direction = parse_metric(column.metric).direction
         present = [(i, self.cells[(i, column)]) for i in range(len(self.rows)) if (i, column) in self.cells]
@@ -182,6 +184,8 @@ class ReportTable:
             present = complete
         elif len({(c.partial.n, c.partial.n_expected, c.partial.shard, c.partial.within) for _, c in present if c.partial}) > 1:
             return set()  # partial cells of different sample sets are not comparable either
+        if len({c.protocol for _, c in present}) > 1:
+            return set()
         shown: dict[int, float] = {}
         for i, cell in present:
             assert cell.value is not None
@@ -238,7 +242,8 @@ class ReportTable:
             text += "."
         if unit_bits:
             text += " " + "; ".join(unit_bits) + "."
-        text += " Best per column in bold."
+        text += (" Best per column in bold." if len(self.protocols) == 1 else
+                 " Best per column in bold (none in a column mixing protocols).")
         if self.model_columns:
             bits = {
                 "params": "Params in millions",
@@ -262,19 +267,32 @@ class ReportTable:
         return text
 
 
+def protocol_text(run: RunData, runs: Sequence[RunData]) -> str:
+    """The run's protocol line, naming its annotation file when ``runs`` hold ``json:`` runs of
+    several files: those are other test sets under one dataset name ("json"), never one column's
+    rivals (``, annotations test.json (sha256 87325157)``)."""
+    text = run.protocol.describe()
+    if run.dataset == "json" and len({r.protocol.manifest_sha256 for r in runs if r.dataset == "json"}) > 1:
+        spec = str(run.provenance.get("dataset_spec") or "")
+        name = spec.split(":", 1)[1].rsplit(":", 1)[0] if spec.count(":") else spec
+        name = name.replace("\\", "/").rsplit("/", 1)[-1] or "unknown file"
+        text += f", annotations {name} (sha256 {str(run.protocol.manifest_sha256)[:8]})"
+    return text
+
+
 def protocol_warnings(runs: Sequence[RunData]) -> list[str]:
     """Messages naming protocol differences between runs of one table (empty when they agree)."""
     out: list[str] = []
     by_dataset: dict[str, list[RunData]] = {}
     for run in runs:
         by_dataset.setdefault(run.dataset, []).append(run)
-    texts = {r.protocol.describe() for r in runs}
+    texts = {protocol_text(r, runs) for r in runs}
     if len(texts) > 1:
         out.append("runs use different protocols; each is named in the caption: " + " | ".join(sorted(texts)))
     for dataset, group in by_dataset.items():
         ref = group[0]
         for other in group[1:]:
-            diffs = [d.key for d in ref.protocol.differences(other.protocol)]
+            diffs = [d.key for d in run_differences(ref, other)]
             if diffs:
                 out.append(
                     f"{dataset}: '{other.label}' and '{ref.label}' differ in " + ", ".join(diffs)
@@ -350,18 +368,18 @@ def build_table(
             interval = metric_ci(run, col.split, col.metric) if ci and value is not None else None
             count = run.split_count(col.split)
             cells[(i, col)] = Cell(value, None if interval is None else (interval.low, interval.high),
-                                   None if count.complete else count)
+                                   None if count.complete else count, protocol_text(run, runs))
 
     protocols: list[str] = []
     for row in rows:
         for run in row.runs:
-            text = run.protocol.describe()
+            text = protocol_text(run, runs)
             if text not in protocols:
                 protocols.append(text)
     marks = [chr(ord("a") + k) if k < 26 else str(k + 1) for k in range(len(protocols))]
     if len(protocols) > 1:
         for row in rows:
-            row.protocol_marks = sorted({marks[protocols.index(r.protocol.describe())] for r in row.runs})
+            row.protocol_marks = sorted({marks[protocols.index(protocol_text(r, runs))] for r in row.runs})
 
     model_values = {
         (i, name): model_info_value(row.runs, MODEL_COLUMNS[name].key)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from faceval.runs.protocol import COMPARED_KEYS, Protocol
+from faceval.runs.protocol import COMPARED_KEYS, Protocol, ProtocolDifference
 
 if TYPE_CHECKING:
     from faceval.metrics.view import MetricView
@@ -227,3 +227,34 @@ class RunData:
 
             raise InputError(f"run '{self.label}' is pose-only: it has no landmark predictions and no NME")
         return self.nme[self.splits[split]]
+
+
+def pose_label_difference(run: "RunData", baseline: "RunData") -> ProtocolDifference | None:
+    """``pose labels`` (their sources and how many common samples differ) when the two runs'
+    pose ground truth differs on a sample both hold, else None.
+
+    The label source is informative in the protocol (a sidecar path is machine-local), so the
+    labels themselves are compared: pose MAE, bias and correlation against other labels are
+    other numbers, whatever the files are called.
+    """
+    if run.pose_gt is None or baseline.pose_gt is None:
+        return None
+    a_ids = np.asarray(run.sample_ids).astype(str)
+    b_ids = np.asarray(baseline.sample_ids).astype(str)
+    _, ia, ib = np.intersect1d(a_ids, b_ids, return_indices=True)
+    a = np.asarray(run.pose_gt, dtype=np.float64)[ia]
+    b = np.asarray(baseline.pose_gt, dtype=np.float64)[ib]
+    differ = int(np.count_nonzero(~((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)))
+    if not differ:
+        return None
+    count = f" ({differ} of {len(ia)} common samples differ)"
+    return ProtocolDifference("pose labels", (run.protocol.pose_source or "unnamed") + count,
+                              baseline.protocol.pose_source or "unnamed")
+
+
+def run_differences(run: "RunData", other: "RunData") -> list[ProtocolDifference]:
+    """:meth:`Protocol.differences` of two runs (``this`` = run), then :func:`pose_label_difference`:
+    the one comparison of gate and report."""
+    diffs = run.protocol.differences(other.protocol)
+    labels = pose_label_difference(run, other)
+    return diffs + ([labels] if labels is not None else [])

@@ -56,9 +56,11 @@ COMPARED_KEYS: tuple[str, ...] = (
     "preset",
 )
 
-#: Protocol columns of the long report layout (the compared keys as of schema 1, in that order).
+#: Protocol columns of the long report layout: the compared keys as of schema 1, in that order, then
+#: those added since (a row scored on 49 points or with a grid FR cut must not read as the default).
 COLUMN_KEYS: tuple[str, ...] = ("normalizer", "thresholds", "auc_mode", "aggregation", "visible_only", "box_source",
-                                "box_scale", "box_square", "manifest_sha256", "sample_set_sha256")
+                                "box_scale", "box_square", "manifest_sha256", "sample_set_sha256", "fr_cut", "points",
+                                "distance_dtype", "preset")
 
 #: Keys that describe how the result was obtained; ``merge`` requires them equal as well.
 INFORMATIVE_KEYS: tuple[str, ...] = ("conversion", "pose_source", "gt_scheme", "overrides", "pose_order", "pose_signs",
@@ -298,7 +300,8 @@ class Protocol:
             if self.fr_cut != "strict":
                 parts.append(f"FR cut {self.fr_cut}")
         if self.preset:
-            over = f"; overridden: {', '.join(self.overrides)}" if self.overrides else ""
+            # in parentheses: the overridden keys are a list of their own inside the comma-separated line
+            over = f" (overridden: {', '.join(self.overrides)})" if self.overrides else ""
             parts.insert(0, f"preset {self.preset}{over}")
         if self.pose_wrap:
             parts.append("pose wrapped to (-180, 180]")

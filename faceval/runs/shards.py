@@ -27,6 +27,7 @@ import numpy as np
 
 from faceval.errors import InputError
 from faceval.runs.data import RunData
+from faceval.runs.protocol import COMPARED_KEYS, value_text
 
 if TYPE_CHECKING:
     from faceval.datasets.base import Annotations
@@ -209,14 +210,19 @@ def merge_runs(shards: list[RunData], names: list[str] | None = None) -> RunData
     _check_shard_sizes(ordered, ordered_names)
     check_same_evaluation(ordered, ordered_names)
     first = ordered[0]
-    for run in ordered[1:]:
-        for key in sorted(set(protocol_dict(first.protocol)) | set(protocol_dict(run.protocol))):
+    for name, run in zip(ordered_names[1:], ordered[1:]):
+        a, b = protocol_dict(first.protocol), protocol_dict(run.protocol)
+        # the compared keys first (a different point subset, not the 'overrides' it implies)
+        keys = [k for k in COMPARED_KEYS if k in a or k in b] + sorted((set(a) | set(b)) - set(COMPARED_KEYS))
+        for key in keys:
             if key in _SHARD_KEYS:
                 continue
-            if protocol_dict(first.protocol).get(key) != protocol_dict(run.protocol).get(key):
-                raise InputError(f"shards differ in protocol '{key}': {protocol_dict(first.protocol).get(key)!r} vs {protocol_dict(run.protocol).get(key)!r}")
+            if a.get(key) != b.get(key):
+                shown = [value_text(r.protocol.value(key)) or "not set" for r in (first, run)]
+                raise InputError(f"shards differ in protocol '{key}': '{shown[0]}' ({ordered_names[0]}) vs "
+                                 f"'{shown[1]}' ({name})")
         if run.dataset != first.dataset or run.provenance.get("model_sha256") != first.provenance.get("model_sha256"):
-            raise InputError("shards come from different datasets or models")
+            raise InputError(f"shards come from different datasets or models: {ordered_names[0]} and {name}")
 
     offsets = np.cumsum([0] + [len(r.sample_ids) for r in ordered])
     splits: dict[str, np.ndarray] = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from faceval.metrics.landmarks import run_landmark_errors
+from faceval.metrics.landmarks import run_landmark_errors, scored_groups
 from faceval.runs.data import SplitCount
 from faceval.views.samples import SampleRef, failure_reasons, rows_of, run_nme, split_membership, worst_indices
 
@@ -113,8 +113,17 @@ def describe_run(run, worst: int = 10, split: str | None = None) -> RunOverview:
         failure_counts=failure_counts,
         worst=[ref(int(i)) for i in worst_indices(run, worst, split)],
         worst_split=split,
-        landmark_groups={} if run.pose_only else {name: run_landmark_errors(run, name).group_nme
-                                                   for name in run.splits},
+        landmark_groups={} if run.pose_only else _landmark_groups(run),
         model_info=dict(run.model_info),
         counts={name: run.split_count(name) for name in run.splits},
     )
+
+
+def _landmark_groups(run: Any) -> dict[str, dict[str, float]]:
+    """Split -> group -> NME, for the groups holding a point the protocol scores (no jaw under inner49)."""
+    scored = [name for name, indices in scored_groups(run.scheme, run.protocol.points).items() if indices]
+    out = {}
+    for split in run.splits:
+        groups = run_landmark_errors(run, split).group_nme
+        out[split] = {name: groups[name] for name in scored}
+    return out

@@ -36,6 +36,22 @@ def test_global_keys_reach_group_subcommands(tmp_path, capsys, monkeypatch):
     del code
 
 
+@pytest.mark.parametrize(("table", "message"), [
+    ('[score]\nprotocol = "pipnett"\n', "[score] protocol = 'pipnett': unknown protocol preset 'pipnett' (did you mean"),
+    ('[run]\nnormalizer = "bboxx"\n', "[run] normalizer = 'bboxx': unknown normaliser 'bboxx' (did you mean 'bbox'?)"),
+    ('[score]\nfr-cut = "gird"\n', "[score] fr-cut = 'gird': unknown FR cut 'gird'"),
+    ('[score]\npoints = "inner50"\n', "[score] points = 'inner50': unknown point subset 'inner50'"),
+    ('[score]\nauc-mode = "simpson"\n', "[score] auc-mode = 'simpson': unknown AUC mode 'simpson'"),
+    ('[score]\nprotocol = 3\n', "[score] protocol = 3: Invalid value for '--protocol': expected a name, got 3"),
+])
+def test_a_bad_protocol_name_in_the_config_names_the_file(tmp_path, capsys, table, message):
+    """These names were checked only when a command used them, in an error naming no file."""
+    config = _write(tmp_path / "faceval.toml", table)
+    assert main(["--config", str(config), "datasets", "list"]) == 2  # any command checks the whole file
+    err = capsys.readouterr().err
+    assert err.startswith(f"faceval: error: {config}: ") and message in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

@@ -154,6 +154,8 @@ def test_verify_incomplete_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     (["datasets", "info", "cofx"], "did you mean 'cofw'?"),
     (["datasets", "samples", "300w"], "no data root: pass --data-root DIR or set FACEVAL_DATA_ROOT"),
     (["datasets", "verify", "wflw"], "no data root"),
+    # once "unknown dataset 'json:a.json'; known: ..., json, ..." (json is known)
+    (["datasets", "info", "json:a.json"], "datasets info takes a dataset name, not the file of 'json:a.json'"),
 ])
 def test_input_errors_exit_2_with_one_line(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == 2

@@ -152,3 +152,34 @@ def test_significance_option(tmp_path, capsys):
     assert main(["gate", str(paths["small"]), "--baseline", str(paths["small_base"]), "--rule", "nme:+1%",
                  "--significance", "0.05"]) == 0
     assert "1 exceeded the bound but not significantly (p >= 0.05)" in capsys.readouterr().err
+
+
+def test_pose_labels_that_differ_are_a_protocol_difference(tmp_path, capsys):
+    """SPIGA's COFW-68 predictions scored against the file's own head poses, then against a sidecar
+    CSV with every yaw shifted by 3°: the pose MAE of the two runs measures against other labels, so
+    the gate refuses them (the label source alone is informative) and the report warns."""
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "cofw68")
+    gt = json.loads((base / "test.json").read_text())
+    csv = tmp_path / "poses.csv"
+    csv.write_text("sample_id,yaw,pitch,roll\n" + "".join(
+        f"{r['imgpath']},{r['headpose'][0] + 3.0!r},{r['headpose'][1]!r},{r['headpose'][2]!r}\n" for r in gt))
+    same = tmp_path / "same.csv"  # the file's own labels under another name: no difference
+    same.write_text("sample_id,yaw,pitch,roll\n" + "".join(
+        f"{r['imgpath']},{float(r['headpose'][0])!r},{float(r['headpose'][1])!r},{float(r['headpose'][2])!r}\n"
+        for r in gt))
+    runs = {}
+    for name, extra in (("own", []), ("shifted", ["--pose-labels", str(csv)]), ("same", ["--pose-labels", str(same)])):
+        runs[name] = tmp_path / f"{name}.h5"
+        assert main(["score", "--predictions", str(base / "spiga_results_test.json"),
+                     "--dataset", f"json:{base / 'test.json'}", "--out", str(runs[name]), *extra]) == 0
+    capsys.readouterr()
+    assert main(["gate", str(runs["shifted"]), "--baseline", str(runs["own"]), "--rule", "mae_yaw:+0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "poses.csv (507 of 507 common samples differ)', baseline 'headpose of test.json'" in err
+    assert "different protocols (pose labels: run '" in err
+    assert main(["gate", str(runs["same"]), "--baseline", str(runs["own"]), "--rule", "mae_yaw:+0"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(runs["own"]), str(runs["shifted"]), "--format", "csv"]) == 0
+    assert "differ in pose labels" in capsys.readouterr().err

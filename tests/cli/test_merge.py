@@ -28,7 +28,9 @@ def shards(tmp_path_factory):  # noqa: ANN001, ANN201
     return {"top": top, "full": _run(top, "full.h5"), "s1": _run(top, "s1.h5", "--shard", "1/2"),
             "s2": _run(top, "s2.h5", "--shard", "2/2"),
             "s2_bgr": _run(top, "s2bgr.h5", "--shard", "2/2", "--set", "color=BGR"),
-            "s2_mean": _run(top, "s2mean.h5", "--shard", "2/2", "--set", "mean=0.4")}
+            "s2_mean": _run(top, "s2mean.h5", "--shard", "2/2", "--set", "mean=0.4"),
+            "s2_inner49": _run(top, "s2in49.h5", "--shard", "2/2", "--points", "inner49"),
+            "s2_hrnet": _run(top, "s2hrnet.h5", "--shard", "2/2", "--protocol", "hrnet")}
 
 
 def test_a_shard_says_which_part_of_which_set_it_is(shards):
@@ -68,6 +70,9 @@ def test_merged_shards_equal_the_single_run(shards, capsys):
 @pytest.mark.parametrize(("other", "field"), [
     ("s2_bgr", "model spec field 'color': 'RGB' \\(.*s1.h5\\) vs 'BGR' \\(.*s2bgr.h5\\)"),
     ("s2_mean", "model spec field 'mean': \\[0.5, 0.5, 0.5\\] \\(.*s1.h5\\) vs \\[0.4, 0.4, 0.4\\] \\(.*s2mean.h5\\)"),
+    # the protocol key itself (not the 'overrides' it implies), its values as text, both files named
+    ("s2_inner49", "protocol 'points': 'all' \\(.*s1.h5\\) vs 'inner49' \\(.*s2in49.h5\\)"),
+    ("s2_hrnet", "protocol 'thresholds': '0.1' \\(.*s1.h5\\) vs '0.08 0.1' \\(.*s2hrnet.h5\\)"),
 ])
 def test_shards_with_another_spec_do_not_merge(shards, capsys, other, field):
     out = shards["top"] / f"bad-{other}.h5"

@@ -161,3 +161,99 @@ def test_plot_ced_flags_and_labels_read_back(tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", str(a), str(b), "--metrics", "nme"]) == 0
     assert "| SPIGA\\#2 |" in capsys.readouterr().out  # Markdown escapes the #
+
+
+def test_long_csv_rows_carry_the_point_subset_fr_cut_and_preset(tmp_path, capsys):
+    """SPIGA's 300W predictions scored on all 68 points, on menpofit's 49 and with PIPNet's preset:
+    the long CSV's rows must tell them apart (they once had identical protocol columns, 2.99 vs 2.19 %)."""
+    import csv as csv_module
+
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "300wpublic")
+    runs = {}
+    for name, extra in (("all", []), ("inner49", ["--points", "inner49"]), ("pipnet", ["--protocol", "pipnet"])):
+        runs[name] = tmp_path / f"{name}.h5"
+        assert main(["score", "--predictions", str(base / "spiga_results_test.json"), "--dataset",
+                     f"json:{base / 'test.json'}", "--out", str(runs[name]), *extra]) == 0
+    capsys.readouterr()
+    assert main(["report", *map(str, runs.values()), "--format", "csv", "--metrics", "nme", "--splits", "all"]) == 0
+    rows = list(csv_module.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["points"], r["fr_cut"], r["preset"], r["distance_dtype"]) for r in rows] == [
+        ("all", "strict", "", "float64"), ("inner49", "strict", "", "float64"), ("all", "grid", "pipnet", "float64")]
+    protocol_columns = [c for c in rows[0] if c not in ("value",)]
+    assert len({tuple(r[c] for c in protocol_columns) for r in rows}) == 3
+
+
+def test_no_bold_in_a_column_mixing_protocols(tmp_path, capsys):
+    """SPIGA's 300W predictions on all 68 points and on menpofit's inner 49: the 49-point NME
+    (2.19 %) is lower but not better; it was bold as the column's best."""
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "300wpublic")
+    runs = []
+    for name, extra in (("all", []), ("all2", ["--label", "again"]), ("inner49", ["--points", "inner49"])):
+        runs.append(tmp_path / f"{name}.h5")
+        assert main(["score", "--predictions", str(base / "spiga_results_test.json"), "--dataset",
+                     f"json:{base / 'test.json'}", "--out", str(runs[-1]), *extra]) == 0
+    for files, bold in ((runs, False), (runs[:2], True)):
+        capsys.readouterr()
+        assert main(["report", *map(str, files), "--format", "markdown", "--splits", "all",
+                     "--metrics", "nme"]) == 0
+        out = capsys.readouterr().out
+        assert ("**2.99**" in out) is bold, out
+        assert "**2.19**" not in out
+        assert ("none in a column mixing protocols" in out) is not bold
+
+
+def test_plot_ced_of_two_normalisers_names_both_and_warns(tmp_path, capsys):
+    """SPIGA's COFW-68 predictions normalised by the box and inter-ocular in one CED: the axis named
+    only the first run's normaliser, and plot (unlike report) said nothing about the protocols."""
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "cofw68")
+    runs = []
+    for normalizer in ("bbox", "inter-ocular"):
+        runs.append(tmp_path / f"{normalizer}.h5")
+        assert main(["score", "--predictions", str(base / "spiga_results_test.json"), "--dataset",
+                     f"json:{base / 'test.json'}", "--normalizer", normalizer, "--label", normalizer,
+                     "--out", str(runs[-1])]) == 0
+    svg = tmp_path / "ced.svg"
+    capsys.readouterr()
+    assert main(["plot", "ced", *map(str, runs), "--out", str(svg)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: runs use different protocols" in err
+    assert "NME (%, bbox / inter-ocular)" in svg.read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["plot", "ced", str(runs[0]), "--out", str(svg)]) == 0
+    assert "warning" not in capsys.readouterr().err and "NME (%, bbox)" in svg.read_text(encoding="utf-8")
+
+
+def test_json_runs_of_two_annotation_files_are_never_one_columns_rivals(tmp_path, capsys):
+    """SPIGA's 300W and COFW-68 test files are both dataset 'json': their runs shared the 'All'
+    columns under one protocol line, and 2.99 % (300W) was bold against 3.93 % (COFW-68)."""
+    from tests.conftest import shared_path
+
+    runs = []
+    for db in ("300wpublic", "cofw68"):
+        base = shared_path("spiga_results", db)
+        runs.append(tmp_path / f"{db}.h5")
+        assert main(["score", "--predictions", str(base / "spiga_results_test.json"), "--dataset",
+                     f"json:{base / 'test.json'}", "--label", db, "--out", str(runs[-1])]) == 0
+    capsys.readouterr()
+    assert main(["report", *map(str, runs), "--format", "markdown", "--splits", "all", "--metrics", "nme"]) == 0
+    out = capsys.readouterr().out
+    assert "| 300wpublic (a) | 2.99 |" in out and "| cofw68 (b) | 3.93 |" in out and "**" not in out
+    import hashlib
+
+    for db in ("300wpublic", "cofw68"):  # the file's own digest, as the run records it (manifest_sha256)
+        digest = hashlib.sha256(shared_path("spiga_results", db, "test.json").read_bytes()).hexdigest()
+        assert f"annotations test.json (sha256 {digest[:8]})" in out
+    capsys.readouterr()
+    assert main(["report", str(runs[0]), "--format", "markdown", "--splits", "all"]) == 0
+    assert "annotations" not in capsys.readouterr().out  # one file: the protocol line as it always was
+
+
+def test_report_help_states_the_bold_rule(capsys):
+    assert main(["report", "--help"]) == 0
+    assert "never in a column mixing protocols" in " ".join(capsys.readouterr().out.split())

@@ -146,3 +146,23 @@ def test_a_missed_detection_is_a_counted_failure_or_a_strict_error(tmp_path, cap
     out = tmp_path / "strict.h5"
     code, _, err = _run(capsys, [*args, "--strict", "--out", str(out)])
     assert code == 2 and "wall.jpg: face not detected" in err and not out.exists()
+
+
+def test_the_same_box_file_under_another_path_is_the_same_protocol(tmp_path, capsys):
+    """A CI copy of the baseline's box file elsewhere: gate once refused it ("box_file: run
+    '/ci/boxes.csv', baseline 'boxes.csv'"); the recorded name and sha256 are the file's identity."""
+    boxes = _gt_boxes()
+    text = "sample_id,x1,y1,x2,y2\n" + "".join(f"{k},{','.join(repr(float(v)) for v in b)}\n" for k, b in boxes.items())
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "boxes.csv").write_text(text)
+    (tmp_path / "b" / "boxes.csv").write_text(text)
+    runs = []
+    for folder in ("a", "b"):
+        runs.append(tmp_path / f"{folder}.h5")
+        code, result, err = _run(capsys, ["--cache", str(tmp_path / "cache"), "--box", "file", "--boxes",
+                                          str(tmp_path / folder / "boxes.csv"), "--out", str(runs[-1])])
+        assert code == 0, err
+        assert result["protocol"]["box_file"] == "boxes.csv"
+    capsys.readouterr()
+    assert main(["gate", str(runs[1]), "--baseline", str(runs[0])]) == 0, capsys.readouterr().err

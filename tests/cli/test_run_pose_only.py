@@ -58,7 +58,7 @@ def test_a_pose_only_run_has_pose_metrics_only(pose_run, capsys) -> None:
     proto = run.protocol
     assert proto.pose_signs == (-1.0, 1.0, 1.0) and proto.pose_order == ("yaw", "pitch", "roll")
     assert proto.pose_scale == 1.0 and proto.pose_units == "degrees" and proto.normalizer is None
-    assert proto.thresholds == () and proto.pose_source == str(pose_run["labels"])
+    assert proto.thresholds == () and proto.pose_source == pose_run["labels"].name
     assert run.provenance["spec"]["pose_signs"] == [-1.0, 1.0, 1.0]
 
 
@@ -105,6 +105,7 @@ def test_show_export_report_and_gate_show_no_landmark_number(pose_run, capsys, t
     assert all(line.split(",")[nme_col] == "" for line in lines[1:]) and "pose_err_yaw" in header
     code, _, err = _call(capsys, ["export", run, "--out", str(tmp_path / "x.csv"), "--per-landmark"])
     assert code == 2 and "is pose-only" in err and "Traceback" not in err
+    assert err.startswith(f"faceval: error: {run}: run 'angles' is pose-only")  # names the file
 
     code, out, err = _call(capsys, ["report", run, "--format", "markdown"])
     assert code == 0, err
@@ -127,6 +128,7 @@ def test_show_export_report_and_gate_show_no_landmark_number(pose_run, capsys, t
 def test_gallery_refuses_a_pose_only_run(pose_run, capsys, tmp_path) -> None:
     code, _, err = _call(capsys, ["gallery", str(pose_run["out"]), "--out", str(tmp_path / "g.html")])
     assert code == 2 and "no landmarks to draw" in err and "Traceback" not in err
+    assert err.startswith(f"faceval: error: {pose_run['out']}: run 'angles' is pose-only")  # names the file
 
 
 def test_html_report_and_ced_of_a_pose_only_run(pose_run, capsys, tmp_path) -> None:
@@ -136,7 +138,11 @@ def test_html_report_and_ced_of_a_pose_only_run(pose_run, capsys, tmp_path) -> N
     text = html.read_text()
     assert "MAE yaw" in text and "<svg" not in text and not re.search(r"\b(inf|nan)\b", text.split("<h2>Runs")[0])
     code, _, err = _call(capsys, ["plot", "ced", str(pose_run["out"]), "--out", str(tmp_path / "c.svg")])
-    assert code == 2 and "is pose-only: it has no landmark predictions and no NME" in err and "Traceback" not in err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    # the file is named (the message once named only the run's label)
+    assert f"faceval: error: {pose_run['out']}: run 'angles' is pose-only: it has no NME, so no CED curve" in err
+    code, _, err = _call(capsys, ["report", str(pose_run["out"]), "--ced", str(tmp_path / "c.pdf")])
+    assert code == 2 and f"{pose_run['out']}: run 'angles' is pose-only" in err
 
 
 def test_evaluate_in_python_gives_a_pose_only_run(pose_run) -> None:
@@ -209,3 +215,48 @@ def test_an_unreadable_image_is_a_counted_failure_without_a_made_up_number(pose_
     failures = json.loads(text)["failures"]
     assert code == 0 and failures["count"] == 1 and failures["samples"][0]["nme"] is None
     assert failures["samples"][0]["sample_id"] == "helen/testset/broken.jpg"
+
+
+def test_landmark_flags_on_a_pose_only_model_warn_and_leave_the_protocol_alone(pose_run, capsys, tmp_path) -> None:
+    """``--protocol hrnet --points inner49`` once went silently into a pose-only run's protocol
+    (preset and overrides), so gate called it another protocol than the same run without."""
+    from faceval.runs.runfile import read_run
+
+    out = tmp_path / "flags.h5"
+    code, _, err = _call(capsys, ["run", "--model", str(pose_run["model"]), "--set", "pose_output=angles",
+                                  "--set", "pose_signs=-1,1,1", "--pose-labels", str(pose_run["labels"]), "--no-cache",
+                                  "--no-progress", "--out", str(out), "--protocol", "hrnet", "--points", "inner49",
+                                  "--threshold", "0.05"])
+    assert code == 0, err
+    assert ("warning: angles.onnx is a pose-only model: --protocol, --threshold, --points set how landmarks "
+            "are scored and are not used") in err
+    assert read_run(out).protocol == read_run(pose_run["out"]).protocol
+    code, _, err = _call(capsys, ["gate", str(out), "--baseline", str(pose_run["out"])])
+    assert code == 0, err
+
+
+def test_shards_with_the_same_labels_under_other_paths_merge(pose_run, capsys, tmp_path, monkeypatch) -> None:
+    """Shard 1 given the labels by a relative path, shard 2 a copy elsewhere (another machine): merge
+    once refused them ("shards differ in protocol 'pose_source'"); labels that differ still do not merge."""
+    import shutil
+
+    other = tmp_path / "machine2"
+    other.mkdir()
+    shutil.copy(pose_run["labels"], other / pose_run["labels"].name)
+    monkeypatch.chdir(pose_run["labels"].parent)
+    base = ["run", "--model", str(pose_run["model"]), "--set", "pose_output=angles", "--no-cache", "--no-progress"]
+    for i, labels in ((1, pose_run["labels"].name), (2, str(other / pose_run["labels"].name))):
+        code, _, err = _call(capsys, [*base, "--pose-labels", labels, "--shard", f"{i}/2",
+                                      "--out", str(tmp_path / f"p{i}.h5")])
+        assert code == 0, err
+    code, _, err = _call(capsys, ["merge", str(tmp_path / "p1.h5"), str(tmp_path / "p2.h5"), "--out",
+                                  str(tmp_path / "pm.h5")])
+    assert code == 0, err
+    changed = other / pose_run["labels"].name
+    changed.write_text(changed.read_text().replace("35.0,", "36.0,"))
+    code, _, err = _call(capsys, [*base, "--pose-labels", str(changed), "--shard", "2/2",
+                                  "--out", str(tmp_path / "p2b.h5")])
+    assert code == 0, err
+    code, _, err = _call(capsys, ["merge", str(tmp_path / "p1.h5"), str(tmp_path / "p2b.h5"), "--out",
+                                  str(tmp_path / "pm2.h5")])
+    assert code == 2 and "Traceback" not in err and "ground_truth" in err, err

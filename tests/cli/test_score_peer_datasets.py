@@ -169,3 +169,16 @@ def test_json_dataset_records_the_file_digest(tmp_path, capsys):
     capsys.readouterr()
     assert main(["gate", str(tmp_path / "b.h5"), "--baseline", str(tmp_path / "a.h5")]) == 2
     assert "manifest_sha256" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "score"])
+def test_dataset_help_names_every_dataset(command, capsys):
+    """``--dataset``'s help once listed neither cofw68 nor json:PATH (both added with the peer datasets)."""
+    from faceval.datasets import DATASET_NAMES
+
+    assert main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    start = text.index("--dataset")
+    dataset_help = text[start:text.index(" --", start + 10)]
+    for name in DATASET_NAMES:
+        assert (f"{name}:PATH" if name == "json" else name) in dataset_help, (name, dataset_help)

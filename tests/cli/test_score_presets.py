@@ -144,3 +144,43 @@ def test_presets_without_an_auc_show_none(tmp_path, capsys) -> None:
     # the default gate rules have no AUC rule for it
     capsys.readouterr()
     assert main(["gate", str(out), "--baseline", str(out)]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("preset", ["star", "menpofit", "spiga", "hrnet"])
+def test_a_per_dataset_preset_on_a_json_file_needs_normaliser_and_threshold(preset, capsys) -> None:
+    """A json: annotation file names no benchmark: STAR/menpofit (300W 0.05/0.08, else 0.10) once took
+    their 'else' row silently on SPIGA's own 300W test.json (FR@0.10 instead of STAR's 0.05)."""
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "300wpublic")
+    args = ["--predictions", str(base / "spiga_results_test.json"), "--dataset", f"json:{base / 'test.json'}",
+            "--protocol", preset]
+    code, _, err = _score(capsys, args)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"preset '{preset}' sets the normaliser and thresholds per dataset" in err
+    assert "give --normalizer and --threshold" in err
+
+
+def test_spiga_preset_on_its_own_json_file_with_normaliser_and_threshold(capsys) -> None:
+    """With both given, the preset's AUC/FR modes apply: SPIGA's published 300W full AUC@8 % 62.7275."""
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "300wpublic")
+    code, result, err = _score(capsys, ["--predictions", str(base / "spiga_results_test.json"), "--dataset",
+                                        f"json:{base / 'test.json'}", "--protocol", "spiga",
+                                        "--normalizer", "inter-ocular", "--threshold", "0.08"])
+    assert code == 0, err
+    assert (result["protocol"]["preset"], result["protocol"]["auc_mode"], result["protocol"]["fr_cut"]) == (
+        "spiga", "spiga-hist", "spiga-hist")
+    assert 100 * result["splits"]["all"]["auc@0.08"] == pytest.approx(62.7275, abs=1e-4)
+    assert 100 * result["splits"]["all"]["nme"] == pytest.approx(2.9937, abs=1e-4)
+
+
+def test_a_single_row_preset_on_a_json_file_applies(capsys) -> None:
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "300wpublic")
+    code, result, err = _score(capsys, ["--predictions", str(base / "spiga_results_test.json"), "--dataset",
+                                        f"json:{base / 'test.json'}", "--protocol", "pipnet"])
+    assert code == 0, err
+    assert (result["protocol"]["preset"], result["protocol"]["thresholds"]) == ("pipnet", [0.1])

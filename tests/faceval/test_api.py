@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -158,3 +159,23 @@ def test_score_takes_a_peer_preset_and_records_overrides() -> None:
     assert run.summary["splits"]["all"]["nme"] == pytest.approx(float(np.mean(nme)), rel=1e-9)
     with pytest.raises(faceval.errors.InputError, match="unknown protocol preset"):
         faceval.score(truth.landmarks, "sample", protocol="nope")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"pose_wrap": "no"}, "option 'pose_wrap' must be True or False, got str 'no'"),  # once: wrapped (truthy)
+    ({"visible_only": "yes"}, "option 'visible_only' must be True or False (or None), got str 'yes'"),
+    ({"thresholds": "0.1"}, "option 'thresholds' must be a number or a list of numbers"),  # once: 'threshold 0'
+    ({"points": 49}, "option 'points' must be a string (a name) or None, got int 49"),  # once: bare TypeError
+    ({"protocol": ["pipnet"]}, "option 'protocol' must be a string"),
+])
+def test_protocol_options_of_the_wrong_type_are_named(options, message):
+    truth = _truth()
+    with pytest.raises(TypeError, match=re.escape("score() " + message)):
+        faceval.score(truth.landmarks, "sample", sample_ids=list(truth.sample_ids), **options)
+
+
+def test_thresholds_as_a_numpy_array_or_a_number():
+    truth = _truth()
+    for value in (np.array([0.08, 0.1]), [0.08, 0.1], 0.1, (0.1,)):
+        run = faceval.score(truth.landmarks, "sample", sample_ids=list(truth.sample_ids), thresholds=value)
+        assert run.summary["protocol"]["thresholds"] == list(np.atleast_1d(value))

@@ -51,7 +51,7 @@ def test_file_source_boxes_reasons_and_identity(tmp_path, sample):
     assert np.isnan(out.boxes[1]).all()
     assert out.reasons == {1: f"{MISSING_BOX} for this sample in boxes.csv"}
     proto = out.protocol()
-    assert proto == {"box_file": str(path), "box_file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    assert proto == {"box_file": path.name, "box_file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                      "box_file_format": "csv", "box_file_field": None}
     with pytest.raises(InputError, match="sample 'einstein.jpg' has no box in the box file \\(--strict\\)"):
         resolve_boxes(req, sample.sample_ids, sample.image_paths, sample.landmarks, strict=True)

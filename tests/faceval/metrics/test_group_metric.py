@@ -140,3 +140,48 @@ def test_gate_rule_on_a_group_catches_a_worse_eye_region():
     rows = [int(i) for i in run.splits["full"]]
     assert by_metric["nme_group:eyes"].run == pytest.approx(_loop_group_nme(run, rows, eyes), rel=1e-12)
     assert by_metric["nme_group:eyes"].baseline == pytest.approx(_loop_group_nme(baseline, rows, eyes), rel=1e-12)
+
+
+def test_group_nme_follows_the_runs_point_subset(tmp_path):
+    """SPIGA's 300W predictions scored on menpofit's inner 49 points: the jaw is not scored (an empty
+    value, once its full 68-point error), the mouth loses its corners 60 and 64 (0-based), as a plain
+    loop over SPIGA's JSON gives; ``show`` lists no jaw."""
+    from faceval.api import score
+    from faceval.views.show import describe_run
+    from tests.conftest import shared_path
+    from tests.faceval.metrics.test_spiga_reference import load_db
+
+    base = shared_path("spiga_results", "300wpublic")
+    run = score(base / "spiga_results_test.json", f"json:{base / 'test.json'}", points="inner49").data
+    data = load_db("300wpublic")
+    import json
+
+    position = {r["imgpath"]: i for i, r in enumerate(json.loads((base / "test.json").read_text()))}
+    order = [position[str(s)] for s in run.sample_ids]  # load_db follows test.json's order
+    gt, pred = data["gt"][order], data["pred"][order]
+    d = np.linalg.norm(gt[:, 36] - gt[:, 45], axis=1)
+    mouth = [k for k in range(48, 68) if k not in (60, 64)]
+    expected = float(np.mean([np.mean([np.linalg.norm(pred[i, k] - gt[i, k]) for k in mouth]) / d[i]
+                              for i in range(len(d))]))
+    assert metric_value(run, "all", "nme_group:mouth") == pytest.approx(expected, rel=1e-12)
+    jaw = metric_value(run, "all", "nme_group:jaw")
+    assert jaw is None or math.isnan(jaw)
+    overview = describe_run(run)
+    assert "jaw" not in overview.landmark_groups["all"] and "mouth" in overview.landmark_groups["all"]
+
+
+def test_per_landmark_errors_leave_unscored_points_out():
+    """The HTML figure's per-point errors of an inner-49 run: the jaw and mouth corners have none."""
+    from faceval.api import score
+    from faceval.metrics.landmarks import run_landmark_errors
+    from tests.conftest import shared_path
+
+    base = shared_path("spiga_results", "300wpublic")
+    inner = score(base / "spiga_results_test.json", f"json:{base / 'test.json'}", points="inner49").data
+    full = score(base / "spiga_results_test.json", f"json:{base / 'test.json'}").data
+    a, b = run_landmark_errors(inner, "all"), run_landmark_errors(full, "all")
+    unscored = list(range(17)) + [60, 64]
+    assert np.isnan(a.point_nme[unscored]).all() and not a.point_count[unscored].any()
+    scored = [k for k in range(68) if k not in unscored]
+    np.testing.assert_array_equal(a.point_nme[scored], b.point_nme[scored])  # same normaliser: all 68 GT points
+    assert np.isfinite(b.point_nme).all()

@@ -29,7 +29,9 @@ def test_preset_keys_round_trip() -> None:
     assert d["overrides"] == ["normalizer", "thresholds"]  # sorted
     assert Protocol.from_dict(d) == p
     text = p.describe()
-    assert text.startswith("preset pipnet; overridden: normalizer, thresholds")
+    # the overridden keys in parentheses: "preset pipnet; overridden: normalizer, thresholds, inter-ocular
+    # normaliser, ..." read as if the normaliser were overridden twice
+    assert text.startswith("preset pipnet (overridden: normalizer, thresholds), ")
     assert "points inner51" in text and "FR cut grid" in text and "float32 distances" in text
 
 
