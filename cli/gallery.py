@@ -38,4 +38,4 @@ def command(run_path: Path, out: Path, worst: int | None, samples: str | None, r
 
         raise InputError(f"run '{run.label}' is pose-only: it has no landmarks to draw", path=run_path)
     faces = write_gallery(run, out, data_root, options)
-    info(f"wrote {len(faces)} faces to {out}")
+    info(f"wrote {len(faces)} face{'' if len(faces) == 1 else 's'} to {out}")

@@ -58,6 +58,15 @@ def test_wheel_contents(wheel_names):
     assert len(entries) == 1, entries
 
 
+def test_every_source_package_is_in_the_wheel(wheel_names):
+    """Each folder of faceval/ with an __init__.py is installed (setup.cfg lists packages by hand)."""
+    names = set(wheel_names)
+    packages = sorted(p.parent.relative_to(REPO).as_posix() for p in (REPO / "faceval").rglob("__init__.py"))
+    assert "faceval/io/predictions" in packages
+    missing = [p for p in packages if f"{p}/__init__.py" not in names]
+    assert not missing, f"packages missing from the wheel (add them to setup.cfg): {missing}"
+
+
 def test_console_script_entry_point(wheel_names, wheel_file):
     """The wheel installs a `faceval` command that runs faceval_cli.main:entry."""
     import configparser

@@ -37,6 +37,12 @@ def test_png_gallery_of_the_sample_is_deterministic(sample_run, tmp_path, capsys
     assert "wrote 3 faces" in capsys.readouterr().err
 
 
+
+def test_one_chosen_face_is_said_in_the_singular(sample_run, tmp_path, capsys):
+    out = tmp_path / "one.png"
+    assert main(["gallery", str(sample_run), "--out", str(out), "--samples", "einstein.jpg"]) == 0
+    assert f"wrote 1 face to {out}" in capsys.readouterr().err
+
 def test_gallery_without_data_root_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("FACEVAL_DATA_ROOT", raising=False)
     run_file, root = helen_run_file()
