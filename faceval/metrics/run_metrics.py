@@ -73,6 +73,11 @@ def _metric(metric: str | Metric) -> Metric:
     return _parsed(metric) if isinstance(metric, str) else metric
 
 
+def uses_pose(metrics: Sequence[str | Metric]) -> bool:
+    """True when one of ``metrics`` is a pose metric (then the runs' pose labels determine it)."""
+    return any(_metric(m).needs_pose for m in metrics)
+
+
 def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None:
     """A metric of one split, from the per-image arrays (None: no such split, no pose for a pose
     metric, or an empty split)."""

@@ -103,7 +103,10 @@ def render_report(
 
         filled = fill_model_costs(runs)
         runs, cost_warnings = filled.runs, filled.warnings
-    warnings = tables.protocol_warnings(runs) + cost_warnings
+    from faceval.metrics.run_metrics import default_metrics, uses_pose
+
+    shown = list(metrics) if metrics else default_metrics(runs)
+    warnings = tables.protocol_warnings(runs, pose_labels=uses_pose(shown)) + cost_warnings
     if fmt == "json":
         return formats.render_json(runs, metrics=metrics, splits=splits, ci=ci, model_columns=model_columns,
                                    names=names), warnings

@@ -42,7 +42,6 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
-import numpy as np
 
 from faceval.errors import InputError
 from faceval.metrics.registry import metric_name, parse_metric
@@ -179,10 +178,11 @@ def describe_difference(diff: ProtocolDifference) -> str:
     return diff.describe("run", "baseline")
 
 
-def protocol_differences(run: RunData, baseline: RunData) -> list[ProtocolDifference]:
+def protocol_differences(run: RunData, baseline: RunData, *, pose_labels: bool = True) -> list[ProtocolDifference]:
     """The protocol keys whose values differ between two runs (``this`` = run, ``other`` = baseline),
-    then ``pose labels`` when both runs score pose against labels that differ on a common sample."""
-    return run_differences(run, baseline)
+    then, with ``pose_labels``, ``pose labels`` when both runs score pose against labels that
+    differ on a common sample."""
+    return run_differences(run, baseline, pose_labels=pose_labels)
 
 
 def check_complete(run: RunData, baseline: RunData) -> None:
@@ -271,15 +271,17 @@ class GateResult:
         }
 
 
-def check_comparable(run: RunData, baseline: RunData, *, allow_protocol_change: bool = False) -> list[ProtocolDifference]:
-    """Raise InputError when runs may not be compared; return tolerated protocol differences."""
+def check_comparable(run: RunData, baseline: RunData, *, allow_protocol_change: bool = False,
+                     pose_labels: bool = True) -> list[ProtocolDifference]:
+    """Raise InputError when runs may not be compared; return tolerated protocol differences.
+    ``pose_labels``: the comparison involves pose metrics, so the pose labels must agree too."""
     if run.dataset != baseline.dataset:
         raise InputError(
             f"run '{run.label}' is on dataset '{run.dataset}' but baseline '{baseline.label}' is on "
             f"'{baseline.dataset}': runs of different datasets are not compared"
         )
     check_complete(run, baseline)
-    diffs = protocol_differences(run, baseline)
+    diffs = protocol_differences(run, baseline, pose_labels=pose_labels)
     if diffs and not allow_protocol_change:
         detail = "; ".join(describe_difference(d) for d in diffs)
         raise InputError(
@@ -320,8 +322,9 @@ def evaluate_gate(
             a rule's split absent from either run, no common split, or a bad significance level.
     """
     check_significance(significance)
-    diffs = check_comparable(run, baseline, allow_protocol_change=allow_protocol_change)
     rules = list(rules) if rules else default_rules(baseline)
+    with_pose = any(parse_metric(rule.metric).needs_pose for rule in rules)  # pose labels matter only then
+    diffs = check_comparable(run, baseline, allow_protocol_change=allow_protocol_change, pose_labels=with_pose)
     common = [s for s in baseline.splits if s in run.splits]
     if not common:
         raise InputError(

@@ -38,6 +38,7 @@ from faceval.metrics.run_metrics import (
     metric_ci,
     metric_value,
     parse_metric_list,
+    uses_pose,
 )
 from faceval.report.layout import Column, paper_columns, paper_splits
 from faceval.report.model_columns import MODEL_COLUMNS, ModelColumn, model_info_value, parse_model_columns
@@ -280,7 +281,7 @@ def protocol_text(run: RunData, runs: Sequence[RunData]) -> str:
     return text
 
 
-def protocol_warnings(runs: Sequence[RunData]) -> list[str]:
+def protocol_warnings(runs: Sequence[RunData], *, pose_labels: bool = True) -> list[str]:
     """Messages naming protocol differences between runs of one table (empty when they agree)."""
     out: list[str] = []
     by_dataset: dict[str, list[RunData]] = {}
@@ -292,7 +293,7 @@ def protocol_warnings(runs: Sequence[RunData]) -> list[str]:
     for dataset, group in by_dataset.items():
         ref = group[0]
         for other in group[1:]:
-            diffs = [d.key for d in run_differences(ref, other)]
+            diffs = [d.key for d in run_differences(ref, other, pose_labels=pose_labels)]
             if diffs:
                 out.append(
                     f"{dataset}: '{other.label}' and '{ref.label}' differ in " + ", ".join(diffs)
@@ -341,7 +342,7 @@ def build_table(
     names = names or Names()
     unique = unique_labels(runs)
     names.check(runs, unique.labels)
-    warnings = protocol_warnings(runs) + unique.warnings
+    warnings = protocol_warnings(runs, pose_labels=uses_pose(metric_names)) + unique.warnings
 
     rows: list[Row] = []
     by_label: dict[str, Row] = {}

@@ -252,9 +252,10 @@ def pose_label_difference(run: "RunData", baseline: "RunData") -> ProtocolDiffer
                               baseline.protocol.pose_source or "unnamed")
 
 
-def run_differences(run: "RunData", other: "RunData") -> list[ProtocolDifference]:
+def run_differences(run: "RunData", other: "RunData", *, pose_labels: bool = True) -> list[ProtocolDifference]:
     """:meth:`Protocol.differences` of two runs (``this`` = run), then :func:`pose_label_difference`:
-    the one comparison of gate and report."""
+    the one comparison of gate and report. ``pose_labels``: compare the pose labels too (they
+    determine the pose metrics only: a comparison of landmark metrics leaves them unread)."""
     diffs = run.protocol.differences(other.protocol)
-    labels = pose_label_difference(run, other)
+    labels = pose_label_difference(run, other) if pose_labels else None
     return diffs + ([labels] if labels is not None else [])
