@@ -163,6 +163,21 @@ def test_plot_ced_flags_and_labels_read_back(tmp_path, capsys):
     assert "| SPIGA\\#2 |" in capsys.readouterr().out  # Markdown escapes the #
 
 
+def test_csv_and_json_tell_apart_two_runs_of_one_label(tmp_path, capsys):
+    """Two runs labelled SPIGA on one dataset: Markdown shows SPIGA#2; the long CSV and JSON did not."""
+    import csv as csv_module
+
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    write_run(a, three_splits_run("SPIGA", 1.0, 0))
+    write_run(b, three_splits_run("SPIGA", 1.2, 1))
+    capsys.readouterr()
+    assert main(["report", str(a), str(b), "--format", "csv", "--metrics", "nme"]) == 0
+    rows = list(csv_module.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert list(dict.fromkeys(r["run"] for r in rows)) == ["SPIGA", "SPIGA#2"]
+    assert main(["report", str(a), str(b), "--format", "json", "--metrics", "nme"]) == 0
+    assert [entry["label"] for entry in json.loads(capsys.readouterr().out)] == ["SPIGA", "SPIGA#2"]
+
+
 def test_long_csv_rows_carry_the_point_subset_fr_cut_and_preset(tmp_path, capsys):
     """SPIGA's 300W predictions scored on all 68 points, on menpofit's 49 and with PIPNet's preset:
     the long CSV's rows must tell them apart (they once had identical protocol columns, 2.99 vs 2.19 %)."""
