@@ -73,9 +73,9 @@ def _metric(metric: str | Metric) -> Metric:
     return _parsed(metric) if isinstance(metric, str) else metric
 
 
-def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None:
+def metric_value(run: RunData, split: str, metric: str | Metric) -> int | float | None:
     """A metric of one split, from the per-image arrays (None: no such split, no pose for a pose
-    metric, or an empty split)."""
+    metric, or an empty split); a count (``n``, ``n_pose``, ...) is an ``int``."""
     m = _metric(metric)
     if split not in run.splits:
         return None
@@ -85,7 +85,7 @@ def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None
         return None
     if view.n == 0 and not m.is_count:
         return None
-    return float(m.value(view))
+    return int(m.value(view)) if m.is_count else float(m.value(view))
 
 
 def _check_bins(run: RunData, metric: Metric) -> None:
