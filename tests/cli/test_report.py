@@ -143,6 +143,21 @@ def test_report_caption_label_rename_and_ci_style_flags(run_files, tmp_path, cap
     assert re.search(r"MobileNetV2 & \d\.\d\d\\,\{\\scriptsize \[\d\.\d\d, \d\.\d\d\]\}", tex)
 
 
+@pytest.mark.parametrize("split", ["empty", None])
+def test_plot_ced_of_an_empty_split_is_one_line_exit_2(tmp_path, capsys, split):
+    """An empty split drew a blank plot with exit 0."""
+    path = tmp_path / "r.h5"
+    write_run(path, make_run("A", [0.03, 0.04, 0.05], {"empty": [], "full": [0, 1, 2]}))
+    png = tmp_path / "ced.png"
+    args = ["plot", "ced", str(path), "--out", str(png)] + (["--split", split] if split else [])
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(path) in err and "'empty'" in err
+    assert not png.exists()
+    assert main(["plot", "ced", str(path), "--out", str(png), "--split", "full"]) == 0
+
+
 def test_plot_ced_flags_and_labels_read_back(tmp_path, capsys):
     from PIL import Image
 
