@@ -14,7 +14,8 @@ from faceval_cli.common import info
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Output file; the format follows the suffix: .csv, .json or .parquet (needs pyarrow).")
 @click.option("--per-landmark", is_flag=True,
-              help="Add one column per point: e_k = ||p_k - g_k|| / d (normalised point error).")
+              help="Add one column per scored point: e_k = ||p_k - g_k|| / d (normalised point error; "
+                   "under --points inner51/inner49 only those points).")
 def command(run_path: Path, out: Path, per_landmark: bool) -> None:
     """Per-sample table: sample id, splits, NME, normaliser, failure reason, pose errors, face box."""
     from faceval.runs.runfile import read_run

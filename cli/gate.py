@@ -100,6 +100,8 @@ def _print_human(result: "GateResult") -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from faceval.report.ci_outputs import checks_text
+
     def num(v: float | None) -> str:
         return "–" if v is None else f"{v:.6g}"
 
@@ -127,8 +129,8 @@ def _print_human(result: "GateResult") -> None:
         note = ""
         if not_significant:
             note = f"; {not_significant} exceeded the bound but not significantly (p >= {result.significance:g})"
-        console.print(f"gate: PASS ({len(result.checks)} checks{note})", markup=False)
+        console.print(f"gate: PASS ({checks_text(len(result.checks))}{note})", markup=False)
     else:
-        console.print(f"gate: FAIL: {len(result.failures)} of {len(result.checks)} checks regressed", markup=False)
+        console.print(f"gate: FAIL: {len(result.failures)} of {checks_text(len(result.checks))} regressed", markup=False)
         for c in result.failures:
             console.print(f"  {c.message}", markup=False, soft_wrap=True)

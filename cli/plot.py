@@ -42,13 +42,15 @@ def ced(runs: tuple[Path, ...], out: Path, split: str | None, threshold: float |
     Files are reproducible: the same runs give byte-identical PDF, PNG and SVG
     (SVG text stays text).
     """
-    from faceval.report.ced import format_for, parse_size, render_ced
+    from faceval.report.ced import ced_split, format_for, parse_size, render_ced
     from faceval_cli.report import read_runs, refuse_pose_only_ced, write_output
 
     fmt = format_for(out)
     figsize = parse_size(size) if size is not None else None
     run_data = read_runs(runs)
     refuse_pose_only_ced(runs, run_data)
+    for path, run in zip(runs, run_data):
+        ced_split(run, split, path=path)  # a missing or empty split: one line naming the run file
     from faceval.report.tables import protocol_warnings
 
     for warning in protocol_warnings(run_data):  # curves of other protocols share the axes: say so, as report does

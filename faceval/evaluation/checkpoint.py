@@ -112,7 +112,8 @@ class Checkpoint:
             if differ:
                 words = ", ".join(_FIELD_WORDS.get(name, name) for name in differ)
                 raise InputError(
-                    f"partial progress belongs to a different run ({words} differ); delete it or run without --resume",
+                    f"partial progress belongs to a different run ({words} {'differs' if len(differ) == 1 else 'differ'}); "
+                    "delete it or run without --resume",
                     path=path,
                 )
             cp = cls(path, identity, n, k)

@@ -313,12 +313,13 @@ def _evaluate(
         "data_identity": identities.digest,
         "data_warnings": list(ann.warnings),
         "crop_cache": str(cache.path) if cache is not None else None,
-        "box_source": boxes.provenance if boxes is not None else None,
         "batch_size": int(result.timings["batch_size"]),
         "workers": request.workers,
         "timings": result.timings,
         "started": started,
     })
+    if boxes is not None:  # where file / detector boxes came from (landmark boxes: the protocol says all)
+        provenance["box_source"] = boxes.provenance
     # Never counted here (that imports onnx, ~1 s): recorded when cached, else a report that asks counts it.
     cost = cached_model_cost(model_sha, request.cache_dir)
     model_info: dict[str, Any] = cost.to_dict() if cost is not None else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mmap
 import re
 from pathlib import Path
 from typing import Sequence
@@ -69,19 +68,3 @@ def parse_floats(tokens: Sequence[str], line_numbers: Sequence[int], per_line: i
 
 def _short(token: str, width: int = 30) -> str:
     return token if len(token) <= width else token[: width - 3] + "..."
-
-
-
-def holds_boolean_token(buffer: "bytes | mmap.mmap", pattern: "re.Pattern[bytes]", chunk: int = 1 << 24) -> bool:
-    """True when ``pattern`` (a boolean-token regex) matches ``buffer``; a quick substring scan first.
-
-    pandas' C parser reads ``true``/``false`` as 1.0/0.0, so the vectorised readers send such files
-    to their strict checkers. The (slow) regex runs only when ``true`` or ``false`` occurs at all in
-    any letter case, found by ``bytes.find`` over lower-cased 16 MiB chunks.
-    """
-    size = len(buffer)
-    for start in range(0, size, chunk):
-        piece = buffer[max(0, start - 4): start + chunk].lower()
-        if piece.find(b"true") >= 0 or piece.find(b"false") >= 0:
-            return pattern.search(buffer) is not None  # type: ignore[arg-type]
-    return False

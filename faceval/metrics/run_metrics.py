@@ -78,9 +78,9 @@ def uses_pose(metrics: Sequence[str | Metric]) -> bool:
     return any(_metric(m).needs_pose for m in metrics)
 
 
-def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None:
+def metric_value(run: RunData, split: str, metric: str | Metric) -> int | float | None:
     """A metric of one split, from the per-image arrays (None: no such split, no pose for a pose
-    metric, or an empty split)."""
+    metric, or an empty split); a count (``n``, ``n_pose``, ...) is an ``int``."""
     m = _metric(metric)
     if split not in run.splits:
         return None
@@ -90,7 +90,7 @@ def metric_value(run: RunData, split: str, metric: str | Metric) -> float | None
         return None
     if view.n == 0 and not m.is_count:
         return None
-    return float(m.value(view))
+    return int(m.value(view)) if m.is_count else float(m.value(view))
 
 
 def _check_bins(run: RunData, metric: Metric) -> None:

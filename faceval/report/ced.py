@@ -183,18 +183,7 @@ def ced_figure(
     if xmax is not None and not (math.isfinite(xmax) and xmax > 0):
         raise InputError(f"--xmax must be a positive number, got {xmax}")
     x_end = float(xmax) / factor if xmax is not None else t
-    chosen: list[tuple[RunData, str]] = []
-    for run in runs:
-        s = split if split is not None else next(iter(run.splits), None)
-        if s is None:
-            raise InputError(f"run '{run.label}' has no splits to plot")
-        if s not in run.splits:
-            from faceval.errors import closest
-
-            have = ", ".join(run.splits)
-            raise InputError(f"run '{run.label}' has no split '{s}'{closest(s, list(run.splits))}; "
-                             f"its splits: {have}")
-        chosen.append((run, s))
+    chosen = [(run, ced_split(run, split)) for run in runs]
     datasets = list(dict.fromkeys(r.dataset for r, _ in chosen))
     splits_used = list(dict.fromkeys(s for _, s in chosen))
     show_dataset = len(datasets) > 1 or len(splits_used) > 1
@@ -233,6 +222,27 @@ def _rc(salt: str = "faceval"):  # type: ignore[no-untyped-def]
     import matplotlib
 
     return matplotlib.rc_context({**_RC, "svg.hashsalt": salt})
+
+
+def ced_split(run: RunData, split: str | None = None, *, path: object | None = None) -> str:
+    """The split of ``run`` a CED plot draws: ``split``, or the run's first split.
+
+    Raises:
+        InputError: the run has no splits, no such split, or the split holds no image (a blank
+            curve is not a result); ``path`` (the run file) starts the message when given.
+    """
+    s = split if split is not None else next(iter(run.splits), None)
+    if s is None:
+        raise InputError(f"run '{run.label}' has no splits to plot", path=path)
+    if s not in run.splits:
+        from faceval.errors import closest
+
+        have = ", ".join(run.splits)
+        raise InputError(f"run '{run.label}' has no split '{s}'{closest(s, list(run.splits))}; "
+                         f"its splits: {have}", path=path)
+    if len(run.splits[s]) == 0:
+        raise InputError(f"split '{s}' of run '{run.label}' holds no image: no CED curve to draw", path=path)
+    return s
 
 
 def render_ced(

@@ -100,13 +100,18 @@ def github_annotations(result: GateResult, *, title: str = "faceval gate") -> li
     return [f"::error title={_escape_property(title)}::{_escape_data(c.message)}" for c in result.failures]
 
 
+def checks_text(n: int) -> str:
+    """``1 check``, ``2 checks``: the count of gate checks in a sentence."""
+    return f"{n} check" if n == 1 else f"{n} checks"
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
 def step_summary_markdown(result: GateResult) -> str:
     """A Markdown section for ``$GITHUB_STEP_SUMMARY``: verdict line and one table row per check."""
-    verdict = "✅ passed" if result.passed else f"❌ {len(result.failures)} of {len(result.checks)} checks regressed"
+    verdict = "✅ passed" if result.passed else f"❌ {len(result.failures)} of {checks_text(len(result.checks))} regressed"
     lines = [
         f"### faceval gate: {_md(result.run_label)} vs {_md(result.baseline_label)} ({_md(result.dataset)})",
         "",

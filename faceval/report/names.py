@@ -70,6 +70,28 @@ def parse_renames(items: Iterable[str] | None) -> dict[str, str]:
     return out
 
 
+def annotation_file_name(run: RunData) -> str:
+    """The annotation file a ``json:PATH[:SPLIT]`` run was scored on, by name (``test.json``), from
+    the ``dataset_spec`` of its provenance; ``unknown file`` when the run does not say."""
+    spec = str(run.provenance.get("dataset_spec") or "")
+    name = spec.split(":", 1)[1].rsplit(":", 1)[0] if spec.count(":") else spec
+    return name.replace("\\", "/").rsplit("/", 1)[-1] or "unknown file"
+
+
+def caption_datasets(datasets: Sequence[str], runs: Sequence[RunData], names: "Names") -> list[str]:
+    """The names a caption gives ``datasets`` (ids, in order): display names, and for ``json`` (every
+    ``json:PATH`` run is dataset "json") the stem of each annotation file of ``runs`` (``test``)."""
+    out: list[str] = []
+    for dataset in datasets:
+        if dataset != "json":
+            texts = [names.dataset(dataset)]
+        else:
+            files = [annotation_file_name(r) for r in runs if r.dataset == "json"]
+            texts = [names.dataset(f[:-5] if f.lower().endswith(".json") else f) for f in files]
+        out += [t for t in texts if t not in out]
+    return out
+
+
 @dataclass(frozen=True)
 class Names:
     """Display names of one report: the defaults plus the user's ``--rename`` map."""

@@ -22,7 +22,7 @@ from faceval.metrics.run_metrics import (
     split_json,
 )
 from faceval.report.model_columns import MODEL_COLUMNS, model_info_value, parse_model_columns
-from faceval.report.names import Names
+from faceval.report.names import Names, unique_labels
 from faceval.runs.data import RunData
 from faceval.runs.protocol import COLUMN_KEYS
 
@@ -63,7 +63,8 @@ def long_records(
 ) -> list[dict[str, Any]]:
     """One record per (run, split, metric): the tidy form for pandas.
 
-    Keys: ``run, dataset, split, metric, value`` (stored units: fractions or degrees),
+    Keys: ``run`` (the run's label, made unique by :func:`unique_labels`: a repeat is ``LABEL#2``,
+    as in the paper formats), ``dataset, split, metric, value`` (stored units: fractions or degrees),
     ``ci_low, ci_high`` with ``ci``, ``unit`` (fraction, degrees, count), ``n`` (images in the
     split), ``dataset_name`` and ``split_name`` (the display names of the paper formats, after
     ``names``' renames: ``300W``, ``Full``) and one key per protocol key.
@@ -80,7 +81,7 @@ def long_records(
     names = names or Names()
     order = split_order(runs, splits)
     out: list[dict[str, Any]] = []
-    for run in runs:
+    for run, label in zip(runs, unique_labels(runs).labels):
         proto = run.protocol.columns()
         display = {"dataset_name": names.dataset(run.dataset)}
         for split in order.get(run.dataset, []):
@@ -89,7 +90,7 @@ def long_records(
             for metric in metric_names:
                 value = metric_value(run, split, metric)
                 record: dict[str, Any] = {
-                    "run": run.label,
+                    "run": label,
                     "dataset": run.dataset,
                     "split": split,
                     "metric": metric,
@@ -106,7 +107,7 @@ def long_records(
                 out.append(record)
         for name in model_names:
             column = MODEL_COLUMNS[name]
-            record = {"run": run.label, "dataset": run.dataset, "split": "", "metric": column.key,
+            record = {"run": label, "dataset": run.dataset, "split": "", "metric": column.key,
                       "value": model_info_value([run], column.key)}
             if ci:
                 record["ci_low"] = None
@@ -138,6 +139,7 @@ def runs_json(
     """One ``faceval score --format json``-like object per run.
 
     ``{"schema_version", "label", "dataset", "protocol", "splits": {split: {metric: value}}}``
+    (``label`` made unique by :func:`unique_labels`: a repeat on one dataset is ``LABEL#2``)
     (values stored fractions/degrees, computed from the per-image arrays; non-finite values
     become null; each split also has ``n_expected`` and ``complete``).  Without ``metrics`` the
     whole summary is given; with ``ci`` a ``"ci"`` object ``{split: {metric:
@@ -152,7 +154,7 @@ def runs_json(
     names = names or Names()
     order = split_order(runs, splits)
     out: list[dict[str, Any]] = []
-    for run in runs:
+    for run, label in zip(runs, unique_labels(runs).labels):
         split_values: dict[str, dict[str, Any]] = {}
         intervals: dict[str, dict[str, Any]] = {}
         for split in order.get(run.dataset, []):
@@ -171,7 +173,7 @@ def runs_json(
                         intervals[split][m] = [interval.low, interval.high]
         entry: dict[str, Any] = {
             "schema_version": int(run.schema_version),
-            "label": run.label,
+            "label": label,
             "dataset": run.dataset,
             "protocol": run.protocol,
             "splits": split_values,

@@ -42,7 +42,7 @@ from faceval.metrics.run_metrics import (
 )
 from faceval.report.layout import Column, paper_columns, paper_splits
 from faceval.report.model_columns import MODEL_COLUMNS, ModelColumn, model_info_value, parse_model_columns
-from faceval.report.names import Names, unique_labels
+from faceval.report.names import Names, annotation_file_name, caption_datasets, unique_labels
 from faceval.report.records import LONG_COLUMNS, long_records, runs_json, split_order
 from faceval.report.units import Units, header_label
 from faceval.runs.data import RunData, SplitCount, run_differences
@@ -238,7 +238,7 @@ class ReportTable:
         if fraction:
             unit_bits.append(", ".join(header_label(m, self.units, with_unit=False) for m in fraction) + " as fractions")
         text = self.title.strip() if self.title is not None else (
-            "Results on " + ", ".join(self.names.dataset(d) for d in self.datasets) + ".")
+            "Results on " + ", ".join(caption_datasets(self.datasets, [r for row in self.rows for r in row.runs], self.names)) + ".")
         if text and text[-1] not in ".!?:;":
             text += "."
         if unit_bits:
@@ -274,10 +274,7 @@ def protocol_text(run: RunData, runs: Sequence[RunData]) -> str:
     rivals (``, annotations test.json (sha256 87325157)``)."""
     text = run.protocol.describe()
     if run.dataset == "json" and len({r.protocol.manifest_sha256 for r in runs if r.dataset == "json"}) > 1:
-        spec = str(run.provenance.get("dataset_spec") or "")
-        name = spec.split(":", 1)[1].rsplit(":", 1)[0] if spec.count(":") else spec
-        name = name.replace("\\", "/").rsplit("/", 1)[-1] or "unknown file"
-        text += f", annotations {name} (sha256 {str(run.protocol.manifest_sha256)[:8]})"
+        text += f", annotations {annotation_file_name(run)} (sha256 {str(run.protocol.manifest_sha256)[:8]})"
     return text
 
 

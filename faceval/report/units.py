@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass
 
 from faceval.errors import InputError
@@ -89,9 +90,12 @@ def header_label(metric: str, units: Units, *, with_unit: bool = True) -> str:
 
 
 def csv_number(value: float | None, precision: int | None = None, factor: float = 1.0) -> str:
-    """Fixed formatting for machine-readable output: repr round trip, or fixed digits."""
+    """Fixed formatting for machine-readable output: repr round trip, or fixed digits; an integer
+    (a count) unscaled stays an integer (``330``, never ``330.0``)."""
     if value is None:
         return ""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and factor == 1.0:
+        return str(int(value))
     value = float(value) * factor
     if not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")

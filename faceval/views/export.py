@@ -11,8 +11,10 @@ Columns, in order:
 * ``pose_err_yaw``, ``pose_err_pitch``, ``pose_err_roll`` (absolute degrees, wrapped under ``pose_wrap``;
   empty where the MAE leaves the angle out: a non-finite prediction or label) when the run has pose;
 * ``box_x0, box_y0, box_x1, box_y1``: the face crop the model saw (empty where unknown);
-* with ``per_landmark``: ``e_0 … e_{K-1}``, the normalised point errors
-  ``e_ik = ||p_ik - g_ik|| / d_i``.
+* with ``per_landmark``: ``e_k`` for each point ``k`` the protocol scores, the normalised point
+  errors ``e_ik = ||p_ik - g_ik|| / d_i`` (``e_0 … e_{K-1}`` under ``points: all``; under ``inner51`` /
+  ``inner49`` only those points, named by their index in the scheme: the unscored jaw and mouth corners
+  get no column, as ``faceval show`` leaves their groups out).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def sample_table(run, per_landmark: bool = False):  # type: ignore[no-untyped-de
     import pandas as pd
 
     from faceval.metrics.landmarks import point_errors
+    from faceval.schemes import point_subset
 
     n = len(run.sample_ids)
     columns: dict[str, Any] = {
@@ -69,7 +72,8 @@ def sample_table(run, per_landmark: bool = False):  # type: ignore[no-untyped-de
         if run.pose_only:
             raise InputError(f"run '{run.label}' is pose-only: it has no per-landmark errors (--per-landmark)")
         errors = point_errors(run.predictions, run.ground_truth, run.normalizers)
-        for k in range(errors.shape[1]):
+        scored = point_subset(run.scheme, run.protocol.points)  # None: every point
+        for k in range(errors.shape[1]) if scored is None else scored:
             columns[f"e_{k}"] = errors[:, k]
     return pd.DataFrame(columns)
 

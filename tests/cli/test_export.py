@@ -71,6 +71,24 @@ def test_per_landmark_columns_are_normalised_point_errors(tmp_path):
     assert np.mean([float(rows[i][f"e_{k}"]) for k in range(68)]) == pytest.approx(run.nme[i], rel=1e-12)
 
 
+@pytest.mark.parametrize("points", ["inner51", "inner49"])
+def test_per_landmark_columns_are_only_the_scored_points(tmp_path, points):
+    from faceval.runs.runfile import write_run
+
+    run = write_failures_run(tmp_path / "r.h5")
+    run.protocol = replace(run.protocol, points=points)
+    write_run(tmp_path / "r.h5", run)
+    out = tmp_path / "p.csv"
+    assert main(["export", str(tmp_path / "r.h5"), "--out", str(out), "--per-landmark"]) == 0
+    rows = _rows(out)
+    # 300-W: inner51 = 68 minus the jaw 0-16; inner49 = that minus the inner mouth corners 60 and 64
+    scored = [k for k in range(17, 68) if points == "inner51" or k not in (60, 64)]
+    assert [c for c in rows[0] if c.startswith("e_")] == [f"e_{k}" for k in scored]
+    i = 4
+    expected = [math.hypot(*(run.predictions[i, k] - run.ground_truth[i, k])) / run.normalizers[i] for k in scored]
+    assert [float(rows[i][f"e_{k}"]) for k in scored] == pytest.approx(expected, rel=1e-12)
+
+
 def test_json_export_uses_null_for_failures(tmp_path):
     run = write_failures_run(tmp_path / "r.h5")
     out = tmp_path / "p.json"

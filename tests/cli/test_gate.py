@@ -46,6 +46,17 @@ def test_run_vs_itself_exit_0(files, capsys):
     assert "gate: PASS" in err and "nme" in err
 
 
+def test_one_check_is_one_check_not_1_checks(files, tmp_path, capsys, monkeypatch):
+    assert main(["gate", str(files["base"]), "--baseline", str(files["base"]), "--rule", "nme@full:+1%"]) == 0
+    assert "gate: PASS (1 check)" in capsys.readouterr().err
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert main(["gate", str(files["bad"]), "--baseline", str(files["base"]), "--rule", "nme@challenging:+1%"]) == 1
+    assert "gate: FAIL: 1 of 1 check regressed" in capsys.readouterr().err
+    assert "1 of 1 check regressed" in summary.read_text()
+
+
 def test_regression_exit_1_and_junit_names_rule(files, tmp_path, capsys):
     junit = tmp_path / "gate.xml"
     code = main(["gate", str(files["bad"]), "--baseline", str(files["base"]), "--rule", "nme@challenging:+1%",

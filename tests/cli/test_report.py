@@ -143,6 +143,21 @@ def test_report_caption_label_rename_and_ci_style_flags(run_files, tmp_path, cap
     assert re.search(r"MobileNetV2 & \d\.\d\d\\,\{\\scriptsize \[\d\.\d\d, \d\.\d\d\]\}", tex)
 
 
+@pytest.mark.parametrize("split", ["empty", None])
+def test_plot_ced_of_an_empty_split_is_one_line_exit_2(tmp_path, capsys, split):
+    """An empty split drew a blank plot with exit 0."""
+    path = tmp_path / "r.h5"
+    write_run(path, make_run("A", [0.03, 0.04, 0.05], {"empty": [], "full": [0, 1, 2]}))
+    png = tmp_path / "ced.png"
+    args = ["plot", "ced", str(path), "--out", str(png)] + (["--split", split] if split else [])
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(path) in err and "'empty'" in err
+    assert not png.exists()
+    assert main(["plot", "ced", str(path), "--out", str(png), "--split", "full"]) == 0
+
+
 def test_plot_ced_flags_and_labels_read_back(tmp_path, capsys):
     from PIL import Image
 
@@ -161,6 +176,21 @@ def test_plot_ced_flags_and_labels_read_back(tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", str(a), str(b), "--metrics", "nme"]) == 0
     assert "| SPIGA\\#2 |" in capsys.readouterr().out  # Markdown escapes the #
+
+
+def test_csv_and_json_tell_apart_two_runs_of_one_label(tmp_path, capsys):
+    """Two runs labelled SPIGA on one dataset: Markdown shows SPIGA#2; the long CSV and JSON did not."""
+    import csv as csv_module
+
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    write_run(a, three_splits_run("SPIGA", 1.0, 0))
+    write_run(b, three_splits_run("SPIGA", 1.2, 1))
+    capsys.readouterr()
+    assert main(["report", str(a), str(b), "--format", "csv", "--metrics", "nme"]) == 0
+    rows = list(csv_module.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert list(dict.fromkeys(r["run"] for r in rows)) == ["SPIGA", "SPIGA#2"]
+    assert main(["report", str(a), str(b), "--format", "json", "--metrics", "nme"]) == 0
+    assert [entry["label"] for entry in json.loads(capsys.readouterr().out)] == ["SPIGA", "SPIGA#2"]
 
 
 def test_long_csv_rows_carry_the_point_subset_fr_cut_and_preset(tmp_path, capsys):

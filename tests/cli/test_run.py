@@ -50,6 +50,8 @@ def test_default_run_on_the_bundled_sample(tmp_path, capsys):
     assert run.provenance["providers_used"] == ["CPUExecutionProvider"]
     assert run.provenance["model_sha256"] and run.provenance["spec_source"] == "ONNX metadata"
     assert run.model_info.get("params", 0) > 0 or "params" not in run.model_info
+    # landmark boxes: the protocol says so; the provenance once added a contradicting box_source None
+    assert run.protocol.box_source == "landmarks" and "box_source" not in run.provenance
 
 
 def _independent_helen_nme(root: Path) -> float:

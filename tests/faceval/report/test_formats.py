@@ -106,3 +106,26 @@ def test_auc_is_a_fraction_in_every_format_by_default(runs):
     assert data[0]["splits"]["full"]["auc@0.08"] == pytest.approx(auc)
     pct = render_report(runs, "markdown", units_mode="percent")[0]
     assert f"{100 * auc:.2f}" in pct
+
+
+@pytest.mark.parametrize("layout", ["long", "paper"])
+@pytest.mark.parametrize("units_mode", [None, "percent"])
+def test_counts_are_integers_in_csv_and_json(layout, units_mode):
+    """Counts (n, n_nonfinite) were written as floats ('330.0') in the report CSV and JSON."""
+    from tests.faceval.report.helpers import three_splits_run
+
+    run = three_splits_run("A")
+    expected = {s: len(list(idx)) for s, idx in run.splits.items()}
+    text = render_report([run], "csv", layout=layout, metrics=["n", "n_nonfinite"], units_mode=units_mode)[0]
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if layout == "long":
+        got = {r["split"]: r["value"] for r in rows if r["metric"] == "n"}
+        assert {r["value"] for r in rows if r["metric"] == "n_nonfinite"} == {"0"}
+    else:
+        got = {s: rows[0][f"{s}/n"] for s in expected}
+    assert got == {s: str(n) for s, n in expected.items()}
+    doc = json.loads(render_report([run], "json", metrics=["n", "n_nonfinite"], units_mode=units_mode)[0])
+    for split, n in expected.items():
+        values = doc[0]["splits"][split]
+        assert type(values["n"]) is int and values["n"] == n
+        assert type(values["n_nonfinite"]) is int and values["n_nonfinite"] == 0

@@ -290,3 +290,15 @@ def test_real_spiga_300w_table_shows_full_nme_2_99():
     run.summary = recompute_summary(run)
     md, _ = render_report([run], "markdown", metrics=["auc@0.08"], splits=["full"])
     assert "| SPIGA | 0.6273 |" in md and "AUC spiga-hist" in md
+
+
+def test_caption_names_the_annotation_file_of_json_runs():
+    """``json:`` runs were captioned "Results on json."; the caption names each file's stem."""
+    runs = []
+    for label, spec in (("A", "json:/data/spiga/300wpublic/test.json"), ("B", "json:/data/other/wflw_test.json:all")):
+        run = make_run(label, [0.03, 0.04, 0.05], dataset="json")
+        run.provenance = dict(run.provenance, dataset_spec=spec)
+        runs.append(run)
+    assert build_table(runs[:1], metrics=["nme"]).caption().startswith("Results on test. ")
+    assert build_table(runs, metrics=["nme"]).caption().startswith("Results on test, wflw_test. ")
+    assert "Results on 300W. " in build_table([make_run("C", [0.03])], metrics=["nme"]).caption()
