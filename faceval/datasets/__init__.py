@@ -118,11 +118,11 @@ def apply_pose_labels(ann: Annotations, path: Path) -> None:
     position = {sid: i for i, sid in enumerate(ann.sample_ids)}
     unknown = [sid for sid in ids if sid not in position]
     if unknown:
-        from faceval.errors import closest
+        from faceval.errors import ID_CUTOFF, closest
 
         shown = ", ".join(f"'{s}'" for s in unknown[:3]) + (", ..." if len(unknown) > 3 else "")
         raise InputError(f"{len(unknown)} sample id(s) not in {ann.dataset}: {shown}"
-                         f"{closest(unknown[0], ann.sample_ids)}", path=path)
+                         f"{closest(unknown[0], ann.sample_ids, ID_CUTOFF)}", path=path)
     rows = np.array([position[sid] for sid in ids], dtype=np.int64)
     new = np.full((len(ann), 3), np.nan)
     new[rows] = poses
