@@ -117,6 +117,9 @@ def apply_pose_labels(ann: Annotations, path: Path) -> None:
     ids, poses = read_pose_csv(path)
     position = {sid: i for i, sid in enumerate(ann.sample_ids)}
     unknown = [sid for sid in ids if sid not in position]
+    if ids and len(unknown) == len(ids) and ann.sample_ids:
+        raise InputError(f"none of the sample ids in this pose CSV ({len(ids)} row{'s' if len(ids) != 1 else ''}) is a sample id of {ann.dataset} "
+                         f"(e.g. file '{ids[0]}', dataset '{ann.sample_ids[0]}')", path=path)
     if unknown:
         from faceval.errors import ID_CUTOFF, closest
 
