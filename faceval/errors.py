@@ -36,11 +36,17 @@ class RuntimeFailure(FacevalError):
     exit_code = 3
 
 
-def closest(name: str, choices: "list[str] | tuple[str, ...]") -> str:
-    """Return ' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
+# Sample ids are paths: any two share '/', 'test', '.jpg' and digits, which alone give a
+# difflib ratio near 0.5 ('images/test/image_0238.png' vs 'helen/testset/3051542838_1.jpg' is 0.5).
+# A suggestion for an id is made only when the ids are really alike (a typo, a renamed folder).
+ID_CUTOFF = 0.8
+
+
+def closest(name: str, choices: "list[str] | tuple[str, ...]", cutoff: float = 0.5) -> str:
+    """Return ' (did you mean 'x'?)' for the closest choice, or '' when none is close (ratio < ``cutoff``)."""
     import difflib
 
-    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=cutoff)
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 

@@ -117,12 +117,15 @@ def apply_pose_labels(ann: Annotations, path: Path) -> None:
     ids, poses = read_pose_csv(path)
     position = {sid: i for i, sid in enumerate(ann.sample_ids)}
     unknown = [sid for sid in ids if sid not in position]
+    if ids and len(unknown) == len(ids) and ann.sample_ids:
+        raise InputError(f"none of the sample ids in this pose CSV ({len(ids)} row{'s' if len(ids) != 1 else ''}) is a sample id of {ann.dataset} "
+                         f"(e.g. file '{ids[0]}', dataset '{ann.sample_ids[0]}')", path=path)
     if unknown:
-        from faceval.errors import closest
+        from faceval.errors import ID_CUTOFF, closest
 
         shown = ", ".join(f"'{s}'" for s in unknown[:3]) + (", ..." if len(unknown) > 3 else "")
         raise InputError(f"{len(unknown)} sample id(s) not in {ann.dataset}: {shown}"
-                         f"{closest(unknown[0], ann.sample_ids)}", path=path)
+                         f"{closest(unknown[0], ann.sample_ids, ID_CUTOFF)}", path=path)
     rows = np.array([position[sid] for sid in ids], dtype=np.int64)
     new = np.full((len(ann), 3), np.nan)
     new[rows] = poses

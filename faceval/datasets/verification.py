@@ -66,10 +66,13 @@ def verify_dataset(name: str, data_root: Path | str | None, *, all_splits: bool 
     from faceval.datasets.registry import parse_spec, resolve_splits
     from faceval.datasets.sample import sample_dir
 
-    dataset, _ = parse_spec(name)
+    dataset, split = parse_spec(name)
     if dataset == "json":
         raise InputError("a json:PATH dataset is defined by its file and has no manifest to verify against; "
                          "'faceval datasets samples json:PATH' lists what it holds")
+    if all_splits and split is not None:
+        raise InputError(f"--all-splits verifies every split of {dataset}: give '{dataset}' alone, not '{name}' "
+                         "(or drop --all-splits to verify that selection)")
     info, _, selected = resolve_splits(name)
     splits = list(info.splits) if all_splits else list(selected)
     manifest = load_manifest(dataset)

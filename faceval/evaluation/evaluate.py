@@ -368,6 +368,10 @@ def _check_pose_only(request: EvaluationRequest, ann: Any) -> None:
     import numpy as np
 
     if not ann.has_pose or not bool(np.isfinite(np.asarray(ann.poses, dtype=np.float64)).any()):
+        if request.pose_labels is not None:
+            raise InputError(
+                f"{request.model_path} is a pose-only model (no landmark output) and the pose labels give no finite "
+                f"yaw, pitch, roll for any sample of '{request.dataset}': nothing to score", path=request.pose_labels)
         raise InputError(
             f"{request.model_path} is a pose-only model (no landmark output) and '{request.dataset}' has no pose "
             "labels: nothing to score; give the labels with --pose-labels FILE (CSV sample_id,yaw,pitch,roll, degrees)")

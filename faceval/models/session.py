@@ -10,8 +10,10 @@ Device policy:
 - ``cuda``: CUDAExecutionProvider is required; when the runtime lacks it, or the session does not
   actually get it (missing CUDA/cuDNN libraries make ORT drop it silently), RuntimeFailure (exit 3).
 - ``auto``: CUDA is requested only when ``get_available_providers()`` lists it, and used only when
-  ``session.get_providers()`` really contains it; otherwise the session runs on CPU and
-  ``SessionInfo.fell_back`` / ``message`` say why.
+  ``session.get_providers()`` really contains it. A runtime without CUDAExecutionProvider (a CPU-only
+  install) runs on CPU silently (``fell_back`` False, no message: CPU is the expected outcome); when
+  the provider is listed but cannot start, the session runs on CPU and ``SessionInfo.fell_back`` /
+  ``message`` say why.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ class SessionInfo:
         session: the ``onnxruntime.InferenceSession``.
         providers_requested: providers passed to the session, in priority order.
         providers_used: ``session.get_providers()`` (what ORT actually enabled).
-        fell_back: True when the device asked for (``auto`` prefers CUDA) was not obtained and the
-            session runs on CPU instead.
+        fell_back: True when ``auto`` requested an installed CUDA provider that could not start and
+            the session runs on CPU instead (False on a CPU-only runtime: nothing was attempted).
         message: one line for the user saying what happened (None when nothing to say).
         device: ``"cuda"`` or ``"cpu"``: where the session computes.
         model_path: the model file.
@@ -203,16 +205,9 @@ def create_session(
 
     # auto
     if CUDA not in available:
+        # A CPU-only install: CPU is what auto means here, nothing fell back, nothing to say.
         session = build([CPU])
-        return SessionInfo(
-            session,
-            [CPU],
-            list(session.get_providers()),
-            True,
-            "CUDA not available in this ONNX Runtime (no CUDAExecutionProvider); running on CPU",
-            "cpu",
-            str(path),
-        )
+        return SessionInfo(session, [CPU], list(session.get_providers()), False, None, "cpu", str(path))
     try:
         session = _make_session(ort, path, [CUDA, CPU], intra_op_threads, allow_spinning)
     except InputError:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from faceval.atomic import atomic_path, check_writable_target
-from faceval.errors import InputError, closest
+from faceval.errors import ID_CUTOFF, InputError, closest
 from faceval.views.samples import failure_reasons, rows_of, split_membership, worst_indices
 
 GT_COLOUR = (0, 114, 178)       # Okabe–Ito blue
@@ -94,7 +94,7 @@ def select_faces(run, options: GalleryOptions) -> list[GalleryFace]:  # type: ig
         position = {sid: i for i, sid in enumerate(ids)}
         unknown = [s for s in options.samples if s not in position]
         if unknown:
-            raise InputError(f"sample id '{unknown[0]}' is not in run '{run.label}'{closest(unknown[0], ids)}; "
+            raise InputError(f"sample id '{unknown[0]}' is not in run '{run.label}'{closest(unknown[0], ids, ID_CUTOFF)}; "
                              f"list them with 'faceval export RUN --out ids.csv'")
         indices = np.asarray([position[s] for s in options.samples], dtype=np.int64)
     elif options.random is not None:

@@ -88,3 +88,12 @@ def test_pts_files_without_images_are_not_complete(tmp_path, capsys):
     assert row[:3] == ["challenging", "135", "2"]
     assert row[3].strip() == "133 missing, 2 images missing"
     assert "complete" not in row[3]
+
+
+def test_all_splits_with_a_split_is_a_usage_error(tmp_path, capsys):
+    """NAME:SPLIT selects splits, --all-splits every split: together they contradict (exit 2, one line)."""
+    capsys.readouterr()
+    code = main(["datasets", "verify", "300w:helen", "--all-splits", "--data-root", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "--all-splits" in err and "'300w:helen'" in err

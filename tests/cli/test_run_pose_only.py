@@ -84,6 +84,18 @@ def test_a_pose_only_run_without_pose_labels_is_refused_before_any_work(pose_run
     assert not (tmp_path / "none.h5").exists()
 
 
+def test_a_pose_only_run_whose_labels_give_no_pose_names_the_file(pose_run, capsys, tmp_path) -> None:
+    """--pose-labels given but every row NaN: the error names the file, not 'give the labels with --pose-labels'."""
+    labels = tmp_path / "nan_poses.csv"
+    labels.write_text("sample_id,yaw,pitch,roll\n" + "".join(f"{i},nan,nan,nan\n" for i in IDS))
+    code, _, err = _call(capsys, ["run", "--model", str(pose_run["model"]), "--set", "pose_output=angles",
+                                  "--pose-labels", str(labels), "--no-cache", "--no-progress",
+                                  "--out", str(tmp_path / "none.h5")])
+    assert code == 2 and "Traceback" not in err
+    line = next(line for line in err.splitlines() if line.startswith("faceval: error:"))
+    assert "nan_poses.csv" in line and "--pose-labels FILE" not in line and "no finite yaw, pitch, roll" in line
+
+
 def test_show_export_report_and_gate_show_no_landmark_number(pose_run, capsys, tmp_path) -> None:
     run = str(pose_run["out"])
     code, out, err = _call(capsys, ["show", run])

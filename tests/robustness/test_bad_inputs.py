@@ -518,9 +518,16 @@ def _(b, t, mp):
                         rf"duplicate sample id '{re.escape(IDS[0])}' \(first on line 2\)$", 3)
 
 
+@case("pose-csv-no-matching-id")
+def _(b, t, mp):
+    return _pose_expect(b, t, "sample_id,yaw,pitch,roll\nibug/x.jpg,1,2,3\n",
+                        r"poses\.csv: none of the sample ids in this pose CSV \(1 row\) is a sample id of 300w "
+                        r"\(e\.g\. file 'ibug/x\.jpg', dataset 'helen/testset/face_\d\.jpg'\)$", None)
+
+
 @case("pose-csv-unknown-id")
 def _(b, t, mp):
-    return _pose_expect(b, t, "sample_id,yaw,pitch,roll\nhelen/testset/face_7.jpg,1,2,3\n",
+    return _pose_expect(b, t, "sample_id,yaw,pitch,roll\nhelen/testset/face_0.jpg,1,2,3\nhelen/testset/face_7.jpg,1,2,3\n",
                         r"1 sample id\(s\) not in 300w: 'helen/testset/face_7\.jpg' \(did you mean "
                         r"'helen/testset/face_\d\.jpg'\?\)$", None)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from faceval.errors import InputError, closest
+from faceval.errors import ID_CUTOFF, InputError, closest
 from faceval.io.predictions.common import LoadedPredictions, RawPredictions, show
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def _align(ids: list[str], raw: RawPredictions, sample_ids: Sequence[str], sourc
             also = f"; {absent} other ids are samples of {name} missing from this data root" if absent else ""
             raise InputError(
                 f"{len(strangers)} sample ids are not in the dataset (first: '{show(strangers[0])}'"
-                f"{closest(strangers[0], list(index))}){also}; "
+                f"{closest(strangers[0], list(index), ID_CUTOFF)}){also}; "
                 "list valid ids with 'faceval datasets samples', or pass --ignore-extra to score a subset",
                 path=source,
             )

@@ -55,9 +55,20 @@ def test_pose_labels(tmp_path: Path) -> None:
     ann = datasets.load("300w:challenging", tmp_path, pose_labels=tmp_path / "poses.csv")
     assert np.isnan(ann.poses[0]).all() and ann.poses[1].tolist() == [1.0, 2.0, 3.0]
     assert ann.pose_source == "poses.csv"  # the name: the path as typed is machine-local (it enters the protocol)
-    write_pose_csv(tmp_path / "bad.csv", ["ibug/c.jpg"], np.array([[1.0, 2.0, 3.0]]))
+    write_pose_csv(tmp_path / "bad.csv", ["ibug/a.jpg", "ibug/c.jpg"], np.array([[1.0, 2.0, 3.0]] * 2))
     with pytest.raises(InputError, match=r"bad\.csv: 1 sample id\(s\) not in 300w: 'ibug/c.jpg'"):
         datasets.load("300w:challenging", tmp_path, pose_labels=tmp_path / "bad.csv")
+
+
+def test_pose_labels_none_matching_names_the_file_and_both_sides(tmp_path: Path) -> None:
+    """Every id of the CSV unknown (e.g. labels made for another subset): say so, with one id of each side."""
+    build_300w_tree(tmp_path, {"ibug/a.jpg": random_faces(1)[0]})
+    write_pose_csv(tmp_path / "other.csv", ["helen/testset/x.jpg", "helen/testset/y.jpg"], np.zeros((2, 3)))
+    with pytest.raises(InputError) as exc:
+        datasets.load("300w:challenging", tmp_path, pose_labels=tmp_path / "other.csv")
+    text = str(exc.value)
+    assert "other.csv" in text and "none of the sample ids in this pose CSV (2 rows)" in text and "\n" not in text
+    assert "'helen/testset/x.jpg'" in text and "'ibug/a.jpg'" in text and "did you mean" not in text
 
 
 @pytest.mark.parametrize("name", DATASET_NAMES)
