@@ -41,7 +41,7 @@ def protocol_options(func):  # type: ignore[no-untyped-def]
                      help="Failure/AUC threshold (repeatable; default 0.08 and 0.10 for 300W, 0.10 elsewhere)."),
         click.option("--auc-mode", default=None, type=ProtocolName("auc_mode"),
                      help="exact (default, closed form) | simpson-1e-4 (PIPNet/STAR/menpofit) | spiga-hist (SPIGA) "
-                          "| none (no AUC: HRNet, mmpose)."),
+                          "| none (no AUC: HRNet, mmpose, 3DDFA)."),
         click.option("--aggregation", type=click.Choice(["mean", "pooled", "point-mean"]), default=None,
                      help="mean of per-image NME (default), pooled (sum of errors / sum of normalisers), or "
                           "point-mean (mmpose: mean over every counted image-point pair)."),

@@ -63,7 +63,7 @@ def summary_table(run: RunData, title: str):  # type: ignore[no-untyped-def]
     table.add_column("n", justify="right")
     table.add_column("NME %", justify="right")
     table.add_column("p90 %", justify="right")
-    with_auc = run.protocol.auc_mode != "none"  # HRNet, mmpose: no AUC column
+    with_auc = run.protocol.auc_mode != "none"  # HRNet, mmpose, 3DDFA: no AUC column
     for t in thresholds:
         table.add_column(f"FR@{threshold_key(t)} %", justify="right")
         if with_auc:

@@ -146,6 +146,16 @@ def run_landmark_errors(run, split: str | None = None) -> LandmarkErrors:  # typ
     return landmark_errors(pred, gt, norm, nme, run.scheme, visible, run.protocol.points)
 
 
+def run_point_errors(run) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``(N, K)`` point errors ``e_ik`` of every sample of ``run``, NaN where its protocol scores no
+    error: under ``visible_only``, an invisible point (the mask the per-landmark and group NME use)."""
+    pred, gt, norm, _nme, visible = _run_arrays(run, None)
+    errors = point_errors(pred, gt, norm)
+    if visible is not None:
+        errors = np.where(np.asarray(visible, dtype=bool), errors, np.nan)
+    return errors
+
+
 def _run_arrays(run, split: str | None):  # type: ignore[no-untyped-def]
     """Predictions, GT, normalisers, NME of one split (all samples when None), and the visibility
     mask when the run's protocol is ``visible_only`` (else None)."""

@@ -34,7 +34,8 @@ mmpose     ``mmpose/evaluation/functional/keypoint_eval.py keypoint_nme`` and th
            faceval's default.
 3ddfa      ``benchmark_aflw2000.py``: ``bbox`` (sqrt(w h) of the 68 2-D GT points), mean, and
            ``nme_binmean`` (the mean of the three yaw-bin means; :mod:`faceval.metrics.bins`).
-           AFLW2000-3D only.
+           AFLW2000-3D only. 3DDFA reports NME only (``calc_nme``, ``ana``): AUC mode ``none``;
+           FR is faceval's default.
 =========  ===================================================================================
 """
 
@@ -128,7 +129,7 @@ PRESETS: dict[str, Preset] = {
                      (("*", _IOD),), aggregation="point-mean", visible_only=True, distance_dtype="float32",
                      auc_mode="none"),
     "3ddfa": Preset("3ddfa", "3DDFA benchmark_aflw2000.py",
-                    (("aflw2000", DatasetSettings("bbox")),)),
+                    (("aflw2000", DatasetSettings("bbox")),), auc_mode="none"),
 }
 
 PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)

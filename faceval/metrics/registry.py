@@ -303,7 +303,7 @@ class FailureRateMetric(Metric):
 @dataclass(frozen=True)
 class AucMetric(Metric):
     """``auc@t`` in the protocol's AUC mode (``exact``: ``mean_i max(0, t - NME_i) / t``); not
-    available under AUC mode ``none`` (a peer that computes no AUC: HRNet, mmpose)."""
+    available under AUC mode ``none`` (a peer that computes no AUC: HRNet, mmpose, 3DDFA)."""
 
     def available(self, view: MetricView) -> bool:
         return super().available(view) and view.protocol.auc_mode != "none"

@@ -155,7 +155,7 @@ DEFAULT_RULES_HELP = "nme:+1%, fr@T:+0.005, auc@T:-1% (T = the baseline's first 
 
 def default_rules(baseline: RunData) -> list[Rule]:
     """``nme:+1%``, ``fr@T:+0.005``, ``auc@T:-1%`` (T = the baseline's first threshold); no AUC
-    rule under AUC mode ``none`` (HRNet, mmpose)."""
+    rule under AUC mode ``none`` (HRNet, mmpose, 3DDFA)."""
     if baseline.pose_only:
         return [parse_rule("mae_mean:+1%")]
     thresholds = baseline.protocol.thresholds

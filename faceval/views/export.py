@@ -14,7 +14,8 @@ Columns, in order:
 * with ``per_landmark``: ``e_k`` for each point ``k`` the protocol scores, the normalised point
   errors ``e_ik = ||p_ik - g_ik|| / d_i`` (``e_0 … e_{K-1}`` under ``points: all``; under ``inner51`` /
   ``inner49`` only those points, named by their index in the scheme: the unscored jaw and mouth corners
-  get no column, as ``faceval show`` leaves their groups out).
+  get no column, as ``faceval show`` leaves their groups out). Under ``visible_only`` an invisible
+  point's error is empty (CSV) / ``null`` (JSON): the protocol did not score it.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def sample_table(run, per_landmark: bool = False):  # type: ignore[no-untyped-de
     """
     import pandas as pd
 
-    from faceval.metrics.landmarks import point_errors
+    from faceval.metrics.landmarks import run_point_errors
     from faceval.schemes import point_subset
 
     n = len(run.sample_ids)
@@ -71,7 +72,7 @@ def sample_table(run, per_landmark: bool = False):  # type: ignore[no-untyped-de
     if per_landmark:
         if run.pose_only:
             raise InputError(f"run '{run.label}' is pose-only: it has no per-landmark errors (--per-landmark)")
-        errors = point_errors(run.predictions, run.ground_truth, run.normalizers)
+        errors = run_point_errors(run)  # NaN (empty / null) where the protocol scores no error
         scored = point_subset(run.scheme, run.protocol.points)  # None: every point
         for k in range(errors.shape[1]) if scored is None else scored:
             columns[f"e_{k}"] = errors[:, k]

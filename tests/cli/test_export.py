@@ -89,6 +89,37 @@ def test_per_landmark_columns_are_only_the_scored_points(tmp_path, points):
     assert [float(rows[i][f"e_{k}"]) for k in scored] == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_per_landmark_leaves_out_invisible_points_under_visible_only(tmp_path, suffix):
+    """Under visible_only an occluded point is not scored (as in the group NME): empty / null."""
+    from faceval.runs.runfile import write_run
+
+    run = write_failures_run(tmp_path / "r.h5")
+    rng = np.random.default_rng(7)
+    visible = rng.uniform(size=run.ground_truth.shape[:2]) > 0.3
+    run.visible = visible
+    for visible_only in (True, False):
+        run.protocol = replace(run.protocol, visible_only=visible_only)
+        write_run(tmp_path / "r.h5", run)
+        out = tmp_path / f"p{int(visible_only)}{suffix}"
+        assert main(["export", str(tmp_path / "r.h5"), "--out", str(out), "--per-landmark"]) == 0
+        if suffix == ".csv":
+            rows = [{c: (None if v == "" else float(v)) for c, v in r.items() if c.startswith("e_")}
+                    for r in _rows(out)]
+        else:
+            rows = [{c: v for c, v in r.items() if c.startswith("e_")}
+                    for r in json.loads(out.read_text(encoding="utf-8"))["samples"]]
+        i = 4
+        assert i not in FAILURES
+        for k in range(68):
+            expected = math.hypot(*(run.predictions[i, k] - run.ground_truth[i, k])) / run.normalizers[i]
+            if visible_only and not visible[i, k]:
+                assert rows[i][f"e_{k}"] is None, k
+            else:
+                assert rows[i][f"e_{k}"] == pytest.approx(expected, rel=1e-12), k
+        assert sum(rows[i][f"e_{k}"] is None for k in range(68)) == (int((~visible[i]).sum()) if visible_only else 0)
+
+
 def test_json_export_uses_null_for_failures(tmp_path):
     run = write_failures_run(tmp_path / "r.h5")
     out = tmp_path / "p.json"

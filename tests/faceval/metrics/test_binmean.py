@@ -14,6 +14,7 @@ from faceval.datasets.common import make_annotations
 from faceval.errors import InputError
 from faceval.evaluation.scoring import PredictionSet, build_run
 from faceval.metrics.presets import ProtocolChoice, choose_protocol
+from faceval.metrics.registry import metric_name
 from faceval.metrics.run_metrics import metric_ci, metric_value
 from faceval.report import render_report
 from faceval.runs.runfile import read_run, write_run
@@ -119,3 +120,27 @@ def test_3ddfa_preset_warns_when_bins_are_missing(capsys) -> None:
     messages = describe_choice(protocol, "aflw2000", {"test": np.arange(3)})
     assert messages[0].startswith("note: protocol preset 3ddfa")
     assert "no nme_binmean" in messages[1] and "aflw2000:yaw60-90" in messages[1]
+
+
+def test_3ddfa_run_has_no_auc_anywhere(tmp_path) -> None:
+    """3DDFA reports NME only: no auc@T in the summary, the default columns or the default gate rules."""
+    from faceval.report.gate import default_rules
+
+    run, gt, pred, yaw = _run()
+    assert run.protocol.auc_mode == "none"
+    for split in ("all", *BINS):
+        assert not any(k.startswith("auc@") for k in run.summary[split])
+    path = tmp_path / "run.h5"
+    write_run(path, run)
+    back = read_run(path)
+    text, _warnings = render_report([back], "markdown", splits=["all"])
+    header = text.splitlines()[0]
+    assert "AUC" not in header and "All NME bin mean (%)" in header and "no AUC" in text
+    assert not any(r.metric.startswith("auc") for r in default_rules(back))
+    asked, _warnings = render_report([back], "markdown", metrics=["nme", metric_name("auc", 0.1)], splits=["all"])
+    assert asked.splitlines()[2].split("|")[3].strip() == "–"  # the AUC cell of the row
+    # faceval's exact AUC only when asked for (an override), from the per-image bbox NME
+    gt_run, *_ = _run(preset=None)
+    nme = np.array([np.mean(np.sqrt(np.sum((p - g) ** 2, axis=1))) / np.sqrt(np.ptp(g[:, 0]) * np.ptp(g[:, 1]))
+                    for p, g in zip(pred, gt)])
+    assert gt_run.summary["all"][metric_name("auc", 0.1)] == pytest.approx(np.mean(np.clip(0.1 - nme, 0, None)) / 0.1, rel=1e-12)

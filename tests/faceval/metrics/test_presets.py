@@ -306,6 +306,10 @@ def test_point_mean_equals_the_mean_with_every_point_counted() -> None:
 def test_3ddfa_is_bbox_on_aflw2000_only() -> None:
     protocol = choose_protocol(ProtocolChoice(preset="3ddfa"), "aflw2000", ["all"])
     assert (protocol.normalizer, protocol.aggregation, protocol.preset) == ("bbox", "mean", "3ddfa")
+    # 3DDFA's benchmark_aflw2000.py (calc_nme, ana) reports NME per yaw bin and their mean: no AUC
+    assert protocol.auc_mode == "none" and protocol.overrides == ()
+    exact = choose_protocol(ProtocolChoice(preset="3ddfa", auc_mode="exact"), "aflw2000", ["all"])
+    assert exact.auc_mode == "exact" and exact.overrides == ("auc_mode",)
     with pytest.raises(InputError, match="preset '3ddfa'.*defines no settings for dataset '300w'"):
         choose_protocol(ProtocolChoice(preset="3ddfa"), "300w", ["helen"])
 
