@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_models.py [--batch-sizes 1,8,32] [--rounds 5] [--repeat 30] [--threads N]
+    python benchmarks/bench_models.py [--batch-sizes 1,8,32] [--rounds 5] [--repeat 30] [--threads default,1]
                                       [--out benchmarks/results/models.md] [--json out.json]
 
 Builds both graphs (random weights; speed does not depend on the values) with the function behind
@@ -48,8 +48,9 @@ def section(args: argparse.Namespace, per: dict, before: str, after: str, ort_ve
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: graphs from `faceval models build` "
         "(random weights, 224×224, 68 points), measured with the code of `faceval bench` (CPU provider, "
         f"default full graph optimisation, random input, warmup {args.warmup}, {args.repeat} timed runs per "
-        f"batch size and round, threads {args.threads or 'ORT default'}). {args.rounds} rounds, interleaved "
-        "(each round measures both models, order alternated). Throughput of a round = batch / median latency "
+        f"batch size and round). {args.rounds} rounds, interleaved "
+        "(each round measures every model and thread setting once, order alternated; 'default' = ORT's "
+        "default intra-op threads, = cores, with spinning). Throughput of a round = batch / median latency "
         "of that round; the table gives the median over rounds and the min–max over rounds.",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
@@ -58,15 +59,15 @@ def section(args: argparse.Namespace, per: dict, before: str, after: str, ort_ve
         "during the measurement); a load above 2 slows every row, so these figures are lower bounds of "
         "what an idle machine gives, and the spread shows how much the load moved them.**",
         "",
-        "| model | batch | median latency ms (median over rounds) | images/s median | images/s min–max |",
-        "|---|---:|---:|---:|---:|",
+        "| model | threads | batch | median latency ms (median over rounds) | images/s median | images/s min–max |",
+        "|---|---|---:|---:|---:|---:|",
     ]
-    for arch in ARCHS:
-        for b, rounds in per[arch].items():
+    for (arch, t), by_batch in per.items():
+        for b, rounds in by_batch.items():
             ips = [r["throughput_ips"] for r in rounds]
             lat = [r["latency_ms_median"] for r in rounds]
             lines.append(
-                f"| {NAMES[arch]} | {b} | {statistics.median(lat):.2f} | {statistics.median(ips):.0f} "
+                f"| {NAMES[arch]} | {t or 'default'} | {b} | {statistics.median(lat):.2f} | {statistics.median(ips):.0f} "
                 f"| {min(ips):.0f}–{max(ips):.0f} |"
             )
     lines += [
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: ORT's, = cores)")
+    parser.add_argument("--threads", default="default",
+                        help="intra-op threads: a number, 'default' (ORT's, = cores), or a comma list measured side by side, e.g. default,1")
     parser.add_argument("--out", type=Path, default=None, help="replace the '## CPU speed' section of this file")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
@@ -97,20 +99,22 @@ def main(argv: list[str] | None = None) -> int:
     from faceval.models.build import build_to_file
 
     sizes = parse_batch_sizes(args.batch_sizes)
-    per: dict[str, dict[int, list[dict]]] = {a: {} for a in ARCHS}
-    raw: dict[str, list] = {a: [] for a in ARCHS}
+    threads = [None if t.strip() == "default" else int(t) for t in args.threads.split(",")]
+    configs = [(a, t) for a in ARCHS for t in threads]
+    per: dict[tuple, dict[int, list[dict]]] = {c: {} for c in configs}
+    raw: dict[str, list] = {f"{a} threads {t or 'default'}": [] for a, t in configs}
     with tempfile.TemporaryDirectory() as tmp:
         paths = {a: build_to_file(a, 68, Path(tmp) / f"{a}.onnx", seed=0) for a in ARCHS}
         before = load_text()
         for r in range(args.rounds):
-            order = ARCHS if r % 2 == 0 else ARCHS[::-1]
-            for arch in order:
+            order = configs if r % 2 == 0 else configs[::-1]
+            for arch, t in order:
                 res = benchmark(paths[arch], "cpu", sizes, warmup=args.warmup, repeat=args.repeat,
-                                intra_op_threads=args.threads)
-                raw[arch].append(res)
+                                intra_op_threads=t)
+                raw[f"{arch} threads {t or 'default'}"].append(res)
                 for row in res["results"]:
-                    per[arch].setdefault(row["batch_size"], []).append(row)
-                print(f"round {r + 1}/{args.rounds} {arch}: " + ", ".join(
+                    per[(arch, t)].setdefault(row["batch_size"], []).append(row)
+                print(f"round {r + 1}/{args.rounds} {arch} threads {t or 'default'}: " + ", ".join(
                     f"b{row['batch_size']} {row['throughput_ips']:.0f}/s" for row in res["results"]), file=sys.stderr)
         after = load_text()
     text = section(args, per, before, after, onnxruntime.__version__)
