@@ -44,18 +44,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from faceval.errors import InputError, closest
+from faceval.metrics.group_metric import GroupNmeMetric
+from faceval.metrics.metric import POSE_ANGLES, Direction, Metric, Unit, _clean_nme, _mean_finite_rows
+from faceval.metrics.pose_metrics import PoseBiasMetric, PoseCorrelationMetric, PoseMaeMetric, pose_errors
 from faceval.metrics.view import MetricView
 from faceval.runs.protocol import Protocol
 
-Direction = Literal["lower", "higher", "zero"]
-Unit = Literal["fraction", "degrees", "count", "ratio"]
 
-POSE_ANGLES: tuple[str, ...] = ("yaw", "pitch", "roll")
 
 #: Percentiles reported in every summary.
 SUMMARY_PERCENTILES: tuple[int, ...] = (50, 90, 95, 99)
@@ -64,8 +63,6 @@ _THRESHOLD_RE = re.compile(r"^(fr|auc)@(.+)$")
 _PERCENTILE_RE = re.compile(r"^nme_p(\d+(?:\.\d+)?)$")
 _FIXED_FAMILIES = ("nme", "nme_binmean", "mae_yaw", "mae_pitch", "mae_roll", "mae_mean", "bias_yaw", "bias_pitch",
                    "bias_roll", "corr_yaw", "corr_pitch", "corr_roll", "n", "n_pose", "n_failed_inputs", "n_nonfinite")
-#: Metrics that need neither landmark nor pose predictions (a pose-only run has them too).
-_GENERIC = ("n", "n_failed_inputs")
 
 
 def threshold_key(t: float) -> str:
@@ -106,98 +103,6 @@ def metric_name(family: str, param: float | str | None = None) -> str:
 # --------------------------------------------------------------------------------------------
 # the metric objects
 # --------------------------------------------------------------------------------------------
-
-
-def _clean_nme(view: MetricView) -> np.ndarray:
-    arr = np.asarray(view.nme, dtype=np.float64).reshape(-1)
-    return np.where(np.isnan(arr), np.inf, arr)
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One metric: what it is (name, display, unit, direction) and its formula.
-
-    ``value(view) == aggregate(per_image(view), view.protocol)``. ``aggregate_rows`` evaluates
-    the aggregate on many resampled rows at once (bootstrap); ``paired_values`` gives the
-    ``(n,)`` per-image error a paired test compares (None for counts).
-    """
-
-    name: str
-    display: str
-    direction: Direction
-    unit: Unit
-    threshold: float | None = None
-    quantile: float | None = None
-
-    @property
-    def family(self) -> str:
-        """``nme``, ``nme_p``, ``fr``, ``auc``, ``mae_<angle>``, or a count name."""
-        if self.threshold is not None:
-            return self.name.split("@", 1)[0]
-        if self.quantile is not None:
-            return "nme_p"
-        return self.name
-
-    @property
-    def needs_pose(self) -> bool:
-        """True for the pose metrics (``mae_*``, ``bias_*``, ``corr_*``, ``n_pose``): they need
-        predicted and GT poses."""
-        return self.unit in ("degrees", "ratio") or self.name == "n_pose"
-
-    @property
-    def needs_landmarks(self) -> bool:
-        """True for every metric of landmark predictions (all but the pose metrics, ``n`` and
-        ``n_failed_inputs``): a pose-only run has none of them."""
-        return not self.needs_pose and self.name not in _GENERIC
-
-    @property
-    def is_count(self) -> bool:
-        """True for counts (no interval, no paired test)."""
-        return self.unit == "count"
-
-    @property
-    def reads_landmarks(self) -> bool:
-        """True when the metric reads the predicted and GT landmark arrays of every point
-        (``nme_group:*``); the others read the per-image NME only."""
-        return False
-
-    def available(self, view: MetricView) -> bool:
-        """False when the view lacks what the metric needs (pose metrics without poses, landmark
-        metrics of a pose-only run)."""
-        return (view.has_pose or not self.needs_pose) and (view.has_landmarks or not self.needs_landmarks)
-
-    def per_image(self, view: MetricView) -> np.ndarray:
-        """The per-image quantity the metric aggregates (first axis = images)."""
-        raise NotImplementedError
-
-    def aggregate(self, values: np.ndarray, protocol: Protocol | None = None) -> float:
-        """The metric's value from its per-image array."""
-        return float(self.aggregate_rows(np.asarray(values)[None, ...], protocol)[0])
-
-    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
-        """``aggregate`` on each row of ``(B, n, ...)`` at once -> ``(B,)``."""
-        raise NotImplementedError
-
-    def value(self, view: MetricView) -> float:
-        """The metric of one split: ``aggregate(per_image(view))``."""
-        if not self.available(view):
-            if self.needs_landmarks:
-                raise InputError(f"metric '{self.name}' needs landmark predictions; this run is pose-only")
-            raise InputError(f"metric '{self.name}' needs head-pose predictions and ground truth")
-        return self.aggregate(self.per_image(view), view.protocol)
-
-    def paired_values(self, view: MetricView) -> np.ndarray | None:
-        """``(n,)`` per-image errors for a paired test (NaN: no value), or None (counts)."""
-        return None
-
-
-def _mean_finite_rows(rows: np.ndarray) -> np.ndarray:
-    ok = np.isfinite(rows)
-    cnt = ok.sum(axis=1)
-    tot = np.where(ok, rows, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.inf)
-    return np.where(rows.shape[1] == 0, np.nan, out)
 
 
 @dataclass(frozen=True)
@@ -328,111 +233,6 @@ class AucMetric(Metric):
         return _clean_nme(view)
 
 
-def _pose_errors(view: MetricView) -> np.ndarray:
-    """``(n, 3)`` absolute angle errors (wrapped when the protocol says so); NaN where unscored."""
-    return np.abs(_signed_pose_errors(view))
-
-
-def _signed_pose_errors(view: MetricView) -> np.ndarray:
-    """``(n, 3)`` signed angle errors ``pred - gt`` (wrapped when the protocol says so); NaN where unscored."""
-    from faceval.metrics.pose import wrap_degrees
-
-    if view.pose_pred is None or view.pose_gt is None:
-        raise InputError("pose metrics need head-pose predictions and ground truth")
-    p = np.asarray(view.pose_pred, dtype=np.float64).reshape(-1, 3)
-    g = np.asarray(view.pose_gt, dtype=np.float64).reshape(-1, 3)
-    ok = np.isfinite(p) & np.isfinite(g)
-    with np.errstate(invalid="ignore"):
-        diff = p - g
-        if view.protocol.pose_wrap:
-            diff = wrap_degrees(diff)
-    return np.where(ok, diff, np.nan)
-
-
-def _masked_mean_rows(rows: np.ndarray) -> np.ndarray:
-    """Mean over axis 1 of the non-NaN entries (NaN when none), per row and trailing column."""
-    ok = ~np.isnan(rows)
-    cnt = ok.sum(axis=1)
-    kept = np.where(ok, rows, 0.0)
-    # Summed image after image (as a reduction over the image axis of (n, 3) always was), so a
-    # single angle and the three together give the same bits as the stored summaries.
-    one = rows.ndim == 2 and rows.shape[0] == 1 and rows.shape[1] > 0  # the point estimate
-    tot = np.cumsum(kept, axis=1)[:, -1] if one else kept.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
-
-
-@dataclass(frozen=True)
-class PoseMaeMetric(Metric):
-    """``mae_<angle>``: mean absolute (wrapped) error over the scored images; ``mae_mean`` of the three."""
-
-    def per_image(self, view: MetricView) -> np.ndarray:
-        errors = _pose_errors(view)
-        if self.name == "mae_mean":
-            return errors
-        return errors[:, POSE_ANGLES.index(self.name[len("mae_"):])]
-
-    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.float64)
-        if rows.ndim == 3:  # mae_mean: (B, n, 3) -> mean of the per-angle means
-            return _masked_mean_rows(rows).mean(axis=1)
-        return _masked_mean_rows(rows)
-
-    def paired_values(self, view: MetricView) -> np.ndarray:
-        values = self.per_image(view)
-        if values.ndim == 2:
-            ok = ~np.isnan(values)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.where(ok.any(axis=1), np.where(ok, values, 0.0).sum(axis=1) / np.maximum(ok.sum(axis=1), 1),
-                                np.nan)
-        return values
-
-
-def _angle(name: str) -> int:
-    return POSE_ANGLES.index(name.split("_", 1)[1])
-
-
-@dataclass(frozen=True)
-class PoseBiasMetric(Metric):
-    """``bias_<angle>``: mean signed (wrapped) error ``pred - gt`` over the scored images."""
-
-    def per_image(self, view: MetricView) -> np.ndarray:
-        return _signed_pose_errors(view)[:, _angle(self.name)]
-
-    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
-        return _masked_mean_rows(np.asarray(rows, dtype=np.float64))
-
-
-@dataclass(frozen=True)
-class PoseCorrelationMetric(Metric):
-    """``corr_<angle>``: Pearson correlation of predicted with GT angle over the scored images.
-
-    Per image the pair ``(pred, gt)`` (NaN where unscored); ``r = sum(dp dg) / sqrt(sum dp^2 sum dg^2)``
-    with ``d`` the deviation from the mean over the scored images; NaN with fewer than two images
-    or a constant side.
-    """
-
-    def per_image(self, view: MetricView) -> np.ndarray:
-        if view.pose_pred is None or view.pose_gt is None:
-            raise InputError("pose metrics need head-pose predictions and ground truth")
-        a = _angle(self.name)
-        p = np.asarray(view.pose_pred, dtype=np.float64).reshape(-1, 3)[:, a]
-        g = np.asarray(view.pose_gt, dtype=np.float64).reshape(-1, 3)[:, a]
-        ok = np.isfinite(p) & np.isfinite(g)
-        return np.stack([np.where(ok, p, np.nan), np.where(ok, g, np.nan)], axis=1).reshape(-1, 2)
-
-    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.float64)
-        ok = ~np.isnan(rows[..., 0])
-        cnt = ok.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = np.where(ok[..., None], rows, 0.0).sum(axis=1) / np.maximum(cnt, 1)[:, None]
-            dev = np.where(ok[..., None], rows - means[:, None, :], 0.0)
-            num = (dev[..., 0] * dev[..., 1]).sum(axis=1)
-            den = np.sqrt((dev[..., 0] ** 2).sum(axis=1) * (dev[..., 1] ** 2).sum(axis=1))
-            return np.where((cnt >= 2) & (den > 0), num / np.where(den > 0, den, 1.0), np.nan)
-
-
 @dataclass(frozen=True)
 class CountMetric(Metric):
     """Counts: ``n``, ``n_pose``, ``n_failed_inputs``, ``n_nonfinite`` (sum of a per-image indicator)."""
@@ -441,7 +241,7 @@ class CountMetric(Metric):
         if self.name == "n":
             return np.ones(view.n)
         if self.name == "n_pose":
-            return (~np.isnan(_pose_errors(view))).any(axis=1).astype(np.float64)
+            return (~np.isnan(pose_errors(view))).any(axis=1).astype(np.float64)
         failed = np.asarray(view.failed_inputs, dtype=bool).reshape(-1)
         if self.name == "n_failed_inputs":
             return failed.astype(np.float64)
@@ -670,63 +470,10 @@ def _parse_group_metric(key: str, name: str) -> "GroupNmeMetric":
     return GroupNmeMetric(metric_name("nme_group", group), f"NME {group}", "lower", "fraction", group=group)
 
 
-@dataclass(frozen=True)
-class GroupNmeMetric(Metric):
-    """``nme_group:<group>``: mean over images of the group's per-image NME (see
-    :func:`faceval.metrics.landmarks.group_nme`); images with an infinite NME are left out, as
-    are, under ``visible_only``, the group's invisible points (an image with none left out too).
-
-    Only the points the run's protocol scores count (``--points``); not available (an empty
-    cell) when the run's scheme has no such group or none of its points is scored.
-    """
-
-    group: str | None = None
-
-    @property
-    def family(self) -> str:
-        return "nme_group"
-
-    @property
-    def reads_landmarks(self) -> bool:
-        return True
-
-    def _indices(self, view: MetricView) -> list[int] | None:
-        """The group's points that the run's protocol scores (``--points``); None when there are none."""
-        from faceval.metrics.landmarks import scored_groups
-
-        if view.scheme is None:
-            return None
-        points = view.protocol.points if view.protocol is not None else "all"
-        return scored_groups(view.scheme, points).get(str(self.group)) or None
-
-    def available(self, view: MetricView) -> bool:
-        return view.has_landmarks and self._indices(view) is not None
-
-    def per_image(self, view: MetricView) -> np.ndarray:
-        from faceval.metrics.landmarks import group_nme_per_image
-
-        indices = self._indices(view)
-        if indices is None:
-            raise InputError(f"metric '{self.name}': the run's scheme '{view.scheme}' has no group '{self.group}' "
-                             f"among its scored points")
-        if view.predictions is None or view.ground_truth is None or view.normalizers is None:
-            raise InputError(f"metric '{self.name}' needs the predictions, ground truth and normalisers of the run")
-        k = np.asarray(view.predictions).shape[1] if np.ndim(view.predictions) == 3 else 0
-        if max(indices, default=-1) >= k:
-            raise InputError(f"metric '{self.name}': the run's landmarks have {k} points, fewer than the "
-                             f"'{view.scheme}' scheme's group '{self.group}' needs")
-        visible = view.visible if view.protocol.visible_only else None
-        return group_nme_per_image(view.predictions, view.ground_truth, view.normalizers, view.nme, indices, visible)
-
-    def aggregate_rows(self, rows: np.ndarray, protocol: Protocol | None = None) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.float64)
-        if rows.shape[0] == 1:  # the point estimate, summed as landmarks.group_nme sums it
-            kept = rows[0][~np.isnan(rows[0])]
-            return np.array([float(kept.mean()) if kept.size else float("nan")])
-        return _masked_mean_rows(rows)
-
-    def paired_values(self, view: MetricView) -> np.ndarray:
-        return self.per_image(view)
-
-
 KNOWN_NAMES = KNOWN_NAMES + (metric_name("nme_group", "eyes"),)
+
+#: Re-exported: the metric base class and its types live in :mod:`faceval.metrics.metric`.
+__all__ = ["Direction", "Metric", "Unit", "POSE_ANGLES", "GroupNmeMetric", "PoseMaeMetric", "PoseBiasMetric",
+           "PoseCorrelationMetric", "metric_name", "parse_metric", "summary_of", "summary_metrics", "threshold_key",
+           "compute_metric", "KNOWN_NAMES", "SUMMARY_PERCENTILES", "GROUP_PREFIX", "POSE_SUMMARY", "metric_info",
+           "MetricInfo"]
