@@ -42,10 +42,11 @@ progress_option = click.option(
 
 device_option = click.option(
     "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
+    type=click.Choice(["auto", "cpu", "cuda", "tensorrt"]),
     default="auto",
     show_default=True,
-    help="auto uses CUDA only when a session really gets it, else CPU.",
+    help="auto uses CUDA only when a session really gets it, else CPU; cuda/tensorrt require that "
+         "provider (exit 3 when the session does not get it).",
 )
 
 

@@ -64,7 +64,8 @@ def _default_out(model: Path, dataset: str) -> Path:
 @click.option("--box-scale", type=float, default=None, help="Enlarge the face box by this factor (default 1.2).")
 @data_root_option
 @device_option
-@click.option("--batch-size", type=int, default=32, show_default=True, help="Batch size for dynamic-batch models.")
+@click.option("--batch-size", type=int, default=None,
+              help="Batch size for dynamic-batch models (default 32; 64 when the session runs on CUDA/TensorRT).")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Decode/crop threads, 0 = in the main thread (default: CPU count, at most 8).")
 @click.option("--max-batch-memory", default=None, metavar="SIZE",
@@ -90,7 +91,7 @@ def _default_out(model: Path, dataset: str) -> Path:
 @progress_option
 def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_set: tuple[str, ...], box: str | None,
             boxes_file: Path | None, boxes_field: str | None, detector: Path | None, detector_iou: float | None,
-            box_scale: float | None, data_root: Path | None, device: str, batch_size: int, workers: int | None,
+            box_scale: float | None, data_root: Path | None, device: str, batch_size: int | None, workers: int | None,
             max_batch_memory: str | None, cache_dir: Path | None, no_cache: bool, limit: int | None, shard: str | None, checkpoint_every: int, resume: bool, strict: bool,
             protocol: str | None, normalizer: str | None, thresholds: tuple[float, ...], auc_mode: str | None,
             aggregation: str | None, fr_cut: str | None, points: str | None, visible_only: bool | None,
@@ -107,7 +108,7 @@ def command(model: tuple[Path, ...], dataset: str, spec_file: Path | None, spec_
     validate_protocol_names(protocol=protocol, normalizer=normalizer, thresholds=thresholds, auc_mode=auc_mode,
                             aggregation=aggregation, fr_cut=fr_cut, points=points, visible_only=visible_only,
                             pose_wrap=pose_wrap)
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise InputError("--batch-size must be at least 1")
     if checkpoint_every < 1:
         raise InputError("--checkpoint-every must be at least 1")

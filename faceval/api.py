@@ -250,7 +250,7 @@ def load_run(path: PathLike) -> Run:
 
 
 def evaluate(model: PathLike, dataset: str, *, data_root: PathLike | None = None,
-             spec: PathLike | dict[str, Any] | None = None, device: str = "auto", batch_size: int = 32,
+             spec: PathLike | dict[str, Any] | None = None, device: str = "auto", batch_size: int | None = None,
              cache: bool | PathLike = True, limit: int | None = None, label: str | None = None,
              out: PathLike | None = None, **protocol: Any) -> Run:
     """Run an ONNX model over a dataset and score it, as ``faceval run`` does.
@@ -261,7 +261,8 @@ def evaluate(model: PathLike, dataset: str, *, data_root: PathLike | None = None
         data_root: folder holding the datasets (default ``FACEVAL_DATA_ROOT``).
         spec: a spec JSON file (as ``--spec``), or a dict of spec fields (as ``--set``), e.g.
             ``{"color": "BGR", "box_scale": 1.3}``.
-        device: ``auto``, ``cpu`` or ``cuda``.
+        device: ``auto``, ``cpu``, ``cuda`` or ``tensorrt``.
+        batch_size: images per inference for a dynamic-batch model (None: 32, or 64 on CUDA/TensorRT).
         cache: True (default crop cache folder), False (none), or a cache folder.
         limit: evaluate only the first ``limit`` samples.
         out: also write the run file here (otherwise nothing is written; see :meth:`Run.save`).

@@ -35,7 +35,8 @@ class EvaluationRequest:
     spec_file: Path | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
-    batch_size: int = 32
+    #: None: 32, or 64 on a CUDA/TensorRT session for a dynamic-batch model (said as an assumption)
+    batch_size: int | None = None
     workers: int | None = None
     cache_dir: Path | None = None
     use_cache: bool = True
@@ -202,6 +203,7 @@ def _evaluate(
         assumptions = [a for a in assumptions if not a.startswith("box scale ")] + [scale_note]
     if request.box_source is not None:  # --box file|detector: the spec's own box field is not used
         assumptions = [a for a in assumptions if not a.startswith("face box from the ")]
+    batch_size = _batch_size(request, session_info, assumptions)
     for assumption in assumptions:
         on_message(f"assumed: {assumption}")
     if spec.pose_only:
@@ -254,7 +256,7 @@ def _evaluate(
         model_sha256=model_sha, spec=spec.to_dict(), dataset=request.dataset,
         data_root=str(ann.data_root.resolve()) if ann.data_root else None, data=identities.digest,
         sample_set=sample_set_sha256(ann.sample_ids), shard=request.shard, limit=request.limit,
-        batch_size=request.batch_size, checkpoint_every=request.checkpoint_every, box_source=box_source,
+        batch_size=batch_size, checkpoint_every=request.checkpoint_every, box_source=box_source,
     )
     partial = partial_path(request.out)
     n_points = 0 if spec.pose_only else int(spec.points)
@@ -275,7 +277,7 @@ def _evaluate(
     loader = image_loader(ann)
     try:
         result = run_inference(
-            crop_ann, session_info, crop_spec, batch_size=request.batch_size, workers=request.workers, cache=cache,
+            crop_ann, session_info, crop_spec, batch_size=batch_size, workers=request.workers, cache=cache,
             identities=identities, strict=request.strict, checkpoint=checkpoint, chunk_size=request.checkpoint_every,
             progress=progress.advance if progress else None, image_loader=loader,
             max_batch_bytes=request.max_batch_bytes, on_message=on_message,
@@ -393,3 +395,17 @@ def _pose_decoding(spec: Any) -> dict[str, Any]:
     if spec.pose_output is None:
         return {}
     return {key: getattr(spec, key) for key in POSE_DECODING_KEYS}
+
+
+def _batch_size(request: EvaluationRequest, session_info: Any, assumptions: list[str]) -> int:
+    """The batch size asked for, else the default for this session (a GPU default is an assumption)."""
+    from faceval.models.runner import DEFAULT_BATCH_SIZE, default_batch_size
+    from faceval.models.session import batch_dim_fixed
+
+    if request.batch_size is not None:
+        return int(request.batch_size)
+    chosen = default_batch_size(session_info)
+    if chosen != DEFAULT_BATCH_SIZE and batch_dim_fixed(session_info) is None:
+        assumptions.append(f"batch size {chosen} (dynamic-batch model on {session_info.device}; "
+                           "--batch-size to change)")
+    return chosen

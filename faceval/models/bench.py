@@ -1,7 +1,7 @@
 """Latency and throughput of an ONNX model per batch size (library side of ``faceval bench``).
 
 Method: random float32 input of the model's input shape (seeded), ``warmup`` untimed runs, then
-``repeat`` timed runs per batch size with ``time.perf_counter``. On CUDA the input is bound on the
+``repeat`` timed runs per batch size with ``time.perf_counter``. On CUDA (and TensorRT) the input is bound on the
 device with I/O binding (``OrtValue.ortvalue_from_numpy(x, "cuda", 0)``, outputs bound on the
 device) and every timed run is ``run_with_iobinding`` followed by ``synchronize_outputs()``, so
 host-device copies are excluded and asynchronous work is waited for. On CPU a plain
@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from faceval.errors import InputError, RuntimeFailure
-from faceval.models.session import SessionInfo, batch_dim_fixed, create_session, ort_version
+from faceval.models.session import GPU_DEVICES, SessionInfo, batch_dim_fixed, create_session, ort_version
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 64)
 
@@ -144,7 +144,7 @@ def bench_session(
     for b in sizes:
         feeds = make_inputs(info.session, b, seed)
         try:
-            run = _timer_cuda(info, feeds) if info.device == "cuda" else _timer_cpu(info, feeds)
+            run = _timer_cuda(info, feeds) if info.device in GPU_DEVICES else _timer_cpu(info, feeds)
             for _ in range(warmup):
                 run()
             times = np.empty(repeat, dtype=np.float64)
@@ -180,7 +180,7 @@ def bench_session(
         "batch_fixed": fixed,
         "warmup": int(warmup),
         "repeat": int(repeat),
-        "io_binding": info.device == "cuda",
+        "io_binding": info.device in GPU_DEVICES,
         "onnxruntime_version": ort_version(),
         "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
         "notes": notes,

@@ -38,6 +38,22 @@ if TYPE_CHECKING:
 #: faceval's own errors pass through the per-image failure handling untouched.
 FacevalErrors = (InputError, RuntimeFailure)
 
+#: Batch size of a dynamic-batch model when the user gives none: on CPU, and on a GPU session
+#: (the session really got CUDA or TensorRT), where small batches leave the device idle.
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_GPU_BATCH_SIZE = 64
+
+
+def default_batch_size(session_info: "SessionInfo") -> int:
+    """The batch size used when none was asked for: 64 on a GPU session, else 32.
+
+    A fixed-batch model runs at its own batch whatever this says (see :class:`ModelRunner`).
+    """
+    from faceval.models.session import GPU_DEVICES
+
+    return DEFAULT_GPU_BATCH_SIZE if session_info.device in GPU_DEVICES else DEFAULT_BATCH_SIZE
+
+
 #: Largest batch input tensor faceval builds unless told otherwise (2 GiB).
 DEFAULT_MAX_BATCH_BYTES = 2 * 1024**3
 

@@ -9,6 +9,9 @@ Device policy:
 - ``cpu``: CPUExecutionProvider only.
 - ``cuda``: CUDAExecutionProvider is required; when the runtime lacks it, or the session does not
   actually get it (missing CUDA/cuDNN libraries make ORT drop it silently), RuntimeFailure (exit 3).
+- ``tensorrt``: the same rule for TensorrtExecutionProvider, requested as ``[TensorRT, CUDA, CPU]``
+  (CUDA after it for the nodes TensorRT does not take, as ONNX Runtime recommends); the session must
+  really report TensorrtExecutionProvider, else RuntimeFailure (exit 3). Never silently CUDA or CPU.
 - ``auto``: CUDA is requested only when ``get_available_providers()`` lists it, and used only when
   ``session.get_providers()`` really contains it. A runtime without CUDAExecutionProvider (a CPU-only
   install) runs on CPU silently (``fell_back`` False, no message: CPU is the expected outcome); when
@@ -33,8 +36,11 @@ ORT_HINT = (
     "(or 'onnxruntime-gpu>=1.16' on a CUDA machine; never both)"
 )
 CUDA = "CUDAExecutionProvider"
+TENSORRT = "TensorrtExecutionProvider"
 CPU = "CPUExecutionProvider"
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "tensorrt")
+#: devices whose session computes on the GPU (inputs can be bound in CUDA memory)
+GPU_DEVICES = ("cuda", "tensorrt")
 
 
 @dataclass
@@ -48,7 +54,7 @@ class SessionInfo:
         fell_back: True when ``auto`` requested an installed CUDA provider that could not start and
             the session runs on CPU instead (False on a CPU-only runtime: nothing was attempted).
         message: one line for the user saying what happened (None when nothing to say).
-        device: ``"cuda"`` or ``"cpu"``: where the session computes.
+        device: ``"tensorrt"``, ``"cuda"`` or ``"cpu"``: where the session computes.
         model_path: the model file.
     """
 
@@ -147,6 +153,43 @@ def _make_session(ort: Any, path: Path, providers: list[str], intra_op_threads: 
         raise
 
 
+_GPU_PROVIDERS = {"cuda": [CUDA, CPU], "tensorrt": [TENSORRT, CUDA, CPU]}
+_GPU_HINTS = {
+    "cuda": "replace onnxruntime with onnxruntime-gpu "
+            "(pip uninstall -y onnxruntime && pip install 'onnxruntime-gpu>=1.16')",
+    "tensorrt": "install onnxruntime-gpu built with TensorRT and the TensorRT libraries, or use --device cuda",
+}
+_GPU_LIBS = {"cuda": "the CUDA and cuDNN libraries", "tensorrt": "the TensorRT, CUDA and cuDNN libraries"}
+
+
+def _required_gpu_session(ort: Any, path: Path, device: str, available: list[str],
+                          intra_op_threads: int | None, allow_spinning: bool) -> SessionInfo:
+    """``--device cuda|tensorrt``: the session must really get that provider, else RuntimeFailure (exit 3)."""
+    providers = _GPU_PROVIDERS[device]
+    primary = providers[0]
+    if primary not in available:
+        raise RuntimeFailure(
+            f"--device {device}: this ONNX Runtime has no {primary} "
+            f"(available: {', '.join(available)}); {_GPU_HINTS[device]}, "
+            "or use --device auto|cpu"
+        )
+    try:
+        session = _make_session(ort, path, [p for p in providers if p == CPU or p in available],
+                                intra_op_threads, allow_spinning)
+    except (InputError, RuntimeFailure):
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise RuntimeFailure(f"--device {device}: {primary} session failed: {_first_line(exc)}") from None
+    used = list(session.get_providers())
+    if primary not in used:
+        raise RuntimeFailure(
+            f"--device {device}: ONNX Runtime could not enable {primary} "
+            f"(check {_GPU_LIBS[device]} match this onnxruntime-gpu); use --device auto|cpu"
+        )
+    requested = [p for p in providers if p == CPU or p in available]
+    return SessionInfo(session, requested, used, False, None, device, str(path))
+
+
 def create_session(
     model_path: str | Path,
     device: str = "auto",
@@ -154,11 +197,11 @@ def create_session(
     intra_op_threads: int | None = None,
     allow_spinning: bool = True,
 ) -> SessionInfo:
-    """Open ``model_path`` on ``device`` (``auto`` | ``cpu`` | ``cuda``); see the module docstring.
+    """Open ``model_path`` on ``device`` (``auto`` | ``cpu`` | ``cuda`` | ``tensorrt``); see the module docstring.
 
     Raises:
         InputError: missing file (named), a file that is not ONNX, an unknown device.
-        RuntimeFailure: onnxruntime missing; ``cuda`` requested but not usable; a session that
+        RuntimeFailure: onnxruntime missing; ``cuda`` / ``tensorrt`` requested but not usable; a session that
             fails for another reason.
     """
     if device not in DEVICES:
@@ -181,27 +224,8 @@ def create_session(
         session = build([CPU])
         return SessionInfo(session, [CPU], list(session.get_providers()), False, None, "cpu", str(path))
 
-    if device == "cuda":
-        if CUDA not in available:
-            raise RuntimeFailure(
-                f"--device cuda: this ONNX Runtime has no CUDAExecutionProvider "
-                f"(available: {', '.join(available)}); replace onnxruntime with onnxruntime-gpu "
-                "(pip uninstall -y onnxruntime && pip install 'onnxruntime-gpu>=1.16'), "
-                "or use --device auto|cpu"
-            )
-        try:
-            session = _make_session(ort, path, [CUDA, CPU], intra_op_threads, allow_spinning)
-        except (InputError, RuntimeFailure):
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise RuntimeFailure(f"--device cuda: CUDA session failed: {_first_line(exc)}") from None
-        used = list(session.get_providers())
-        if CUDA not in used:
-            raise RuntimeFailure(
-                "--device cuda: ONNX Runtime could not enable CUDAExecutionProvider "
-                "(check the CUDA and cuDNN libraries match this onnxruntime-gpu); use --device auto|cpu"
-            )
-        return SessionInfo(session, [CUDA, CPU], used, False, None, "cuda", str(path))
+    if device in GPU_DEVICES:
+        return _required_gpu_session(ort, path, device, available, intra_op_threads, allow_spinning)
 
     # auto
     if CUDA not in available:

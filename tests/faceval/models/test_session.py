@@ -94,3 +94,67 @@ def test_onnx_is_a_base_dependency() -> None:
 def test_dynamic_batch_detected(tiny_model) -> None:
     assert batch_dim_fixed(create_session(tiny_model(), "cpu")) is None
     assert batch_dim_fixed(create_session(tiny_model("fixed.onnx", batch=4), "cpu")) == 4
+
+
+HAS_TRT = "TensorrtExecutionProvider" in ort.get_available_providers()
+TRT, CUDA_EP, CPU_EP = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
+
+
+@pytest.mark.skipif(HAS_TRT, reason="this runtime has TensorRT")
+def test_tensorrt_without_provider_is_runtime_failure() -> None:
+    with pytest.raises(RuntimeFailure) as err:
+        create_session(default_model_path(), "tensorrt")
+    text = str(err.value)
+    assert err.value.exit_code == 3 and "\n" not in text
+    assert text.startswith("--device tensorrt: this ONNX Runtime has no TensorrtExecutionProvider (available: ")
+
+
+@pytest.mark.skipif(HAS_TRT, reason="this runtime has TensorRT")
+def test_tensorrt_listed_but_not_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TensorRT listed, but the session reports only CPU (missing TensorRT libraries): exit 3, no silent CUDA/CPU."""
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [TRT, CUDA_EP, CPU_EP])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeFailure, match="could not enable TensorrtExecutionProvider") as err:
+            create_session(default_model_path(), "tensorrt")
+    assert err.value.exit_code == 3 and "\n" not in str(err.value)
+
+
+class _Reporting:
+    """A real CPU session that reports the providers a GPU machine's session would."""
+
+    def __init__(self, path: str, sess_options=None, providers=None) -> None:  # noqa: ANN001
+        self.requested = list(providers or [])
+        self._inner = _REAL_SESSION(path, sess_options=sess_options, providers=[CPU_EP])
+
+    def get_providers(self) -> list[str]:
+        return _REPORTED or self.requested
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._inner, name)
+
+
+_REAL_SESSION = ort.InferenceSession
+_REPORTED: list[str] = []
+
+
+def test_tensorrt_requested_before_cuda_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session reports TensorRT: device 'tensorrt', providers TensorRT -> CUDA -> CPU, in provenance."""
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [TRT, CUDA_EP, CPU_EP])
+    monkeypatch.setattr(ort, "InferenceSession", _Reporting)
+    info = create_session(default_model_path(), "tensorrt")
+    assert info.session.requested == [TRT, CUDA_EP, CPU_EP]
+    prov = info.provenance()
+    assert prov["device"] == "tensorrt" and prov["providers_requested"] == [TRT, CUDA_EP, CPU_EP]
+    assert prov["providers_used"] == [TRT, CUDA_EP, CPU_EP] and not prov["fell_back"]
+
+
+def test_tensorrt_session_that_reports_only_cuda_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ORT dropped TensorRT but kept CUDA: still exit 3 (the user asked for TensorRT)."""
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [TRT, CUDA_EP, CPU_EP])
+    monkeypatch.setattr(ort, "InferenceSession", _Reporting)
+    monkeypatch.setattr(sys.modules[__name__], "_REPORTED", [CUDA_EP, CPU_EP])
+    with pytest.raises(RuntimeFailure, match="--device tensorrt: ONNX Runtime could not enable TensorrtExecutionProvider"):
+        create_session(default_model_path(), "tensorrt")
+    info = create_session(default_model_path(), "cuda")  # the same session is fine for --device cuda
+    assert info.device == "cuda" and info.providers_requested == [CUDA_EP, CPU_EP]
