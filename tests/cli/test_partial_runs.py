@@ -15,14 +15,7 @@ import pytest
 from faceval_cli.main import main
 from tests.cli.test_run import _helen_root
 from tests.cli.test_score import PUBLIC_FOLDERS, _spiga_tree
-
-
-def _ok(capsys, args: list[str]) -> tuple[str, str]:
-    capsys.readouterr()
-    code = main(args)
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return out, err
+from tests.cli.calls import call_ok as _ok
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import pytest
 from faceval_cli.main import main
 from tests.faceval.datasets.test_aflw2000_yaw_bins import CASES, _expected, _tree
 from tests.fixtures import random_faces
+from tests.cli.calls import call_ok as _ok
 
 MANIFEST = Path(__file__).resolve().parents[2] / "data_manifests" / "aflw2000.json"
 BINS = ("yaw0-30", "yaw30-60", "yaw60-90")
@@ -27,14 +28,6 @@ def _test_count() -> int:
 
 def _in_test() -> int:
     return sum(1 for _, b in CASES.values() if b is not None)
-
-
-def _ok(capsys, args: list[str]) -> tuple[str, str]:
-    capsys.readouterr()
-    code = main(args)
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return out, err
 
 
 @pytest.fixture(scope="module")

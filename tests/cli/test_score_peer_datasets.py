@@ -15,14 +15,7 @@ import pytest
 
 from faceval_cli.main import main
 from tests.conftest import shared_path
-
-
-def _score(capsys, args: list[str]) -> tuple[dict, str]:
-    capsys.readouterr()
-    code = main(["score", *args, "--format", "json"])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return json.loads(out), err
+from tests.cli.calls import score_json as _score
 
 
 def _numpy_nme(gt_path: Path, pred_path: Path, normalizer: str) -> np.ndarray:

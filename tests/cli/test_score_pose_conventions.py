@@ -6,16 +6,8 @@ import json
 
 import pytest
 
-from faceval_cli.main import main
 from tests.cli.test_score import PUBLIC_FOLDERS, _spiga_tree
-
-
-def _score(capsys, args: list[str]) -> tuple[dict, str]:
-    capsys.readouterr()
-    code = main(["score", *args, "--format", "json"])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return json.loads(out), err
+from tests.cli.calls import score_json as _score
 
 
 def test_spiga_poses_agree_and_a_negated_roll_is_named_with_its_fix(tmp_path, capsys) -> None:
